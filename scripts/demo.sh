@@ -1,0 +1,8 @@
+#!/bin/sh
+# Runs mt-trafmon's demo: the built-in simulated router on 127.0.0.1 and
+# the monitor reading it once a second. Installs the build dependencies
+# first when they are missing (scripts/deps.sh). Stop it with Ctrl-C.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/deps.sh
+exec cargo run --release --locked --quiet --bin mt-trafmon -- --demo "$@"

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Runs every test of mt-trafmon on a Debian 12 machine, installing what is
+# missing first (scripts/deps.sh). This is the README's test command, and
+# what CI runs (.ci/run). Steps, in order:
+#   1. formatting (cargo fmt --check) and lints (clippy, warnings are errors);
+#   2. unit and integration tests (cargo test: codec vectors, client against
+#      the simulator, simulator, tidy checks);
+#   3. the MSRV: a check build with Debian's Rust 1.85;
+#   4. the cross-check of the simulator with PyPI's librouteros and
+#      routeros-api (tests/interop, in a venv under target/).
+set -eu
+cd "$(dirname "$0")/.."
+
+sh scripts/deps.sh
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "format and lints"
+cargo fmt --check
+cargo clippy --locked --all-targets -- -D warnings
+
+step "unit and integration tests"
+cargo test --locked
+
+step "MSRV: check build with Debian's rustc $(/usr/bin/rustc --version | cut -d' ' -f2)"
+RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc CARGO_TARGET_DIR=target/msrv \
+    /usr/bin/cargo check --locked --all-targets --quiet
+
+step "cross-check of the simulator with PyPI RouterOS clients"
+venv=target/interop-venv
+if [ ! -x "$venv/bin/pytest" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/interop/requirements.txt
+fi
+cargo build --locked --bin routeros-sim --quiet
+ROUTEROS_SIM="$PWD/target/debug/routeros-sim" "$venv/bin/pytest" -q tests/interop

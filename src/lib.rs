@@ -1,0 +1,9 @@
+//! mt-trafmon as a library: the modules behind the `mt-trafmon` binary,
+//! public so that the integration tests and the `routeros-sim` binary can use
+//! the RouterOS codec, client and simulator. No API stability is promised.
+
+pub mod cli;
+pub mod demo;
+pub mod logger;
+pub mod routeros;
+pub mod sim;

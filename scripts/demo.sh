@@ -5,4 +5,5 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh
+sh scripts/build-librrd.sh
 exec cargo run --release --locked --quiet --bin mt-trafmon -- --demo "$@"

@@ -12,6 +12,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 sh scripts/deps.sh
+sh scripts/build-librrd.sh
 
 step() { printf '\n== %s\n' "$*"; }
 

@@ -1,0 +1,222 @@
+#!/bin/sh
+# Builds the static, graph-less librrd that mt-trafmon links through rrd-sys,
+# for one Rust target, from Debian's rrdtool source package:
+#   scripts/build-librrd.sh [TRIPLE]     (default x86_64-unknown-linux-gnu;
+#   also aarch64-unknown-linux-gnu and armv7-unknown-linux-gnueabihf)
+# Result, found by cargo through .cargo/config.toml's [env]:
+#   target/rrd-static/<TRIPLE>/include/rrd.h, rrd_format.h, rrd_client.h
+#   target/rrd-static/<TRIPLE>/lib/librrd.a, libglib-2.0.a, libpcre2-8.a
+#   target/rrd-static/<TRIPLE>/lib/pkgconfig/librrd.pc (with Libs.private)
+# Recipe and reasons: ../shared/reference/cross-build.md, sections 2 and 3.2
+# (glib and pcre2 linked statically from Debian's -dev packages).
+#
+# Fast when already built: it exits at once when the prefix's stamp names
+# this script's hash, and copies a finished prefix from
+# ${XDG_CACHE_HOME:-$HOME/.cache}/mt-trafmon/rrd-static/<TRIPLE>-<hash>/
+# when one is there (a fresh clone on the same machine). Otherwise it builds
+# from scratch in target/rrd-build/<TRIPLE> and fills that cache. Delete the
+# cache directory to force a rebuild; editing this script does so too.
+#
+# Needs (scripts/deps.sh installs them): make, dpkg-dev, pkg-config,
+# debian-archive-keyring, and for the host target libglib2.0-dev. ARM targets
+# also need gcc-aarch64-linux-gnu / gcc-arm-linux-gnueabihf and
+# libc6-dev-arm64-cross / libc6-dev-armhf-cross; their glib and pcre2 come
+# from the target's -dev .debs, unpacked (dpkg -x) into a scratch sysroot.
+# apt runs on private lists, sources and cache under the scratch directory,
+# with the host's Debian mirror: /etc/apt and dpkg's architecture list are
+# never changed, and no root is needed for that part.
+set -eu
+cd "$(dirname "$0")/.."
+
+triple=${1:-x86_64-unknown-linux-gnu}
+# rrdtool's source package in bookworm; a new one means a new script hash.
+rrdtool_version=1.7.2-4
+
+case "$triple" in
+    x86_64-unknown-linux-gnu) debarch=amd64 gnu=x86_64-linux-gnu ;;
+    aarch64-unknown-linux-gnu) debarch=arm64 gnu=aarch64-linux-gnu ;;
+    armv7-unknown-linux-gnueabihf) debarch=armhf gnu=arm-linux-gnueabihf ;;
+    *)
+        echo "build-librrd.sh: unsupported target $triple" >&2
+        exit 2
+        ;;
+esac
+
+say() { echo "build-librrd.sh: $*" >&2; }
+
+hash=$(sha256sum scripts/build-librrd.sh | cut -c1-16)
+stamp_line="build-librrd.sh $hash $triple"
+prefix=$PWD/target/rrd-static/$triple
+cache_root=${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/mt-trafmon/rrd-static
+cache=$cache_root/$triple-$hash
+
+# A prefix is complete when its stamp (written last) names this script and
+# every file listed in its SHA256SUMS is intact.
+is_complete() {
+    [ -f "$1/.stamp" ] && [ "$(head -n 1 "$1/.stamp")" = "$stamp_line" ] &&
+        (cd "$1" && sha256sum --quiet --check SHA256SUMS >/dev/null 2>&1)
+}
+
+# One build per repository at a time (scripts/test.sh and demo.sh may race).
+mkdir -p target/rrd-static
+exec 9>target/rrd-static/.lock
+flock 9
+
+if is_complete "$prefix"; then
+    exit 0
+fi
+
+# Copies a complete prefix into place: into a temporary sibling first, so
+# that an interrupted copy never looks complete.
+install_prefix() {
+    mkdir -p "$(dirname "$2")"
+    rm -rf "$2.tmp.$$"
+    cp -R "$1" "$2.tmp.$$"
+    rm -rf "$2"
+    mv "$2.tmp.$$" "$2"
+}
+
+if is_complete "$cache"; then
+    install_prefix "$cache" "$prefix"
+    say "$triple: copied from $cache"
+    exit 0
+fi
+
+say "$triple: building librrd $rrdtool_version (cache: $cache)"
+work=$PWD/target/rrd-build/$triple
+rm -rf "$work"
+mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" \
+    "$work/apt/parts" "$work/sys" "$work/build" "$work/prefix/include" \
+    "$work/prefix/lib/pkgconfig"
+
+# The host's Debian mirror for the release it runs, as apt itself reads it
+# from /etc/apt (one-line and deb822 sources alike).
+host_arch=$(dpkg --print-architecture)
+# shellcheck disable=SC1091 # a system file, read at run time
+codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+# shellcheck disable=SC2016 # $(…) is apt's format syntax, not the shell's
+mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(TARGET_OF)' |
+    awk -v suite="$codename" '$2 == suite && $3 == "deb" { print $1; exit }')
+if [ -z "$mirror" ]; then
+    say "no Debian mirror for $codename in the host's apt sources"
+    exit 1
+fi
+cat >"$work/apt/parts/debian.sources" <<EOF
+Types: deb deb-src
+URIs: $mirror
+Suites: $codename
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+apt_private() {
+    apt-get -q -o APT::Architecture="$host_arch" \
+        -o APT::Architectures::="$host_arch" -o APT::Architectures::="$debarch" \
+        -o Dir::State::Lists="$work/apt/lists" -o Dir::Cache="$work/apt/cache" \
+        -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$work/apt/parts" \
+        -o Acquire::Languages=none -o APT::Sandbox::User="$(id -un)" "$@"
+}
+apt_private update >/dev/null
+(cd "$work" && apt_private source "rrdtool=$rrdtool_version" >/dev/null)
+src=$work/rrdtool-${rrdtool_version%-*}
+
+# glib and pcre2: the host's own for a native build, else the target's -dev
+# packages unpacked into a scratch sysroot (never installed).
+if [ "$debarch" = "$host_arch" ]; then
+    sys=""
+    cc=cc
+    if [ ! -f "/usr/lib/$gnu/libglib-2.0.a" ]; then
+        say "/usr/lib/$gnu/libglib-2.0.a missing: apt-get install libglib2.0-dev"
+        exit 1
+    fi
+    glib_version=$(dpkg-query -W -f='${Version}' "libglib2.0-dev:$debarch")
+    pcre2_version=$(dpkg-query -W -f='${Version}' "libpcre2-dev:$debarch")
+else
+    cc=$gnu-gcc
+    if ! command -v "$cc" >/dev/null 2>&1; then
+        say "$cc missing: apt-get install gcc-$gnu libc6-dev-$debarch-cross" \
+            "(the package names use the Debian architecture: $debarch)"
+        exit 1
+    fi
+    sys=$work/sys
+    (cd "$work" && apt_private download "libglib2.0-dev:$debarch" \
+        "libpcre2-dev:$debarch" >/dev/null)
+    for deb in "$work"/*.deb; do
+        dpkg -x "$deb" "$sys"
+    done
+    glib_version=$(dpkg-deb -f "$work"/libglib2.0-dev_*.deb Version)
+    pcre2_version=$(dpkg-deb -f "$work"/libpcre2-dev_*.deb Version)
+fi
+
+# configure: graph-less (no cairo/pango), no restore (no libxml2), library
+# only; -ffunction-sections lets rustc's --gc-sections drop unused code;
+# PIC because Rust links PIE executables. rrdtool's configure calls
+# $PKGCONFIG (not $PKG_CONFIG): --static adds glib's private -lpcre2-8,
+# without which its g_regex link test fails against a static-only glib.
+# -ffile-prefix-map keeps the scratch path out of assert() messages, so the
+# archive is the same whichever directory it was built in.
+set -- --disable-shared --enable-static --with-pic \
+    --disable-rrd_graph --disable-rrd_restore --disable-rrdcached \
+    --disable-rrdcgi --disable-libdbi --disable-librados --disable-libwrap \
+    --disable-perl --disable-ruby --disable-lua --disable-tcl \
+    --disable-python --disable-docs --disable-examples --disable-nls \
+    --prefix="$prefix" CC="$cc" \
+    CFLAGS="-Os -ffunction-sections -fdata-sections -ffile-prefix-map=$work=." \
+    CPPFLAGS=-D_FORTIFY_SOURCE=2
+if [ -n "$sys" ]; then
+    # rd_cv_ms_async: configure cannot run its mmap-mtime probe when cross
+    # compiling and would assume the worst (an extra utime() per update);
+    # Linux updates the mtime on every architecture, as the native probe
+    # finds. PKG_CONFIG: the host's, aimed at the sysroot by the variables
+    # below (there is no <triplet>-pkg-config).
+    set -- "$@" --host="$gnu" LDFLAGS="-L$sys/usr/lib/$gnu" \
+        rd_cv_ms_async=ok PKG_CONFIG=pkg-config
+    export PKG_CONFIG_LIBDIR="$sys/usr/lib/$gnu/pkgconfig:$sys/usr/share/pkgconfig"
+    export PKG_CONFIG_SYSROOT_DIR="$sys"
+fi
+(
+    cd "$work/build"
+    PKGCONFIG="pkg-config --static" "$src/configure" "$@" >configure.out ||
+        { tail -n 30 configure.out config.log >&2; exit 1; }
+    make -j"$(nproc)" -C src librrd.la >make.out 2>&1 ||
+        { tail -n 30 make.out >&2; exit 1; }
+)
+
+# The install layout of cross-build.md section 2.4. The .pc file locates its
+# prefix from its own directory, so a copied prefix (cache, another clone)
+# works unchanged; pkg-config's static rules need every archive in one libdir
+# outside /usr.
+out=$work/prefix
+cp "$src/src/rrd.h" "$src/src/rrd_format.h" "$src/src/rrd_client.h" "$out/include/"
+cp "$work/build/src/.libs/librrd.a" "$out/lib/"
+cp "$sys/usr/lib/$gnu/libglib-2.0.a" "$sys/usr/lib/$gnu/libpcre2-8.a" "$out/lib/"
+cat >"$out/lib/pkgconfig/librrd.pc" <<EOF
+prefix=\${pcfiledir}/../..
+libdir=\${prefix}/lib
+includedir=\${prefix}/include
+
+Name: librrd
+Description: RRDtool library (static; no graph/xport/restore)
+Version: ${rrdtool_version%-*}
+Libs: -L\${libdir} -lrrd
+Libs.private: -lglib-2.0 -lpcre2-8 -lm -pthread
+Cflags: -I\${includedir}
+EOF
+(cd "$out" && find include lib -type f | LC_ALL=C sort | xargs sha256sum >SHA256SUMS)
+cat >"$out/.stamp" <<EOF
+$stamp_line
+rrdtool $rrdtool_version (Debian source), glib $glib_version, pcre2 $pcre2_version ($debarch)
+EOF
+
+# Fill the cache (dropping this target's builds by older script versions),
+# then install from the finished prefix.
+if mkdir -p "$cache_root" 2>/dev/null; then
+    for old in "$cache_root/$triple"-*; do
+        [ "$old" = "$cache" ] || rm -rf "$old"
+    done
+    install_prefix "$out" "$cache"
+else
+    say "cannot write the cache $cache_root; building without it"
+fi
+install_prefix "$out" "$prefix"
+rm -rf "$work"
+say "$triple: installed $prefix:" "$(cd "$prefix/lib" && wc -c -- *.a | sed '$d' | tr -s ' \n' ' ')"

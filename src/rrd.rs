@@ -1,0 +1,918 @@
+//! The RRD store: the only module that calls librrd, and the only `unsafe`
+//! code in the crate. It creates, updates, reads the header of, and fetches
+//! from RRD files through `rrd-sys` (raw bindgen bindings) on the static,
+//! graph-less librrd 1.7.2 that `scripts/build-librrd.sh` builds. It turns
+//! Rust values into librrd's C arguments, copies librrd's results into plain
+//! Rust data, frees librrd's memory, and reports failures as [`Error`] with
+//! librrd's own message. It reads no clock and keeps no state between calls.
+//!
+//! # Thread safety (rrdthreads(1) of rrdtool 1.7.2)
+//!
+//! - Only the `_r` functions are used: `rrd_create_r2` (the `rrd_create_r`
+//!   family), `rrd_updatex_r`, `rrd_fetch_r`, `rrd_info_r` and `rrd_last_r`
+//!   are the thread-safe ones. They work on the file directly; the argv-style
+//!   functions would also consult rrdcached (`RRDCACHED_ADDRESS`) and are not
+//!   thread-safe. No global lock is needed around these calls.
+//! - No AT-style times (`now-2`, `N`, `@…`): their parser is not thread-safe
+//!   and they would read the clock. Times are passed as Unix seconds, and
+//!   [`update`] refuses anything else.
+//! - librrd keeps its error message in a per-thread context. Each call here
+//!   first makes sure this thread's context exists (`rrd_get_context`, the
+//!   allocation rrdthreads(1) asks to check), clears it (`rrd_clear_error`),
+//!   calls librrd, and on failure copies `rrd_get_error()` before anything
+//!   else can overwrite it.
+//! - One writer per file is the caller's job (the collector alone writes its
+//!   files). librrd's own lock is `fcntl(F_SETLK)`: non-blocking and per
+//!   process. Another process that updates or fetches the same file at the
+//!   same moment makes one side fail with "could not lock RRD"; threads of
+//!   this process do not exclude each other at all, so a [`fetch`] that runs
+//!   while this process updates the same file may see that update half
+//!   applied. Callers that must not see that serialise the two themselves.
+//!
+//! RRD files are in the CPU's native format (`time_t` and `long` widths):
+//! a file written on armv7 does not open on x86_64 or aarch64.
+
+#![allow(unsafe_code)]
+
+use std::ffi::{CStr, CString, c_char, c_int, c_ulong};
+use std::fmt;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::ptr::{self, NonNull};
+
+use rrd_sys::{rrd_info_t, time_t};
+
+/// A failed librrd call, or arguments refused before librrd was called.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Error {
+    call: &'static str,
+    path: PathBuf,
+    message: String,
+}
+
+/// What [`info`] reports about a file (the fields this program uses).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Info {
+    /// Seconds per primary data point.
+    pub step: u64,
+    /// Unix time of the last update, whole seconds (librrd keeps the
+    /// microseconds too, but `rrd_info_r` does not report them).
+    pub last_update: i64,
+    /// The data sources, in the file's order.
+    pub data_sources: Vec<DataSource>,
+    /// The round-robin archives, in the file's order.
+    pub archives: Vec<Archive>,
+}
+
+/// One data source of an RRD file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataSource {
+    /// Its name, e.g. `rx`.
+    pub name: String,
+    /// Its type: `GAUGE`, `COUNTER`, `DERIVE`, `DCOUNTER`, `DDERIVE`,
+    /// `ABSOLUTE` or `COMPUTE`.
+    pub kind: String,
+    /// Seconds without an update after which the value becomes unknown
+    /// (0 for `COMPUTE`, which has none).
+    pub heartbeat: u64,
+    /// Lowest accepted value; `None` for `U` (no limit).
+    pub min: Option<f64>,
+    /// Highest accepted value; `None` for `U` (no limit).
+    pub max: Option<f64>,
+}
+
+/// One round-robin archive of an RRD file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Archive {
+    /// The consolidation function: `AVERAGE`, `MIN`, `MAX`, `LAST`, ….
+    pub cf: String,
+    /// Primary data points per row (the row's width is this × step).
+    pub pdp_per_row: u64,
+    /// Number of rows.
+    pub rows: u64,
+    /// The x-files factor: the share of unknown points a row may have and
+    /// still be known (0 for archives that have none).
+    pub xff: f64,
+}
+
+/// The rows [`fetch`] returned.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fetched {
+    /// The requested start, rounded down to a multiple of `step`.
+    pub start: i64,
+    /// The requested end, rounded up past it to the next multiple of `step`.
+    pub end: i64,
+    /// Seconds per row: the step of the archive librrd chose.
+    pub step: u64,
+    /// Data source names; each row has one value per name, in this order.
+    pub names: Vec<String>,
+    /// Row-major values, `rows() × names.len()`; NaN where unknown.
+    pub values: Vec<f64>,
+}
+
+impl Error {
+    /// librrd's message (or the reason the arguments were refused), without
+    /// the call and path that `Display` adds.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "rrd {} of {} failed: {}",
+            self.call,
+            self.path.display(),
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Fetched {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        match self.names.len() {
+            0 => 0,
+            width => self.values.len() / width,
+        }
+    }
+
+    /// The values of row `i`, one per name. Panics if `i >= rows()`.
+    pub fn row(&self, i: usize) -> &[f64] {
+        let width = self.names.len();
+        &self.values[i * width..(i + 1) * width]
+    }
+
+    /// The end of the interval row `i` covers, `start + (i + 1) × step`: a
+    /// row holds the consolidated data of `(row_time - step, row_time]`, the
+    /// time `rrdtool fetch` prints in front of it.
+    pub fn row_time(&self, i: usize) -> i64 {
+        // Rows fit in memory, so `i + 1` and the step fit in i64.
+        self.start + (i as i64 + 1) * self.step as i64
+    }
+}
+
+/// Creates an RRD file with `rrd_create_r2`.
+///
+/// `step` is the seconds per primary data point; `start` is the file's
+/// initial last-update time in Unix seconds (positive), so the first update
+/// must be later. `definitions` are librrd's `DS:` and `RRA:` strings, e.g.
+/// `DS:rx:GAUGE:3:0:U` and `RRA:AVERAGE:0.5:1:31557600`. librrd writes the
+/// whole file (every row, unknown) under a temporary name and renames it
+/// into place. With `no_overwrite`, an existing file is an error and stays
+/// as it is; without it, it is replaced.
+///
+/// Errors: librrd's message (a bad definition, an existing file with
+/// `no_overwrite`, I/O), or a NUL byte in an argument, `start <= 0` (librrd
+/// would take the clock instead), or a value `time_t`/`long` cannot hold.
+pub fn create(
+    path: &Path,
+    step: u64,
+    start: i64,
+    no_overwrite: bool,
+    definitions: &[String],
+) -> Result<(), Error> {
+    let refuse = |message: String| error("create", path, message);
+    if start <= 0 {
+        return Err(refuse(format!(
+            "start {start} is not a Unix time after 1970"
+        )));
+    }
+    let c_path = c_string(path.as_os_str().as_bytes(), "the path").map_err(refuse)?;
+    let c_step = c_ulong::try_from(step)
+        .map_err(|_| refuse(format!("step {step} does not fit a C long")))?;
+    let c_start =
+        to_time_t(start).ok_or_else(|| refuse(format!("start {start} does not fit time_t")))?;
+    let mut args = CArgs::new(definitions).map_err(refuse)?;
+    call_librrd("create", path, || {
+        // SAFETY: the path and every argv entry are NUL-terminated strings
+        // owned by `c_path` and `args`, which outlive the call; argc is the
+        // length of argv. Null sources and template mean "none", as
+        // rrd_create_r passes them. librrd only reads its arguments.
+        let rc = unsafe {
+            rrd_sys::rrd_create_r2(
+                c_path.as_ptr(),
+                c_step,
+                c_start,
+                c_int::from(no_overwrite),
+                ptr::null_mut(),
+                ptr::null(),
+                args.argc,
+                args.pointers.as_mut_ptr(),
+            )
+        };
+        (rc == 0).then_some(())
+    })
+}
+
+/// Writes updates with `rrd_updatex_r` (no template, no flags), all in one
+/// call: each is `<time>:<rx>:<tx>` as made by [`update_line`], with the
+/// time in Unix seconds (a fraction allowed) and `U` for an unknown value.
+///
+/// Each time must be later than the file's last update, or librrd refuses
+/// it ("illegal attempt to update using time …"). librrd applies the
+/// updates in order and stops at the first bad one; the ones before it stay
+/// written (it writes through a shared mapping and has no rollback). A
+/// single refused update leaves the file unchanged. An empty `updates` does
+/// nothing.
+///
+/// Errors: librrd's message (it begins with the file's path), or a NUL
+/// byte, or a time that is not plain non-negative Unix seconds (`N`,
+/// AT-style `@` times and negative times, which librrd would resolve
+/// against the clock, are refused before librrd is called).
+pub fn update(path: &Path, updates: &[String]) -> Result<(), Error> {
+    let refuse = |message: String| error("update", path, message);
+    if updates.is_empty() {
+        return Ok(());
+    }
+    for line in updates {
+        check_update_time(line).map_err(refuse)?;
+    }
+    let c_path = c_string(path.as_os_str().as_bytes(), "the path").map_err(refuse)?;
+    let mut args = CArgs::new(updates).map_err(refuse)?;
+    call_librrd("update", path, || {
+        // SAFETY: as in `create`: NUL-terminated strings owned by `c_path`
+        // and `args` for the duration of the call, argc = argv's length; a
+        // null template means the file's DS order. librrd copies each entry
+        // (strdup) before cutting it up, so argv is not written.
+        let rc = unsafe {
+            rrd_sys::rrd_updatex_r(
+                c_path.as_ptr(),
+                ptr::null(),
+                0,
+                args.argc,
+                args.pointers.as_mut_ptr(),
+            )
+        };
+        (rc == 0).then_some(())
+    })
+}
+
+/// Reads a file's header with `rrd_info_r`: step, last update, data sources
+/// and archives.
+///
+/// Errors: librrd's message (missing file, not an RRD file, an RRD file of
+/// another CPU architecture, locked by another process's update), or a NUL
+/// byte in the path.
+pub fn info(path: &Path) -> Result<Info, Error> {
+    let refuse = |message: String| error("info", path, message);
+    let c_path = c_string(path.as_os_str().as_bytes(), "the path").map_err(refuse)?;
+    let head = call_librrd("info", path, || {
+        // SAFETY: `c_path` is a NUL-terminated string that outlives the
+        // call. The result is a list librrd allocated (or null on error),
+        // owned by us from here on and freed by `InfoList`'s drop.
+        NonNull::new(unsafe { rrd_sys::rrd_info_r(c_path.as_ptr()) })
+    })?;
+    let list = InfoList(head);
+    let mut entries = Vec::new();
+    let mut node: *const rrd_info_t = list.0.as_ptr();
+    while !node.is_null() {
+        // SAFETY: `node` is the head or a `next` of the list rrd_info_r
+        // returned; `list` keeps it alive until the end of this function and
+        // nothing else frees or changes it.
+        let entry = unsafe { &*node };
+        // SAFETY: librrd sets every key with sprintf_alloc: a non-null,
+        // NUL-terminated string living as long as the entry.
+        let key = unsafe { CStr::from_ptr(entry.key) }
+            .to_string_lossy()
+            .into_owned();
+        let value = match entry.type_ {
+            rrd_sys::rrd_info_type_RD_I_CNT => {
+                // SAFETY: for RD_I_CNT, rrd_info_push wrote the `u_cnt` member.
+                InfoValue::Count(from_c_ulong(unsafe { entry.value.u_cnt }))
+            }
+            rrd_sys::rrd_info_type_RD_I_VAL => {
+                // SAFETY: for RD_I_VAL, rrd_info_push wrote the `u_val` member.
+                InfoValue::Number(unsafe { entry.value.u_val })
+            }
+            rrd_sys::rrd_info_type_RD_I_STR => {
+                // SAFETY: for RD_I_STR, rrd_info_push wrote `u_str`: a
+                // NUL-terminated copy (strdup) owned by the entry, or null.
+                let text = unsafe {
+                    let text = entry.value.u_str;
+                    if text.is_null() {
+                        String::new()
+                    } else {
+                        CStr::from_ptr(text).to_string_lossy().into_owned()
+                    }
+                };
+                InfoValue::Text(text)
+            }
+            _ => InfoValue::Other,
+        };
+        entries.push((key, value));
+        node = entry.next;
+    }
+    info_from_entries(&entries).map_err(refuse)
+}
+
+/// The file's last update time in whole Unix seconds, with `rrd_last_r`.
+///
+/// Errors: librrd's message (missing or unreadable file), or a NUL byte in
+/// the path.
+pub fn last(path: &Path) -> Result<i64, Error> {
+    let refuse = |message: String| error("last", path, message);
+    let c_path = c_string(path.as_os_str().as_bytes(), "the path").map_err(refuse)?;
+    call_librrd("last", path, || {
+        // SAFETY: `c_path` is a NUL-terminated string that outlives the call.
+        let last = unsafe { rrd_sys::rrd_last_r(c_path.as_ptr()) };
+        // librrd returns -1 when it cannot read the file.
+        (last != -1).then_some(from_time_t(last))
+    })
+}
+
+/// Fetches consolidated rows with `rrd_fetch_r`.
+///
+/// `cf` is the consolidation function (`AVERAGE`, `MAX`, …); `start` and
+/// `end` are Unix seconds with `0 <= start <= end`; `resolution` is the
+/// wanted seconds per row (0 picks the finest archive that covers `start`).
+///
+/// How librrd 1.7.2 chooses the archive (`rrd_fetch_fn` in
+/// `src/rrd_fetch.c`):
+///
+/// - Candidates are the archives with this CF, and also, for `AVERAGE`,
+///   `MIN`, `MAX` and `LAST`, any archive of those four with one point per
+///   row (one point consolidates to itself): a `MAX` request at resolution
+///   1 is answered from an `AVERAGE` archive of width 1.
+/// - A candidate "covers" the request if its oldest row, counted back from
+///   the last update rounded down to the archive's step, begins at or before
+///   `start`. The end is not considered.
+/// - Among covering archives, the one whose step is closest to `resolution`
+///   wins (the first in file order on a tie), however coarse. If none
+///   covers `start`, the one reaching furthest back wins, then the closest
+///   step. No candidate at all is an error ("the RRD does not contain an
+///   RRA matching the chosen CF").
+///
+/// Rounding, with `step` the chosen archive's step: `start` is rounded down
+/// to a multiple of `step`, and `end` is moved up to the next multiple of
+/// `step` strictly after it (an `end` already on a multiple still gains one
+/// step). The result has `(end - start) / step` rows; row `i` covers
+/// `(start + i·step, start + (i+1)·step]` ([`Fetched::row_time`]). Rows
+/// before the archive's oldest or after its newest row, and rows without
+/// data, are NaN. `rrdtool fetch -s start -e end -r resolution` prints the
+/// same rows.
+///
+/// Errors: librrd's message (missing file, unknown CF, no matching archive),
+/// or a NUL byte, `start < 0`, `end < start`, or a value `time_t`/`long`
+/// cannot hold.
+pub fn fetch(
+    path: &Path,
+    cf: &str,
+    start: i64,
+    end: i64,
+    resolution: u64,
+) -> Result<Fetched, Error> {
+    let refuse = |message: String| error("fetch", path, message);
+    if start < 0 || end < start {
+        return Err(refuse(format!(
+            "the window {start}..{end} must have 0 <= start <= end"
+        )));
+    }
+    let c_path = c_string(path.as_os_str().as_bytes(), "the path").map_err(refuse)?;
+    let c_cf = c_string(cf.as_bytes(), "the consolidation function").map_err(refuse)?;
+    let (Some(mut c_start), Some(mut c_end)) = (to_time_t(start), to_time_t(end)) else {
+        return Err(refuse(format!(
+            "the window {start}..{end} does not fit time_t"
+        )));
+    };
+    let mut c_step = c_ulong::try_from(resolution)
+        .map_err(|_| refuse(format!("resolution {resolution} does not fit a C long")))?;
+    let mut ds_count: c_ulong = 0;
+    let mut names: *mut *mut c_char = ptr::null_mut();
+    let mut data: *mut f64 = ptr::null_mut();
+    call_librrd("fetch", path, || {
+        // SAFETY: path and CF are NUL-terminated strings that outlive the
+        // call; every out-pointer points to a live local of the type librrd
+        // writes. On success librrd has malloc'ed `names` (ds_count strings)
+        // and `data` (at least rows × ds_count values) for us; on failure it
+        // has freed whatever it allocated, and we free nothing.
+        let rc = unsafe {
+            rrd_sys::rrd_fetch_r(
+                c_path.as_ptr(),
+                c_cf.as_ptr(),
+                &mut c_start,
+                &mut c_end,
+                &mut c_step,
+                &mut ds_count,
+                &mut names,
+                &mut data,
+            )
+        };
+        (rc == 0).then_some(())
+    })?;
+    let buffers = FetchBuffers {
+        names,
+        count: usize::try_from(ds_count).unwrap_or(0),
+        data,
+    };
+    let (start, end, step) = (
+        from_time_t(c_start),
+        from_time_t(c_end),
+        from_c_ulong(c_step),
+    );
+    let rows = (end - start)
+        .checked_div(i64::try_from(step).unwrap_or(0))
+        .and_then(|rows| usize::try_from(rows).ok());
+    let Some(length) = rows.and_then(|rows| rows.checked_mul(buffers.count)) else {
+        return Err(refuse(format!(
+            "librrd returned an impossible window {start}..{end} step {step}"
+        )));
+    };
+    let mut names = Vec::with_capacity(buffers.count);
+    for i in 0..buffers.count {
+        // SAFETY: `names` holds `count` pointers, each to a NUL-terminated
+        // name librrd copied (strncpy and an explicit NUL).
+        let name = unsafe { CStr::from_ptr(*buffers.names.add(i)) };
+        names.push(name.to_string_lossy().into_owned());
+    }
+    let values = match length {
+        0 => Vec::new(),
+        // SAFETY: librrd allocated ds_count × ((end - start) / step + 1)
+        // values and filled the first `length` of them; `buffers` keeps them
+        // alive until they are copied here.
+        _ => unsafe { std::slice::from_raw_parts(buffers.data, length) }.to_vec(),
+    };
+    Ok(Fetched {
+        start,
+        end,
+        step,
+        names,
+        values,
+    })
+}
+
+/// The update string for one sample: `<at>:<rx>:<tx>`.
+///
+/// `at` is Unix seconds, written with six decimals (microseconds). librrd
+/// 1.7.2 parses it with its own `rrd_strtod` into a double (all digits as
+/// one integer, then divided by powers of ten) and keeps
+/// `floor(t)` seconds plus `(long)((t - floor(t)) · 10⁶)` microseconds
+/// (`get_time_from_reading` in `src/rrd_update.c`), stored in the file's
+/// `last_up_usec`. The truncation makes about half of all written
+/// microsecond values arrive one microsecond low, so the kept precision is
+/// 1 µs, rounded down by up to 1 µs: two updates must be at least 2 µs
+/// apart to be sure the second counts as later. `at` must be finite and not
+/// negative, or [`update`] refuses the line.
+///
+/// Values are written in plain decimal, without an exponent and with the
+/// shortest digits that give back the same `f64`; `None`, NaN and infinities
+/// become `U` (unknown).
+pub fn update_line(at: f64, rx: Option<f64>, tx: Option<f64>) -> String {
+    let value = |v: Option<f64>| match v {
+        Some(v) if v.is_finite() => format!("{v}"),
+        _ => "U".to_string(),
+    };
+    format!("{at:.6}:{}:{}", value(rx), value(tx))
+}
+
+/// A value of one `rrd_info_t` entry.
+#[derive(Clone, Debug, PartialEq)]
+enum InfoValue {
+    Count(u64),
+    Number(f64),
+    Text(String),
+    Other,
+}
+
+/// argv for librrd: the strings and the pointer array that refers to them.
+struct CArgs {
+    /// Owns the strings `pointers` points into.
+    _strings: Vec<CString>,
+    pointers: Vec<*const c_char>,
+    argc: c_int,
+}
+
+/// The list `rrd_info_r` returned; freed on drop.
+struct InfoList(NonNull<rrd_info_t>);
+
+/// The names and data `rrd_fetch_r` returned; freed on drop.
+struct FetchBuffers {
+    names: *mut *mut c_char,
+    count: usize,
+    data: *mut f64,
+}
+
+impl CArgs {
+    fn new(args: &[String]) -> Result<CArgs, String> {
+        let strings = args
+            .iter()
+            .map(|arg| c_string(arg.as_bytes(), "an argument"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let argc = c_int::try_from(strings.len())
+            .map_err(|_| format!("{} arguments are too many for librrd", strings.len()))?;
+        let pointers = strings.iter().map(|s| s.as_ptr()).collect();
+        Ok(CArgs {
+            _strings: strings,
+            pointers,
+            argc,
+        })
+    }
+}
+
+impl Drop for InfoList {
+    fn drop(&mut self) {
+        // SAFETY: the list came from rrd_info_r and is freed only here, once.
+        unsafe { rrd_sys::rrd_info_free(self.0.as_ptr()) }
+    }
+}
+
+impl Drop for FetchBuffers {
+    fn drop(&mut self) {
+        // SAFETY: after a successful rrd_fetch_r, `names` is a malloc'ed
+        // array of `count` malloc'ed strings and `data` a malloc'ed array;
+        // rrd_freemem is librrd's free(). Each pointer is freed once, here.
+        unsafe {
+            if !self.names.is_null() {
+                for i in 0..self.count {
+                    rrd_sys::rrd_freemem((*self.names.add(i)).cast());
+                }
+                rrd_sys::rrd_freemem(self.names.cast());
+            }
+            rrd_sys::rrd_freemem(self.data.cast());
+        }
+    }
+}
+
+/// Runs one librrd call under rrdthreads(1)'s error rules: make sure this
+/// thread's error context exists, clear it, call, and on failure (`run`
+/// returns `None`) copy the message at once.
+fn call_librrd<T>(
+    call: &'static str,
+    path: &Path,
+    run: impl FnOnce() -> Option<T>,
+) -> Result<T, Error> {
+    // SAFETY: no arguments; returns this thread's context, allocating it on
+    // first use, or null if that allocation failed.
+    if unsafe { rrd_sys::rrd_get_context() }.is_null() {
+        return Err(error(
+            call,
+            path,
+            "librrd could not allocate its per-thread error context".to_string(),
+        ));
+    }
+    // SAFETY: this thread's context exists (checked above).
+    unsafe { rrd_sys::rrd_clear_error() };
+    if let Some(result) = run() {
+        return Ok(result);
+    }
+    // SAFETY: the context exists; rrd_get_error returns its NUL-terminated
+    // message buffer, which no other thread writes and which is copied here
+    // before this thread calls librrd again.
+    let message = unsafe {
+        let raw = rrd_sys::rrd_get_error();
+        if raw.is_null() {
+            String::new()
+        } else {
+            CStr::from_ptr(raw).to_string_lossy().into_owned()
+        }
+    };
+    if message.is_empty() {
+        return Err(error(
+            call,
+            path,
+            "librrd failed without a message".to_string(),
+        ));
+    }
+    Err(error(call, path, message))
+}
+
+fn error(call: &'static str, path: &Path, message: String) -> Error {
+    Error {
+        call,
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+fn c_string(bytes: &[u8], what: &str) -> Result<CString, String> {
+    CString::new(bytes).map_err(|_| format!("{what} contains a NUL byte"))
+}
+
+/// Refuses what librrd would not read as plain Unix seconds: `N` (now),
+/// AT-style times (librrd takes any `@` in the line as one), and negative
+/// times (seconds before now, to librrd).
+fn check_update_time(line: &str) -> Result<(), String> {
+    let time = line.split(':').next().unwrap_or_default();
+    let (seconds, fraction) = time.split_once('.').unwrap_or((time, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if line.contains('@') || !digits(seconds) || !digits(fraction) {
+        return Err(format!(
+            "update {line:?}: the time must be Unix seconds such as \
+             1764115200.123456 (no N, AT-style or negative times)"
+        ));
+    }
+    Ok(())
+}
+
+/// Builds [`Info`] from `rrd_info_r`'s keys: `step`, `last_update`,
+/// `ds[<name>].<field>` and `rra[<index>].<field>`; other keys are ignored.
+fn info_from_entries(entries: &[(String, InfoValue)]) -> Result<Info, String> {
+    let mut step = None;
+    let mut last_update = None;
+    // (index in the file, data source), in the order librrd lists them.
+    let mut data_sources: Vec<(u64, DataSource)> = Vec::new();
+    let mut archives: Vec<Archive> = Vec::new();
+    for (key, value) in entries {
+        if key == "step" {
+            step = match value {
+                InfoValue::Count(step) => Some(*step),
+                _ => None,
+            };
+        } else if key == "last_update" {
+            last_update = match value {
+                InfoValue::Count(last) => i64::try_from(*last).ok(),
+                _ => None,
+            };
+        } else if let Some((name, field)) = key
+            .strip_prefix("ds[")
+            .and_then(|rest| rest.rsplit_once("]."))
+        {
+            let position = match data_sources.iter().position(|(_, ds)| ds.name == name) {
+                Some(position) => position,
+                None => {
+                    data_sources.push((
+                        u64::MAX,
+                        DataSource {
+                            name: name.to_string(),
+                            kind: String::new(),
+                            heartbeat: 0,
+                            min: None,
+                            max: None,
+                        },
+                    ));
+                    data_sources.len() - 1
+                }
+            };
+            let (index, ds) = &mut data_sources[position];
+            match (field, value) {
+                ("index", InfoValue::Count(i)) => *index = *i,
+                ("type", InfoValue::Text(kind)) => ds.kind = kind.clone(),
+                ("minimal_heartbeat", InfoValue::Count(beat)) => ds.heartbeat = *beat,
+                ("min", InfoValue::Number(min)) => ds.min = Some(*min).filter(|v| !v.is_nan()),
+                ("max", InfoValue::Number(max)) => ds.max = Some(*max).filter(|v| !v.is_nan()),
+                _ => {}
+            }
+        } else if let Some((index, field)) = key
+            .strip_prefix("rra[")
+            .and_then(|rest| rest.split_once("]."))
+        {
+            let Ok(index) = index.parse::<usize>() else {
+                continue;
+            };
+            // librrd lists archives 0, 1, 2, … in order; a gap would leave
+            // an empty archive, which the check below reports.
+            if index >= archives.len() {
+                archives.resize(
+                    index + 1,
+                    Archive {
+                        cf: String::new(),
+                        pdp_per_row: 0,
+                        rows: 0,
+                        xff: 0.0,
+                    },
+                );
+            }
+            let archive = &mut archives[index];
+            match (field, value) {
+                ("cf", InfoValue::Text(cf)) => archive.cf = cf.clone(),
+                ("pdp_per_row", InfoValue::Count(n)) => archive.pdp_per_row = *n,
+                ("rows", InfoValue::Count(n)) => archive.rows = *n,
+                ("xff", InfoValue::Number(xff)) => archive.xff = *xff,
+                _ => {}
+            }
+        }
+    }
+    let (Some(step), Some(last_update)) = (step, last_update) else {
+        return Err("librrd's info lacks the step or the last update".to_string());
+    };
+    if let Some(archive) = archives.iter().position(|a| a.cf.is_empty()) {
+        return Err(format!("librrd's info lacks archive {archive}"));
+    }
+    data_sources.sort_by_key(|(index, _)| *index);
+    Ok(Info {
+        step,
+        last_update,
+        data_sources: data_sources.into_iter().map(|(_, ds)| ds).collect(),
+        archives,
+    })
+}
+
+// `time_t` and `long` are 64 bits on x86_64 and aarch64 but 32 bits on
+// Debian's armhf: these conversions are identities on the first two (hence
+// the allow) and real on armv7.
+
+#[allow(clippy::useless_conversion)]
+fn to_time_t(seconds: i64) -> Option<time_t> {
+    time_t::try_from(seconds).ok()
+}
+
+#[allow(clippy::useless_conversion)]
+fn from_time_t(seconds: time_t) -> i64 {
+    i64::from(seconds)
+}
+
+#[allow(clippy::useless_conversion)]
+fn from_c_ulong(value: c_ulong) -> u64 {
+    u64::from(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_lines() {
+        let check = |at: f64, rx: Option<f64>, tx: Option<f64>, expected: &str| {
+            assert_eq!(update_line(at, rx, tx), expected, "{at} {rx:?} {tx:?}");
+        };
+        check(
+            1764115200.123456,
+            Some(0.0),
+            Some(1.0),
+            "1764115200.123456:0:1",
+        );
+        check(
+            1764115200.0,
+            Some(1500.5),
+            None,
+            "1764115200.000000:1500.5:U",
+        );
+        check(1764115200.9999994, None, Some(2.0), "1764115200.999999:U:2");
+        check(1764115200.9999996, None, None, "1764115201.000000:U:U");
+        check(
+            1.5,
+            Some(1e21),
+            Some(1e-7),
+            "1.500000:1000000000000000000000:0.0000001",
+        );
+        check(1.0, Some(f64::NAN), Some(f64::INFINITY), "1.000000:U:U");
+        check(
+            1.0,
+            Some(f64::NEG_INFINITY),
+            Some(-3.25),
+            "1.000000:U:-3.25",
+        );
+        check(
+            1.0,
+            Some(0.1 + 0.2),
+            Some(123456789012.0),
+            "1.000000:0.30000000000000004:123456789012",
+        );
+    }
+
+    #[test]
+    fn update_times_must_be_plain_unix_seconds() {
+        let check = |line: &str, ok: bool| {
+            assert_eq!(check_update_time(line).is_ok(), ok, "{line}");
+        };
+        check("1764115200.123456:1:2", true);
+        check("1764115200:U:U", true);
+        check("0:1:2", true);
+        check(&update_line(1764115200.5, None, Some(3.0)), true);
+        check("N:1:2", false);
+        check("-5:1:2", false);
+        check("now-2:1:2", false);
+        check("1764115200@1:2", false);
+        check("1764115200:1@2:3", false);
+        check("12:00:00:1:2", true); // librrd then counts the values
+        check("1764115200.:1:2", false);
+        check(".5:1:2", false);
+        check("1e9:1:2", false);
+        check(&update_line(f64::NAN, None, None), false);
+        check(&update_line(-1.0, None, None), false);
+        check("", false);
+    }
+
+    fn count(key: &str, n: u64) -> (String, InfoValue) {
+        (key.to_string(), InfoValue::Count(n))
+    }
+
+    fn number(key: &str, v: f64) -> (String, InfoValue) {
+        (key.to_string(), InfoValue::Number(v))
+    }
+
+    fn text(key: &str, s: &str) -> (String, InfoValue) {
+        (key.to_string(), InfoValue::Text(s.to_string()))
+    }
+
+    #[test]
+    fn info_entries_become_fields() {
+        let entries = vec![
+            text("filename", "x.rrd"),
+            text("rrd_version", "0003"),
+            count("step", 1),
+            count("last_update", 1764115200),
+            count("header_size", 1000),
+            // Listed out of index order on purpose: the index decides.
+            count("ds[tx].index", 1),
+            text("ds[tx].type", "GAUGE"),
+            count("ds[tx].minimal_heartbeat", 3),
+            number("ds[tx].min", 0.0),
+            number("ds[tx].max", f64::NAN),
+            text("ds[tx].last_ds", "U"),
+            count("ds[rx].index", 0),
+            text("ds[rx].type", "COUNTER"),
+            count("ds[rx].minimal_heartbeat", 600),
+            number("ds[rx].min", f64::NAN),
+            number("ds[rx].max", 1e9),
+            text("rra[0].cf", "AVERAGE"),
+            count("rra[0].rows", 31557600),
+            count("rra[0].cur_row", 17),
+            count("rra[0].pdp_per_row", 1),
+            number("rra[0].xff", 0.5),
+            number("rra[0].cdp_prep[0].value", f64::NAN),
+            text("rra[1].cf", "MAX"),
+            count("rra[1].rows", 24),
+            count("rra[1].pdp_per_row", 300),
+            number("rra[1].xff", 0.25),
+            ("odd".to_string(), InfoValue::Other),
+        ];
+        let expected = Info {
+            step: 1,
+            last_update: 1764115200,
+            data_sources: vec![
+                DataSource {
+                    name: "rx".into(),
+                    kind: "COUNTER".into(),
+                    heartbeat: 600,
+                    min: None,
+                    max: Some(1e9),
+                },
+                DataSource {
+                    name: "tx".into(),
+                    kind: "GAUGE".into(),
+                    heartbeat: 3,
+                    min: Some(0.0),
+                    max: None,
+                },
+            ],
+            archives: vec![
+                Archive {
+                    cf: "AVERAGE".into(),
+                    pdp_per_row: 1,
+                    rows: 31557600,
+                    xff: 0.5,
+                },
+                Archive {
+                    cf: "MAX".into(),
+                    pdp_per_row: 300,
+                    rows: 24,
+                    xff: 0.25,
+                },
+            ],
+        };
+        assert_eq!(info_from_entries(&entries), Ok(expected));
+    }
+
+    #[test]
+    fn incomplete_info_is_an_error() {
+        let check = |entries: Vec<(String, InfoValue)>, expected: &str| {
+            assert_eq!(info_from_entries(&entries), Err(expected.to_string()));
+        };
+        let lacks = "librrd's info lacks the step or the last update";
+        check(vec![count("last_update", 5)], lacks);
+        check(vec![count("step", 1)], lacks);
+        check(vec![text("step", "1"), count("last_update", 5)], lacks);
+        check(
+            vec![
+                count("step", 1),
+                count("last_update", 5),
+                text("rra[1].cf", "MAX"),
+            ],
+            "librrd's info lacks archive 0",
+        );
+    }
+
+    #[test]
+    fn fetched_rows() {
+        let fetched = Fetched {
+            start: 100,
+            end: 115,
+            step: 5,
+            names: vec!["rx".into(), "tx".into()],
+            values: vec![1.0, 2.0, 3.0, 4.0, f64::NAN, 6.0],
+        };
+        assert_eq!(fetched.rows(), 3);
+        assert_eq!(fetched.row(1), &[3.0, 4.0]);
+        assert!(fetched.row(2)[0].is_nan());
+        let times: Vec<i64> = (0..fetched.rows()).map(|i| fetched.row_time(i)).collect();
+        assert_eq!(times, [105, 110, 115]);
+        let empty = Fetched {
+            names: Vec::new(),
+            values: Vec::new(),
+            ..fetched
+        };
+        assert_eq!(empty.rows(), 0);
+    }
+
+    #[test]
+    fn error_display_names_call_and_path() {
+        let e = error("update", Path::new("/var/lib/x.rrd"), "boom".to_string());
+        assert_eq!(e.to_string(), "rrd update of /var/lib/x.rrd failed: boom");
+        assert_eq!(e.message(), "boom");
+    }
+}

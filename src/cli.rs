@@ -1,6 +1,7 @@
 //! Command-line flags (argh). Parsing only: `main.rs` decides what each
-//! flag does. The flags of later features (`-w`, `-c`, `-s`, `--config`)
-//! arrive with them.
+//! flag does.
+
+use std::path::PathBuf;
 
 use argh::FromArgs;
 
@@ -15,8 +16,25 @@ pub struct Args {
     #[argh(switch, short = 'q')]
     pub quiet: bool,
 
-    /// run against the built-in simulated router on 127.0.0.1 (no real
-    /// router needed); prints each interface's rate once a second
+    /// the config file (default /etc/mt-trafmon/mt-trafmon.toml)
+    #[argh(option)]
+    pub config: Option<PathBuf>,
+
+    /// serve the web pages only; collect nothing (the RRD files are written
+    /// by another machine)
+    #[argh(switch, short = 'w')]
+    pub web_only: bool,
+
+    /// collect only; serve no web pages
+    #[argh(switch, short = 'c')]
+    pub collect_only: bool,
+
+    /// run the setup wizard
+    #[argh(switch, short = 's')]
+    pub setup: bool,
+
+    /// run against the built-in simulated router on 127.0.0.1 (no config
+    /// and no real router needed), into a temporary directory
     #[argh(switch)]
     pub demo: bool,
 }
@@ -58,6 +76,17 @@ mod tests {
         assert!(run(&["--version"]).version);
         assert!(run(&["--demo", "-q"]).demo);
         assert!(run(&["-q"]).quiet);
+        assert!(run(&["-w"]).web_only && run(&["--web-only"]).web_only);
+        assert!(run(&["-c"]).collect_only && run(&["--collect-only"]).collect_only);
+        assert!(run(&["-s"]).setup && run(&["--setup"]).setup);
+        assert_eq!(
+            run(&["--config", "/tmp/x.toml"]).config,
+            Some(PathBuf::from("/tmp/x.toml"))
+        );
+        assert!(matches!(
+            parse("mt-trafmon", &["--config"]),
+            Parsed::Invalid(_)
+        ));
         assert!(
             matches!(parse("mt-trafmon", &["--help"]), Parsed::Help(text) if text.contains("--demo"))
         );

@@ -1,105 +1,168 @@
-//! `mt-trafmon --demo`: the built-in simulated router on 127.0.0.1 and a
-//! client reading it once a second, printing each running interface's
-//! rate from its byte counters. Later the full daemon (collector, RRD
-//! files, web pages) runs here against the same simulated router.
-//!
-//! The loop is shell code (it sleeps and reads the clock); the pacing and
-//! the arithmetic are plain functions with tests.
+//! `mt-trafmon --demo`: the real daemon against the built-in simulated
+//! router on 127.0.0.1, with no config and no real router. It monitors two
+//! of the simulator's interfaces into a temporary directory with the
+//! compact profile, pre-fills a few days of the simulator's traffic so long
+//! ranges have something to show, and prints each interface's rates once a
+//! second until it is stopped (SIGINT/SIGTERM); then it removes the
+//! directory. (With the web server, the demo will serve the graph pages.)
 
 use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::routeros::client::{self, Client, Counters};
+use crate::collector::{RouterHealth, SystemClock};
+use crate::config::{self, Config, Interface, Router, Source, Storage};
+use crate::daemon::Daemon;
+use crate::rrd;
 use crate::sim::{self, Simulator};
+use crate::store::{self, Profile};
 
-/// Runs until the process is stopped, or returns the error that ended it.
-pub fn run() -> Result<(), client::Error> {
-    let simulator =
-        Simulator::start(sim::Options::default()).map_err(|source| client::Error::Io {
-            addr: "127.0.0.1".to_string(),
-            source,
-        })?;
-    let addr = simulator.addr();
-    let mut client = Client::connect(
-        &addr.ip().to_string(),
-        addr.port(),
-        client::Options::default(),
-    )?;
-    client.login("admin", "secret")?;
-    let resource = client.resource()?;
+/// The simulator's interfaces the demo monitors: the busy WAN and the quiet
+/// LAN port.
+pub const INTERFACES: [&str; 2] = ["ether1", "ether2"];
+/// Days of history written before the collector starts.
+pub const HISTORY_DAYS: i64 = 3;
+
+/// Runs the demo until `stop` is set. Returns a message for the log if it
+/// could not start.
+pub fn run(stop: &AtomicBool) -> Result<(), String> {
+    let simulator = Simulator::start(sim::Options::default())
+        .map_err(|e| format!("cannot start the simulated router: {e}"))?;
+    let directory = std::env::temp_dir().join(format!("mt-trafmon-demo-{}", std::process::id()));
+    let config = demo_config(simulator.addr(), &directory);
     println!(
-        "simulated router on {addr}: RouterOS {} on {}",
-        resource.version, resource.board_name
+        "simulated router on {}; RRD files in {}",
+        simulator.addr(),
+        directory.display()
     );
-    let interfaces = client.interfaces()?;
-    for interface in &interfaces {
-        let state = match (interface.disabled, interface.running) {
-            (true, _) => "disabled",
-            (false, true) => "running",
-            (false, false) => "down",
-        };
-        println!("  {:<10} {:<8} {state}", interface.name, interface.kind);
+    let now = unix_now();
+    for interface in &config.routers[0].interfaces {
+        prefill(&simulator, interface, now)
+            .map_err(|e| format!("cannot pre-fill the demo history: {e}"))?;
     }
-    let names: Vec<&str> = interfaces
-        .iter()
-        .filter(|i| i.running && !i.disabled)
-        .map(|i| i.name.as_str())
-        .collect();
-    let header: Vec<String> = names
+    println!(
+        "pre-filled {HISTORY_DAYS} days of history for {}",
+        INTERFACES.join(", ")
+    );
+    let daemon = Daemon::start(&config, Arc::new(SystemClock::new(None)))
+        .map_err(|e| format!("cannot start the collector: {e}"))?;
+    let header: Vec<String> = INTERFACES
         .iter()
         .map(|n| format!("{:>28}", format!("{n} rx / tx")))
         .collect();
     println!("{:<10} {}", "time (UTC)", header.join(" "));
-    let mut previous: Option<(f64, Vec<Counters>)> = None;
-    loop {
-        std::thread::sleep(until_next_second(now()));
-        let counters = client.counters(&names)?;
-        let at = now();
-        if let Some((before, old)) = &previous {
-            let cells: Vec<String> = old
-                .iter()
-                .zip(&counters)
-                .map(|(a, b)| {
-                    let rx = rate_bps(a.rx_bytes, b.rx_bytes, at - before);
-                    let tx = rate_bps(a.tx_bytes, b.tx_bytes, at - before);
-                    format!("{:>28}", format!("{} / {}", si_bits(rx), si_bits(tx)))
-                })
-                .collect();
-            println!("{:<10} {}", clock_utc(at), cells.join(" "));
-            // A closed stdout (e.g. `| head`) ends the demo quietly.
-            if std::io::stdout().flush().is_err() {
-                return Ok(());
-            }
+    let mut printed_at = 0.0;
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(100));
+        let health = daemon.snapshot();
+        let Some(line) = live_line(&health[0], printed_at) else {
+            continue;
+        };
+        printed_at = line.0;
+        println!("{}", line.1);
+        // A closed stdout (e.g. `| head`) ends the demo.
+        if std::io::stdout().flush().is_err() {
+            break;
         }
-        previous = Some((at, counters));
+    }
+    let stopped = daemon.stop(Duration::from_millis(1500));
+    let _ = std::fs::remove_dir_all(&directory);
+    drop(simulator);
+    stopped.exit(0)
+}
+
+/// The configuration the demo runs: the simulator's admin user, the two
+/// interfaces, compact files in `directory`.
+pub fn demo_config(router: SocketAddr, directory: &Path) -> Config {
+    let interfaces = INTERFACES
+        .iter()
+        .map(|name| Interface {
+            name: name.to_string(),
+            label: name.to_string(),
+            rrd: directory.join(format!("demo-{}.rrd", config::file_name_part(name))),
+        })
+        .collect();
+    Config {
+        storage: Storage {
+            data_dir: directory.to_path_buf(),
+            profile: Profile::Compact,
+        },
+        routers: vec![Router {
+            name: "demo".into(),
+            host: router.ip().to_string(),
+            port: router.port(),
+            user: "admin".into(),
+            password: "secret".into(),
+            source: Source::Counters,
+            timeout: Duration::from_secs_f64(config::DEFAULT_TIMEOUT),
+            interfaces,
+        }],
     }
 }
 
-fn now() -> f64 {
+/// Creates the interface's file starting [`HISTORY_DAYS`] before `now` and
+/// writes the simulator's traffic for every second up to the last whole
+/// one, in chunks.
+fn prefill(simulator: &Simulator, interface: &Interface, now: f64) -> Result<(), String> {
+    let end = now.floor() as i64 - 1;
+    let start = end - HISTORY_DAYS * 86400;
+    store::create(&interface.rrd, Profile::Compact, start).map_err(|e| e.to_string())?;
+    let mut second = start + 1;
+    while second <= end {
+        let chunk_end = (second + 9999).min(end);
+        let lines: Vec<String> = (second..=chunk_end)
+            .filter_map(|s| {
+                let (rx, tx) = simulator.second_bytes(&interface.name, s - 1)?;
+                Some(rrd::update_line(
+                    s as f64,
+                    Some(rx as f64 * 8.0),
+                    Some(tx as f64 * 8.0),
+                ))
+            })
+            .collect();
+        rrd::update(&interface.rrd, &lines).map_err(|e| e.to_string())?;
+        second = chunk_end + 1;
+    }
+    Ok(())
+}
+
+/// The line to print for the newest sample, if it is newer than
+/// `printed_at`: its time and the text.
+fn live_line(health: &RouterHealth, printed_at: f64) -> Option<(f64, String)> {
+    let at = health
+        .interfaces
+        .iter()
+        .filter_map(|i| i.last_sample.map(|s| s.at))
+        .fold(f64::NAN, f64::max);
+    if at.is_nan() || at <= printed_at {
+        return None;
+    }
+    let cells: Vec<String> = health
+        .interfaces
+        .iter()
+        .map(|i| {
+            let text = match i.last_sample {
+                Some(s) => format!("{} / {}", si_bits(s.rx_bps), si_bits(s.tx_bps)),
+                None => "-".to_string(),
+            };
+            format!("{text:>28}")
+        })
+        .collect();
+    Some((at, format!("{:<10} {}", clock_utc(at), cells.join(" "))))
+}
+
+fn unix_now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// How long to sleep from `now` (Unix seconds) to the next whole second.
-pub fn until_next_second(now: f64) -> Duration {
-    let fraction = now.rem_euclid(1.0);
-    Duration::from_secs_f64((1.0 - fraction).clamp(0.0, 1.0))
-}
-
-/// Bits per second between two readings of a byte counter taken `seconds`
-/// apart; `None` when the counter went down (a reset or reboot) or no time
-/// passed.
-pub fn rate_bps(before: u64, after: u64, seconds: f64) -> Option<f64> {
-    let bytes = after.checked_sub(before)?;
-    (seconds > 0.0).then(|| bytes as f64 * 8.0 / seconds)
-}
-
-/// A rate with an SI prefix: `12.3 Mbit/s`; `-` when unknown.
-pub fn si_bits(bps: Option<f64>) -> String {
-    let Some(mut value) = bps else {
-        return "-".to_string();
-    };
+/// A rate with an SI prefix: `12.3 Mbit/s`.
+pub fn si_bits(bps: f64) -> String {
+    let mut value = bps;
     let mut prefix = "";
     for next in ["k", "M", "G", "T"] {
         if value < 1000.0 {
@@ -125,23 +188,47 @@ fn clock_utc(at: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::{InterfaceHealth, Sample};
 
     #[test]
-    fn pacing() {
-        assert_eq!(until_next_second(100.0), Duration::from_secs(1));
-        assert!((until_next_second(100.75).as_secs_f64() - 0.25).abs() < 1e-9);
-        assert!(until_next_second(-0.25).as_secs_f64() > 0.0);
+    fn units_and_clock() {
+        assert_eq!(si_bits(999.0), "999.0 bit/s");
+        assert_eq!(si_bits(12_345_678.0), "12.3 Mbit/s");
+        assert_eq!(clock_utc(86400.0 + 3723.5), "01:02:03");
     }
 
     #[test]
-    fn rates_and_units() {
-        assert_eq!(rate_bps(1000, 2000, 1.0), Some(8000.0));
-        assert_eq!(rate_bps(1000, 2000, 2.0), Some(4000.0));
-        assert_eq!(rate_bps(2000, 1000, 1.0), None, "counter reset");
-        assert_eq!(rate_bps(1000, 1000, 0.0), None);
-        assert_eq!(si_bits(Some(999.0)), "999.0 bit/s");
-        assert_eq!(si_bits(Some(12_345_678.0)), "12.3 Mbit/s");
-        assert_eq!(si_bits(None), "-");
-        assert_eq!(clock_utc(86400.0 + 3723.5), "01:02:03");
+    fn the_demo_config_is_valid_and_local() {
+        let config = demo_config("127.0.0.1:4000".parse().unwrap(), Path::new("/tmp/d"));
+        let router = &config.routers[0];
+        assert_eq!((router.host.as_str(), router.port), ("127.0.0.1", 4000));
+        assert_eq!(
+            router.interfaces[1].rrd,
+            Path::new("/tmp/d/demo-ether2.rrd")
+        );
+        assert_eq!(config.storage.profile, Profile::Compact);
+    }
+
+    #[test]
+    fn live_lines_only_for_new_samples() {
+        let sample = |at| Sample {
+            at,
+            rx_bps: 2e6,
+            tx_bps: 3e3,
+        };
+        let mut health = RouterHealth {
+            interfaces: vec![InterfaceHealth::default(), InterfaceHealth::default()],
+            ..RouterHealth::default()
+        };
+        assert_eq!(live_line(&health, 0.0), None);
+        health.interfaces[0].last_sample = Some(sample(100.5));
+        let (at, text) = live_line(&health, 0.0).unwrap();
+        assert_eq!(at, 100.5);
+        assert!(
+            text.starts_with("00:01:40") && text.contains("2.0 Mbit/s / 3.0 kbit/s"),
+            "{text}"
+        );
+        assert!(text.trim_end().ends_with('-'));
+        assert_eq!(live_line(&health, 100.5), None);
     }
 }

@@ -3,7 +3,13 @@
 //! the RouterOS codec, client and simulator. No API stability is promised.
 
 pub mod cli;
+pub mod collector;
+pub mod config;
+pub mod daemon;
 pub mod demo;
 pub mod logger;
+pub mod query;
 pub mod routeros;
+pub mod rrd;
 pub mod sim;
+pub mod store;

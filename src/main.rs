@@ -1,10 +1,20 @@
-//! The `mt-trafmon` binary: parses the flags, sets up logging and runs the
-//! chosen mode. Wiring only; everything else lives in the library.
+//! The `mt-trafmon` binary: parses the flags, sets up logging, loads the
+//! config and runs the chosen mode until SIGINT or SIGTERM. Wiring only;
+//! everything else lives in the library.
+//!
+//! Exit statuses: 0 after a clean stop (and for `--help`, `--version`),
+//! 1 when the config cannot be used or the daemon cannot start, 2 for bad
+//! arguments and for modes that are not built yet.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use mt_trafmon::cli::{self, Parsed};
-use mt_trafmon::{demo, logger};
+use mt_trafmon::collector::SystemClock;
+use mt_trafmon::daemon::{self, Daemon};
+use mt_trafmon::{config, demo, logger};
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
@@ -25,19 +35,59 @@ fn main() -> ExitCode {
         println!("mt-trafmon {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
-    logger::init(args.quiet);
-    if args.demo {
-        return match demo::run() {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                log::error!("demo stopped: {e}");
-                ExitCode::FAILURE
-            }
-        };
+    if args.web_only && args.collect_only {
+        eprintln!("mt-trafmon: -w (web only) and -c (collect only) exclude each other");
+        return ExitCode::from(2);
     }
-    eprintln!(
-        "mt-trafmon {}: only --demo exists so far (the collector, RRD store and web server are not built yet)",
-        env!("CARGO_PKG_VERSION")
+    if args.setup {
+        eprintln!(
+            "mt-trafmon: the setup wizard is not built yet; write {} by hand (see README, Configuration)",
+            config::DEFAULT_PATH
+        );
+        return ExitCode::from(2);
+    }
+    logger::init(args.quiet);
+    let stop = match daemon::signal_flag() {
+        Ok(stop) => stop,
+        Err(e) => {
+            log::error!("cannot install the SIGINT/SIGTERM handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.demo {
+        if let Err(message) = demo::run(&stop) {
+            log::error!("demo: {message}");
+        }
+        return ExitCode::FAILURE;
+    }
+    let path = args
+        .config
+        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH));
+    let config = match config::load(&path) {
+        Ok(config) => config,
+        Err(e) => {
+            log::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    log::info!(
+        "mt-trafmon {} with config {}",
+        env!("CARGO_PKG_VERSION"),
+        path.display()
     );
-    ExitCode::from(2)
+    if args.web_only {
+        log::error!("-w: the web server is not built yet, so web-only mode has nothing to run");
+        return ExitCode::from(2);
+    }
+    let shift = std::env::var_os("MT_TRAFMON_CLOCK_SHIFT_FILE").map(PathBuf::from);
+    let daemon = match Daemon::start(&config, Arc::new(SystemClock::new(shift))) {
+        Ok(daemon) => daemon,
+        Err(e) => {
+            log::error!("cannot start the collectors: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    daemon::wait_for(&stop);
+    log::info!("stopping");
+    daemon.stop(Duration::from_millis(1500)).exit(0)
 }

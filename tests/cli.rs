@@ -29,13 +29,24 @@ fn version_and_usage_errors() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("--demo"));
 
-    let out = Command::new(BIN).output().unwrap();
+    let out = Command::new(BIN).args(["-w", "-c"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--demo"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exclude each other"));
+
+    let out = Command::new(BIN).arg("-s").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wizard"));
+
+    let out = Command::new(BIN)
+        .args(["--config", "/nonexistent/mt-trafmon.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/mt-trafmon.toml"));
 }
 
 #[test]
-fn demo_prints_rates_from_the_simulated_router() {
+fn demo_collects_from_the_simulated_router_and_cleans_up() {
     let mut child = Command::new(BIN)
         .arg("--demo")
         .stdout(Stdio::piped())
@@ -54,7 +65,7 @@ fn demo_prints_rates_from_the_simulated_router() {
     let mut lines = Vec::new();
     let mut rows = 0;
     while rows < 2 {
-        let Ok(line) = receive.recv_timeout(Duration::from_secs(10)) else {
+        let Ok(line) = receive.recv_timeout(Duration::from_secs(30)) else {
             child.kill().unwrap();
             panic!("demo printed no rate row in time; output so far: {lines:#?}");
         };
@@ -64,17 +75,40 @@ fn demo_prints_rates_from_the_simulated_router() {
         }
         lines.push(line);
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
     let text = lines.join("\n");
     assert!(text.contains("simulated router on 127.0.0.1:"), "{text}");
-    assert!(text.contains("RouterOS 7"), "{text}");
+    assert!(text.contains("pre-filled 3 days"), "{text}");
     assert!(
-        text.contains("ether3") && text.contains("disabled"),
+        text.contains("ether1 rx / tx") && text.contains("ether2 rx / tx"),
         "{text}"
     );
-    assert!(text.contains("ether1 rx / tx"), "{text}");
     // The busy WAN port moves megabits.
-    let last = lines.last().unwrap();
-    assert!(last.contains("Mbit/s"), "{last}");
+    assert!(lines.last().unwrap().contains("Mbit/s"), "{text}");
+    let directory = text
+        .split("RRD files in ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .map(std::path::PathBuf::from)
+        .unwrap();
+    assert!(directory.join("demo-ether1.rrd").exists());
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "demo did not stop"
+        );
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(!directory.exists(), "the demo removes its files");
 }

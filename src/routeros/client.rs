@@ -260,6 +260,9 @@ pub struct Interface {
 pub struct Counters {
     /// The interface name.
     pub name: String,
+    /// The router's internal id (`.id`, e.g. `*1`): it changes when an
+    /// interface is deleted and re-created under the same name.
+    pub id: Option<String>,
     /// Bytes received since the counters were last reset.
     pub rx_bytes: u64,
     /// Bytes sent since the counters were last reset.
@@ -450,7 +453,7 @@ impl Client {
             return Ok(Vec::new());
         }
         let mut command =
-            Command::new("/interface/print").attr(".proplist", "name,rx-byte,tx-byte");
+            Command::new("/interface/print").attr(".proplist", ".id,name,rx-byte,tx-byte");
         for name in names {
             command = command.query(format!("name={name}"));
         }
@@ -469,6 +472,7 @@ impl Client {
             };
             counters.push(Counters {
                 name: name.to_string(),
+                id: row.get_lossy(".id").map(|id| id.into_owned()),
                 rx_bytes: self.number(row, "rx-byte")?,
                 tx_bytes: self.number(row, "tx-byte")?,
             });

@@ -344,6 +344,12 @@ impl Simulator {
         lock(&self.shared.router).reboot(now);
     }
 
+    /// Closes every session, as a network blip would; counters and uptime
+    /// go on.
+    pub fn drop_sessions(&self) {
+        self.shared.close_sessions();
+    }
+
     /// Sets every counter to zero; sessions and uptime stay.
     pub fn reset_counters(&self) {
         let now = self.shared.now();
@@ -371,6 +377,14 @@ impl Simulator {
         let router = lock(&self.shared.router);
         let index = router.find(interface.as_bytes())?;
         router.rates(index, now).map(|b| (b.rx, b.tx))
+    }
+
+    /// The bytes (rx, tx) `interface` moves in whole second `second` (Unix
+    /// time), past or future: the truth behind its counters and rates.
+    pub fn second_bytes(&self, interface: &str, second: i64) -> Option<(u64, u64)> {
+        let router = lock(&self.shared.router);
+        let index = router.find(interface.as_bytes())?;
+        router.second_bytes(index, second).map(|b| (b.rx, b.tx))
     }
 
     /// The interface names in `.id` order.

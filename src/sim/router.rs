@@ -179,6 +179,13 @@ impl Router {
         Some(traffic::rates_at(self.seed, interface.profile, now))
     }
 
+    /// The bytes (rx, tx) the interface at `index` moves in whole second
+    /// `second`, whatever the clock says.
+    pub(crate) fn second_bytes(&self, index: usize, second: i64) -> Option<Bytes> {
+        let interface = self.interfaces.get(index)?;
+        Some(traffic::second_bytes(self.seed, interface.profile, second))
+    }
+
     /// One `/interface/print` row per interface, at `now`.
     pub(crate) fn interface_rows(&mut self, now: f64) -> Vec<Attrs> {
         (0..self.interfaces.len())

@@ -1,0 +1,434 @@
+//! Tests of the tracker's decisions, driven with explicit clocks: the RRD's
+//! integral over the written lines must equal the bytes counted wherever
+//! continuity is provable, and be unknown where it is not.
+
+use super::*;
+
+/// Wall minus monotonic time in the tests' normal state.
+const OFFSET: f64 = 1_700_000_000.0;
+
+fn counters(mono: f64, rx_bytes: u64, tx_bytes: u64) -> Reading {
+    Reading {
+        mono,
+        wall: mono + OFFSET,
+        boot: Some(-1000.0),
+        id: Some("*1".into()),
+        value: Value::Counters { rx_bytes, tx_bytes },
+    }
+}
+
+/// What a GAUGE data source integrates to over the lines, starting at the
+/// file's last update `last`: (known bits rx, known bits tx, unknown
+/// seconds). A line applies its rate to the time since the line before.
+fn integrate(last: f64, lines: &[Line]) -> (f64, f64, f64) {
+    let (mut rx, mut tx, mut unknown) = (0.0, 0.0, 0.0);
+    let mut previous = last;
+    for line in lines {
+        let seconds = line.at - previous;
+        assert!(seconds > 0.0, "line at {} not after {previous}", line.at);
+        match (line.rx, line.tx) {
+            (Some(r), Some(t)) => {
+                // Longer than the heartbeat would be unknown in the RRD.
+                assert!(seconds <= 3.0, "known span of {seconds} s");
+                rx += r * seconds;
+                tx += t * seconds;
+            }
+            _ => unknown += seconds,
+        }
+        previous = line.at;
+    }
+    (rx, tx, unknown)
+}
+
+/// Plans and commits everything writable at `offset`.
+fn flush(tracker: &mut Tracker, offset: f64) -> (Plan, Written) {
+    let plan = tracker.plan(offset, usize::MAX);
+    let written = tracker.written(&plan);
+    (plan, written)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0)
+}
+
+#[test]
+fn steady_samples_integrate_to_the_bytes_counted() {
+    let mut tracker = Tracker::new();
+    tracker.file_ready(OFFSET + 5.0);
+    let mut rx = 5_000_000_000_000u64;
+    let mut tx = 1u64 << 40;
+    assert_eq!(tracker.observe(counters(10.0, rx, tx)), None);
+    assert_eq!(
+        tracker.plan(OFFSET, 100),
+        Plan::default(),
+        "one reading is no span"
+    );
+    let start = (rx, tx);
+    let mut lines = Vec::new();
+    let mut mono = 10.0;
+    for i in 0..100u64 {
+        // Replies arrive a little after each whole second.
+        mono = 11.0 + i as f64 + (i % 7) as f64 * 0.013;
+        rx += 1_234_567 + i * 1000;
+        tx += 98_765;
+        assert_eq!(tracker.observe(counters(mono, rx, tx)), None);
+        let (plan, written) = flush(&mut tracker, OFFSET);
+        assert_eq!(written.backfilled, 0.0);
+        lines.extend(plan.lines);
+    }
+    // The first lines make (last update, first reading] unknown, in whole
+    // seconds.
+    assert_eq!(
+        lines[0],
+        Line {
+            at: OFFSET + 6.0,
+            rx: None,
+            tx: None
+        }
+    );
+    assert_eq!(
+        lines[1],
+        Line {
+            at: OFFSET + 10.0,
+            rx: None,
+            tx: None
+        }
+    );
+    let (bits_rx, bits_tx, unknown) = integrate(OFFSET + 5.0, &lines);
+    assert!(close(bits_rx, (rx - start.0) as f64 * 8.0), "{bits_rx}");
+    assert!(close(bits_tx, (tx - start.1) as f64 * 8.0), "{bits_tx}");
+    assert!(close(unknown, 5.0));
+    assert_eq!(lines.len(), 102, "one line per sample");
+    assert_eq!(tracker.last_update(), Some(stamp(mono + OFFSET)));
+}
+
+#[test]
+fn a_provable_gap_is_backfilled_second_by_second() {
+    let mut tracker = Tracker::new();
+    tracker.file_ready(OFFSET + 10.4);
+    tracker.observe(counters(10.4, 1000, 1000));
+    tracker.observe(counters(20.9, 1000 + 10_500 * 125, 1000));
+    let (plan, written) = flush(&mut tracker, OFFSET);
+    assert!(close(written.backfilled, 10.5));
+    let stamps: Vec<f64> = plan.lines.iter().map(|l| l.at - OFFSET).collect();
+    let expected: Vec<f64> = (11..=20).map(f64::from).chain([20.9]).collect();
+    assert_eq!(stamps.len(), expected.len());
+    assert!(
+        stamps.iter().zip(&expected).all(|(a, b)| close(*a, *b)),
+        "{stamps:?}"
+    );
+    assert!(plan.lines.iter().all(|l| close(l.rx.unwrap(), 1_000_000.0)));
+    let (bits, _, unknown) = integrate(OFFSET + 10.4, &plan.lines);
+    assert!(close(bits, 10_500.0 * 125.0 * 8.0));
+    assert_eq!(unknown, 0.0);
+}
+
+#[test]
+fn resets_reboots_and_replaced_interfaces_stay_unknown() {
+    let cases: [(Reading, Event); 3] = [
+        (
+            counters(14.0, 10, 10),
+            Event::CounterWentDown { seconds: 4.0 },
+        ),
+        (
+            Reading {
+                boot: Some(5.0),
+                ..counters(14.0, 2_000_000, 2_000_000)
+            },
+            Event::Rebooted { seconds: 4.0 },
+        ),
+        (
+            Reading {
+                id: Some("*9".into()),
+                ..counters(14.0, 2_000_000, 2_000_000)
+            },
+            Event::Replaced { seconds: 4.0 },
+        ),
+    ];
+    for (after, event) in cases {
+        let mut tracker = Tracker::new();
+        tracker.file_ready(OFFSET + 10.0);
+        tracker.observe(counters(10.0, 1_000_000, 1_000_000));
+        assert_eq!(tracker.observe(after.clone()), Some(event.clone()));
+        // The next span is measured from the new baseline.
+        let next = Reading {
+            mono: 15.0,
+            wall: 15.0 + OFFSET,
+            value: match after.value {
+                Value::Counters { rx_bytes, tx_bytes } => Value::Counters {
+                    rx_bytes: rx_bytes + 500,
+                    tx_bytes: tx_bytes + 500,
+                },
+                other => other,
+            },
+            ..after
+        };
+        assert_eq!(tracker.observe(next), None);
+        let (plan, written) = flush(&mut tracker, OFFSET);
+        let values: Vec<(f64, Option<f64>)> =
+            plan.lines.iter().map(|l| (l.at - OFFSET, l.rx)).collect();
+        assert_eq!(
+            values,
+            [(11.0, None), (14.0, None), (15.0, Some(4000.0))],
+            "{event:?}"
+        );
+        assert!(close(written.unknown, 4.0));
+        assert_eq!(written.backfilled, 0.0);
+    }
+}
+
+#[test]
+fn unknown_time_is_widened_to_whole_seconds_and_the_covered_part_given_up() {
+    let mut tracker = Tracker::new();
+    tracker.file_ready(OFFSET + 10.3);
+    tracker.observe(counters(10.3, 0, 0));
+    tracker.observe(counters(11.3, 1000, 0));
+    // A reset: (11.3, 12.3] is unknown, widened to (11.3, 13]: the second
+    // ending at 12 keeps its known part, the one ending at 13 is unknown.
+    tracker.observe(counters(12.3, 10, 0));
+    tracker.observe(counters(13.3, 1010, 0));
+    let (plan, written) = flush(&mut tracker, OFFSET);
+    let values: Vec<(f64, Option<f64>)> = plan
+        .lines
+        .iter()
+        .map(|l| ((l.at - OFFSET) * 10.0).round() / 10.0)
+        .zip(plan.lines.iter().map(|l| l.rx))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            (11.3, Some(8000.0)),
+            (12.0, None),
+            (13.0, None),
+            (13.3, Some(8000.0))
+        ]
+    );
+    assert!(close(written.unknown, 1.7));
+    assert!(close(written.trimmed, 0.7), "{written:?}");
+    assert_eq!(written.lost, 0.0);
+}
+
+#[test]
+fn no_backfill_across_a_clock_step() {
+    let mut tracker = Tracker::new();
+    tracker.file_ready(OFFSET + 10.0);
+    tracker.observe(counters(10.0, 0, 0));
+    // Ten seconds of gap during which the wall clock jumped an hour ahead.
+    let stepped = Reading {
+        wall: 20.0 + OFFSET + 3600.0,
+        ..counters(20.0, 80_000, 0)
+    };
+    assert_eq!(
+        tracker.observe(stepped),
+        Some(Event::GapAcrossClockStep { seconds: 10.0 })
+    );
+    let (plan, written) = flush(&mut tracker, OFFSET + 3600.0);
+    assert_eq!(written.backfilled, 0.0);
+    assert!(plan.lines.iter().all(|l| l.rx.is_none()));
+
+    // A step between two readings one second apart keeps the rate: the
+    // bytes were measured on the monotonic clock.
+    let mut tracker = Tracker::new();
+    tracker.file_ready(OFFSET + 10.0);
+    tracker.observe(counters(10.0, 0, 0));
+    tracker.observe(counters(11.0, 1000, 0));
+    flush(&mut tracker, OFFSET);
+    let stepped = Reading {
+        wall: 12.0 + OFFSET + 100.0,
+        ..counters(12.0, 2000, 0)
+    };
+    assert_eq!(tracker.observe(stepped), None);
+    let (plan, _) = flush(&mut tracker, OFFSET + 100.0);
+    let last = plan.lines.last().unwrap();
+    assert_eq!(last.rx, Some(8000.0));
+    assert!(close(last.at, OFFSET + 112.0));
+}
+
+#[test]
+fn samples_taken_while_the_clock_is_behind_the_file_are_held_then_restamped() {
+    // A Pi boots with its clock 10 minutes behind the file's last update;
+    // NTP steps it right after 5 minutes.
+    let behind = OFFSET - 600.0;
+    let mut tracker = Tracker::new();
+    tracker.file_ready(OFFSET + 100.0);
+    let reading = |mono: f64, bytes: u64| Reading {
+        wall: mono + behind,
+        ..counters(mono, bytes, bytes)
+    };
+    for i in 0..300u64 {
+        tracker.observe(reading(400.0 + i as f64, i * 1000));
+        assert!(
+            tracker.plan(behind, 100).lines.is_empty(),
+            "held, not written"
+        );
+    }
+    assert!(close(tracker.pending_seconds(), 299.0));
+    // The step: wall time is now right, and the held spans are stamped with
+    // the new offset, after the file's last update.
+    tracker.observe(counters(700.0, 300_000, 300_000));
+    let (plan, written) = flush(&mut tracker, OFFSET);
+    assert_eq!(written.lost, 0.0);
+    assert!(plan.lines.iter().all(|l| l.at > OFFSET + 100.0));
+    let (bits, _, _) = integrate(OFFSET + 100.0, &plan.lines);
+    assert!(close(bits, 300_000.0 * 8.0));
+    assert!(close(plan.lines.last().unwrap().at, OFFSET + 700.0));
+}
+
+#[test]
+fn held_spans_overtaken_by_the_clock_are_lost_not_misplaced() {
+    // The clock is behind the file and is never stepped: once time passes
+    // the file's last update, the newest spans are written and the held
+    // ones are given up.
+    let behind = OFFSET - 5.0;
+    let mut tracker = Tracker::new();
+    tracker.file_ready(OFFSET + 100.0);
+    for i in 0..110u64 {
+        tracker.observe(Reading {
+            wall: 100.0 + i as f64 + behind,
+            ..counters(100.0 + i as f64, i, i)
+        });
+    }
+    let (plan, written) = flush(&mut tracker, behind);
+    assert!(plan.lines.iter().all(|l| l.at > OFFSET + 100.0));
+    // Five held seconds end at or before the last update; the rest follow
+    // it without a gap.
+    assert!(close(written.lost, 5.0), "{written:?}");
+    assert_eq!(plan.lines.len(), 104);
+}
+
+#[test]
+fn nothing_is_written_before_the_file_is_ready_and_nothing_is_lost_meanwhile() {
+    let mut tracker = Tracker::new();
+    for i in 0..60u64 {
+        tracker.observe(counters(10.0 + i as f64, i * 500, i * 50));
+        assert!(tracker.plan(OFFSET, 1000).lines.is_empty());
+    }
+    // The new file starts just before the first reading.
+    tracker.file_ready(OFFSET + 9.0);
+    let (plan, written) = flush(&mut tracker, OFFSET);
+    let (rx, tx, _) = integrate(OFFSET + 9.0, &plan.lines);
+    assert!(close(rx, 59.0 * 500.0 * 8.0));
+    assert!(close(tx, 59.0 * 50.0 * 8.0));
+    assert_eq!(written.lost, 0.0);
+}
+
+#[test]
+fn a_failed_write_is_retried_and_a_partial_one_resumes() {
+    let mut tracker = Tracker::new();
+    tracker.file_ready(OFFSET + 10.0);
+    tracker.observe(counters(10.0, 0, 0));
+    tracker.observe(counters(11.0, 1000, 0));
+    let first = tracker.plan(OFFSET, 100);
+    // The write failed and the file did not change: the same lines again,
+    // plus the next sample.
+    tracker.resync(OFFSET + 10.0, OFFSET);
+    tracker.observe(counters(12.0, 2000, 0));
+    let again = tracker.plan(OFFSET, 100);
+    assert_eq!(again.lines[..first.lines.len()], first.lines[..]);
+    assert_eq!(again.lines.len(), first.lines.len() + 1);
+
+    // A backfill whose write stopped half-way resumes where the file is.
+    let mut tracker = Tracker::new();
+    tracker.file_ready(OFFSET + 10.0);
+    tracker.observe(counters(10.0, 0, 0));
+    tracker.observe(counters(30.0, 20_000, 0));
+    let plan = tracker.plan(OFFSET, 100);
+    assert_eq!(plan.lines.len(), 20);
+    tracker.resync(OFFSET + 18.0, OFFSET);
+    let (rest, _) = flush(&mut tracker, OFFSET);
+    assert_eq!(rest.lines.len(), 12);
+    assert!(close(rest.lines[0].at, OFFSET + 19.0));
+    let (bits, _, unknown) = integrate(OFFSET + 18.0, &rest.lines);
+    assert!(close(bits, 12_000.0 * 8.0));
+    assert_eq!(unknown, 0.0);
+}
+
+#[test]
+fn samples_are_held_while_the_file_is_gone() {
+    let mut tracker = Tracker::new();
+    tracker.file_ready(OFFSET + 10.0);
+    tracker.observe(counters(10.0, 0, 0));
+    tracker.observe(counters(11.0, 1000, 0));
+    flush(&mut tracker, OFFSET);
+    tracker.file_gone();
+    for i in 2..20u64 {
+        tracker.observe(counters(10.0 + i as f64, i * 1000, 0));
+        assert!(tracker.plan(OFFSET, 100).lines.is_empty());
+    }
+    // A new file that starts before the held samples takes them all.
+    tracker.file_ready(OFFSET + 11.0);
+    let (plan, written) = flush(&mut tracker, OFFSET);
+    let (bits, _, _) = integrate(OFFSET + 11.0, &plan.lines);
+    assert!(close(bits, 18.0 * 1000.0 * 8.0));
+    assert_eq!(written.lost + written.trimmed, 0.0);
+}
+
+#[test]
+fn long_gaps_are_written_in_bounded_pieces() {
+    let mut tracker = Tracker::new();
+    tracker.file_ready(OFFSET + 10.0);
+    tracker.observe(counters(10.0, 0, 0));
+    tracker.observe(counters(10.0 + 7200.0, 7200 * 1000, 0));
+    let first = tracker.plan(OFFSET, 100);
+    assert_eq!(first.lines.len(), 3600, "one whole piece of an hour");
+    tracker.written(&first);
+    let second = tracker.plan(OFFSET, 100);
+    assert_eq!(second.lines.len(), 3600);
+    tracker.written(&second);
+    let mut all = first.lines.clone();
+    all.extend(second.lines);
+    let (bits, _, _) = integrate(OFFSET + 10.0, &all);
+    assert!(close(bits, 7200.0 * 1000.0 * 8.0));
+    assert!(flush(&mut tracker, OFFSET).0.lines.is_empty());
+}
+
+#[test]
+fn the_pending_queue_is_bounded() {
+    let mut tracker = Tracker::new();
+    for i in 0..(MAX_PENDING as u64 + 101) {
+        tracker.observe(counters(i as f64, i, i));
+    }
+    tracker.file_ready(OFFSET - 1.0);
+    let (plan, written) = flush(&mut tracker, OFFSET);
+    assert_eq!(
+        plan.lines.len(),
+        MAX_PENDING + 2,
+        "two gap lines and the pieces kept"
+    );
+    assert!(close(written.lost, 100.0));
+}
+
+#[test]
+fn monitor_traffic_rates_cannot_fill_gaps() {
+    let rates = |mono: f64, rx_bps: f64| Reading {
+        value: Value::Rates {
+            rx_bps,
+            tx_bps: 1.0,
+        },
+        ..counters(mono, 0, 0)
+    };
+    let mut tracker = Tracker::new();
+    tracker.file_ready(OFFSET + 10.0);
+    tracker.observe(rates(10.0, 5.0));
+    assert_eq!(tracker.observe(rates(11.0, 6.0)), None);
+    assert_eq!(
+        tracker.observe(rates(20.0, 7.0)),
+        Some(Event::GapWithoutCounters { seconds: 9.0 })
+    );
+    let (plan, _) = flush(&mut tracker, OFFSET);
+    let values: Vec<(f64, Option<f64>)> =
+        plan.lines.iter().map(|l| (l.at - OFFSET, l.rx)).collect();
+    assert_eq!(values, [(11.0, Some(6.0)), (12.0, None), (20.0, None)]);
+}
+
+#[test]
+fn repeated_or_backwards_monotonic_readings_are_ignored() {
+    let mut tracker = Tracker::new();
+    tracker.file_ready(OFFSET);
+    tracker.observe(counters(10.0, 100, 100));
+    assert_eq!(tracker.observe(counters(10.0, 200, 200)), None);
+    assert_eq!(tracker.observe(counters(9.0, 300, 300)), None);
+    tracker.observe(counters(11.0, 1100, 100));
+    let (plan, _) = flush(&mut tracker, OFFSET);
+    assert_eq!(plan.lines.last().unwrap().rx, Some(8000.0));
+}

@@ -1,0 +1,496 @@
+//! The configuration: the TOML file's types, every default (here and
+//! nowhere else), and [`validate`], which turns what was read into a
+//! [`Config`] whose fields can be trusted.
+//!
+//! Reading is split from parsing (`load` reads the file, [`parse`] does the
+//! rest), so the tests feed strings. An unknown key or a wrong type is an
+//! error that names the key and its line; a value that parses but makes no
+//! sense (port 0, two interfaces writing one file) is an error that names
+//! the router and interface.
+//!
+//! Planned here by later work: the web section, the `xor:` password format
+//! of the original, writing the file (atomically, mode 0600).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::routeros::client::DEFAULT_PORT;
+use crate::store::Profile;
+
+/// The installed configuration file.
+pub const DEFAULT_PATH: &str = "/etc/mt-trafmon/mt-trafmon.toml";
+/// Where RRD files go unless an interface names its own.
+pub const DEFAULT_DATA_DIR: &str = "/var/lib/mt-trafmon";
+/// Seconds a connection attempt or a router reply may take (the original's
+/// socket timeout).
+pub const DEFAULT_TIMEOUT: f64 = 10.0;
+
+/// A validated configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Storage settings.
+    pub storage: Storage,
+    /// The routers to collect from, at least one.
+    pub routers: Vec<Router>,
+}
+
+/// Where and how RRD files are kept.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Storage {
+    /// Directory for RRD files without an explicit path.
+    pub data_dir: PathBuf,
+    /// Retention profile for files created from now on.
+    pub profile: Profile,
+}
+
+/// One router and what to read from it.
+#[derive(Clone, PartialEq)]
+pub struct Router {
+    /// A short name for logs and file names (defaults to the host).
+    pub name: String,
+    /// Address or host name.
+    pub host: String,
+    /// API port.
+    pub port: u16,
+    /// API user.
+    pub user: String,
+    /// Its password (from `password`, or read from `password_file`).
+    pub password: String,
+    /// Where the rates come from.
+    pub source: Source,
+    /// How long a connection attempt or a reply may take.
+    pub timeout: Duration,
+    /// The monitored interfaces, at least one.
+    pub interfaces: Vec<Interface>,
+}
+
+impl fmt::Debug for Router {
+    /// Like the derived form, with the password left out.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Router")
+            .field("name", &self.name)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .field("source", &self.source)
+            .field("timeout", &self.timeout)
+            .field("interfaces", &self.interfaces)
+            .finish()
+    }
+}
+
+/// Where a router's rates come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// The 64-bit byte counters, once per second (exact volume; gaps
+    /// backfilled when provable).
+    Counters,
+    /// The router's `monitor-traffic` rates, as the original did.
+    MonitorTraffic,
+}
+
+/// One monitored interface.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Interface {
+    /// The router's name for it.
+    pub name: String,
+    /// What the page calls it (defaults to the name).
+    pub label: String,
+    /// Its RRD file.
+    pub rrd: PathBuf,
+}
+
+/// Why a configuration could not be used.
+#[derive(Debug)]
+pub enum Error {
+    /// The file could not be read.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The text is not valid TOML for this schema (unknown key, wrong type).
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A value is out of range or contradicts another.
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The key, e.g. `router[0].port`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { path, source } => {
+                write!(f, "cannot read config {}: {source}", path.display())
+            }
+            Error::Parse { path, message } => {
+                write!(f, "config {}: {}", path.display(), message.trim_end())
+            }
+            Error::Invalid { path, key, message } => {
+                write!(f, "config {}: {key}: {message}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Reads and validates the file at `path`.
+pub fn load(path: &Path) -> Result<Config, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text, path)
+}
+
+/// Parses and validates config text; `path` is named in errors and is the
+/// base of relative `password_file` paths.
+pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
+    let file: File = toml::from_str(text).map_err(|e| Error::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    validate(file, path)
+}
+
+/// The file as written, before validation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    storage: StorageFile,
+    #[serde(default)]
+    router: Vec<RouterFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StorageFile {
+    data_dir: Option<PathBuf>,
+    profile: Option<Profile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouterFile {
+    name: Option<String>,
+    host: String,
+    port: Option<u16>,
+    user: String,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    source: Option<Source>,
+    timeout: Option<f64>,
+    #[serde(default)]
+    interface: Vec<InterfaceFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InterfaceFile {
+    name: String,
+    label: Option<String>,
+    rrd: Option<PathBuf>,
+}
+
+fn validate(file: File, path: &Path) -> Result<Config, Error> {
+    let invalid = |key: String, message: String| Error::Invalid {
+        path: path.to_path_buf(),
+        key,
+        message,
+    };
+    let storage = Storage {
+        data_dir: file
+            .storage
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+        profile: file.storage.profile.unwrap_or(Profile::Original),
+    };
+    if file.router.is_empty() {
+        return Err(invalid(
+            "router".into(),
+            "no router configured; add a [[router]] table with host, user, password and an [[router.interface]]".into(),
+        ));
+    }
+    let mut routers = Vec::new();
+    for (r, router) in file.router.into_iter().enumerate() {
+        let key = |field: &str| format!("router[{r}].{field}");
+        if router.host.trim().is_empty() {
+            return Err(invalid(key("host"), "is empty".into()));
+        }
+        let port = router.port.unwrap_or(DEFAULT_PORT);
+        if port == 0 {
+            return Err(invalid(key("port"), "must be 1 to 65535".into()));
+        }
+        let password = match (router.password, router.password_file) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    key("password_file"),
+                    "give either password or password_file, not both".into(),
+                ));
+            }
+            (Some(password), None) => password,
+            (None, Some(file)) => {
+                let file = path.parent().unwrap_or(Path::new(".")).join(file);
+                let text = std::fs::read_to_string(&file).map_err(|e| {
+                    invalid(
+                        key("password_file"),
+                        format!("cannot read {}: {e}", file.display()),
+                    )
+                })?;
+                text.trim_end_matches(['\r', '\n']).to_string()
+            }
+            (None, None) => String::new(),
+        };
+        let timeout = router.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        if !(0.1..=600.0).contains(&timeout) {
+            return Err(invalid(
+                key("timeout"),
+                format!("{timeout} s is out of range (0.1 to 600)"),
+            ));
+        }
+        let name = router.name.unwrap_or_else(|| router.host.clone());
+        if router.interface.is_empty() {
+            return Err(invalid(
+                key("interface"),
+                "no interface to monitor; add [[router.interface]] with a name".into(),
+            ));
+        }
+        let mut interfaces = Vec::new();
+        for (i, interface) in router.interface.into_iter().enumerate() {
+            if interface.name.is_empty() {
+                return Err(invalid(
+                    format!("router[{r}].interface[{i}].name"),
+                    "is empty".into(),
+                ));
+            }
+            let rrd = interface.rrd.unwrap_or_else(|| {
+                storage.data_dir.join(format!(
+                    "{}-{}.rrd",
+                    file_name_part(&name),
+                    file_name_part(&interface.name)
+                ))
+            });
+            interfaces.push(Interface {
+                label: interface.label.unwrap_or_else(|| interface.name.clone()),
+                name: interface.name,
+                rrd,
+            });
+        }
+        routers.push(Router {
+            name,
+            host: router.host,
+            port,
+            user: router.user,
+            password,
+            source: router.source.unwrap_or(Source::Counters),
+            timeout: Duration::from_secs_f64(timeout),
+            interfaces,
+        });
+    }
+    let mut seen: Vec<(&Path, String)> = Vec::new();
+    for router in &routers {
+        for interface in &router.interfaces {
+            let here = format!("{}/{}", router.name, interface.name);
+            if let Some((_, other)) = seen.iter().find(|(p, _)| *p == interface.rrd) {
+                return Err(invalid(
+                    format!("{here} rrd"),
+                    format!(
+                        "{} is also the file of {other}; give each interface its own",
+                        interface.rrd.display()
+                    ),
+                ));
+            }
+            seen.push((&interface.rrd, here));
+        }
+    }
+    Ok(Config { storage, routers })
+}
+
+/// A router or interface name as part of a file name: letters, digits,
+/// `.`, `_` and `-` stay; anything else (`/`, spaces, `:`) becomes `_`.
+pub fn file_name_part(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '_' | '-' => c,
+            _ => '_',
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Result<Config, Error> {
+        parse(text, Path::new("/etc/mt-trafmon/test.toml"))
+    }
+
+    const MINIMAL: &str = r#"
+[[router]]
+host = "192.0.2.1"
+user = "monitor"
+password = "secret"
+
+[[router.interface]]
+name = "ether1"
+"#;
+
+    #[test]
+    fn the_simplest_case_takes_the_defaults() {
+        let config = check(MINIMAL).unwrap();
+        assert_eq!(config.storage.data_dir, Path::new(DEFAULT_DATA_DIR));
+        assert_eq!(config.storage.profile, Profile::Original);
+        let router = &config.routers[0];
+        assert_eq!(router.name, "192.0.2.1");
+        assert_eq!(router.port, 8728);
+        assert_eq!(router.source, Source::Counters);
+        assert_eq!(router.timeout, Duration::from_secs(10));
+        assert_eq!(router.interfaces[0].label, "ether1");
+        assert_eq!(
+            router.interfaces[0].rrd,
+            Path::new("/var/lib/mt-trafmon/192.0.2.1-ether1.rrd")
+        );
+        assert!(
+            !format!("{router:?}").contains("secret"),
+            "Debug redacts the password"
+        );
+    }
+
+    #[test]
+    fn everything_spelled_out() {
+        let config = check(
+            r#"
+[storage]
+data_dir = "/srv/rrd"
+profile = "compact"
+
+[[router]]
+name = "home"
+host = "::1"
+port = 18728
+user = "u"
+password = "p"
+source = "monitor-traffic"
+timeout = 2.5
+
+[[router.interface]]
+name = "ether1"
+label = "WAN"
+rrd = "/srv/wan.rrd"
+
+[[router.interface]]
+name = "vlan/10 guests"
+"#,
+        )
+        .unwrap();
+        assert_eq!(config.storage.profile, Profile::Compact);
+        let router = &config.routers[0];
+        assert_eq!(
+            (router.port, router.source),
+            (18728, Source::MonitorTraffic)
+        );
+        assert_eq!(router.timeout, Duration::from_millis(2500));
+        assert_eq!(router.interfaces[0].rrd, Path::new("/srv/wan.rrd"));
+        assert_eq!(
+            router.interfaces[1].rrd,
+            Path::new("/srv/rrd/home-vlan_10_guests.rrd")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_key_and_line() {
+        let error = check(&MINIMAL.replace("user =", "usr ="))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("usr") && error.contains("line 4"), "{error}");
+        let error = check(&MINIMAL.replace("\"secret\"", "42"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("line 5") && error.contains("string"),
+            "{error}"
+        );
+        let error = check("[storage]\nprofile = \"huge\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("huge") && error.contains("line 2"),
+            "{error}"
+        );
+        let error = check("[web]\nport = 1\n").unwrap_err().to_string();
+        assert!(error.contains("web"), "{error}");
+    }
+
+    #[test]
+    fn values_that_make_no_sense() {
+        let invalid = |text: &str, key: &str| {
+            let error = check(text).unwrap_err();
+            assert!(
+                matches!(&error, Error::Invalid { key: k, .. } if k == key),
+                "{error}"
+            );
+        };
+        invalid("", "router");
+        invalid(
+            &MINIMAL.replace("host = \"192.0.2.1\"", "host = \"\""),
+            "router[0].host",
+        );
+        invalid(
+            &MINIMAL.replace("user =", "port = 0\nuser ="),
+            "router[0].port",
+        );
+        invalid(
+            &MINIMAL.replace("user =", "timeout = 0\nuser ="),
+            "router[0].timeout",
+        );
+        invalid(
+            &MINIMAL.replace("[[router.interface]]\nname = \"ether1\"\n", ""),
+            "router[0].interface",
+        );
+        invalid(
+            &MINIMAL.replace(
+                "password = \"secret\"",
+                "password = \"a\"\npassword_file = \"b\"",
+            ),
+            "router[0].password_file",
+        );
+        invalid(
+            &format!(
+                "{MINIMAL}\n[[router.interface]]\nname = \"x\"\nrrd = \"/var/lib/mt-trafmon/192.0.2.1-ether1.rrd\"\n"
+            ),
+            "192.0.2.1/x rrd",
+        );
+        let missing = MINIMAL.replace(
+            "password = \"secret\"",
+            "password_file = \"/nonexistent/pass\"",
+        );
+        let error = check(&missing).unwrap_err().to_string();
+        assert!(error.contains("/nonexistent/pass"), "{error}");
+    }
+
+    #[test]
+    fn file_name_parts() {
+        assert_eq!(file_name_part("ether1"), "ether1");
+        assert_eq!(file_name_part("vlan/10 guests"), "vlan_10_guests");
+        assert_eq!(file_name_part("fe80::1"), "fe80__1");
+        assert_eq!(file_name_part("ß"), "_");
+    }
+}

@@ -1,0 +1,862 @@
+//! Series queries over one interface's RRD file: for a window and a number
+//! of points, the average and the true peak rate (bit/s) of each point and
+//! the window's volume in bytes, each read from the coarsest archive that
+//! holds it exactly, so that a ten-year window reads a few thousand rows
+//! instead of the hundreds of millions the original summed.
+//!
+//! [`compute`] is pure: it takes the file's header ([`rrd::Info`]) and a
+//! fetch function, so that tests feed it synthetic rows. [`series`] is the
+//! thin shell that reads a file through [`crate::rrd`]. Neither reads the
+//! clock ("now" is the file's last update), writes anything, or knows about
+//! HTTP and JSON.
+//!
+//! # Time
+//!
+//! Times are Unix seconds. An RRD row stamped `T` with resolution `r` holds
+//! the interval `(T - r, T]`, the real seconds `T - r .. T - 1`. Every
+//! interval here is half-open the same way: the window `[start, end]` of a
+//! [`Request`] is `(start, end]`, `end - start` seconds, and the point at
+//! `time` is `(time, time + step]`.
+//!
+//! # Rules
+//!
+//! - **Tiers.** Each archive holds the rows stamped in `(oldest, newest]`,
+//!   where `newest` is the last update rounded down to its resolution and
+//!   `oldest` is `newest - rows × resolution`. A margin of one minute (at
+//!   least one row) is kept from the oldest row, so that an update landing
+//!   between reading the header and fetching cannot push a wanted row out
+//!   and make librrd answer from another archive.
+//! - **Step.** The smallest step of the ladder 1, 2, 5, 10, 15, 30, 60, 120,
+//!   300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 2 days,
+//!   7 days, then doubling weeks, that is at least `window / points` and a
+//!   multiple of the finest AVERAGE resolution still holding the window's
+//!   start (for a window older than every archive, the one reaching back
+//!   furthest). Points are aligned to multiples of the step, so there are at
+//!   most `points + 1` of them. Only for layouts whose resolutions divide
+//!   no ladder step (such as 7 s) is a plain multiple of the resolution
+//!   used instead.
+//! - **Tiling.** An interval is split among archives coarse first: the
+//!   coarsest archive takes the whole rows of it that it still holds, and
+//!   what is left at either end (less than one of its rows, or past its
+//!   newest row) goes to the next finer archive in the same way. So the
+//!   middle comes from few coarse rows and the edges from fine ones, and
+//!   each part comes from an archive that still holds it. Since averages
+//!   nest, the result equals the average of the 1 s values wherever they
+//!   are all known.
+//! - **Averages.** Each point's interval is tiled with the AVERAGE
+//!   archives. For a point that an archive whose resolution divides the step
+//!   holds entirely, that is just the coarsest such archive; the newest
+//!   point (past the coarse archives' newest rows) takes its tail from
+//!   finer ones. A point with less than half of its seconds known is a gap
+//!   (`None`), never 0.
+//! - **Peaks.** Each point's interval is tiled with the exact sources: the
+//!   MAX archives (a row is the largest 1 s value in it) and the 1 s
+//!   archive (the 1 s values themselves). So below the finest MAX
+//!   resolution, or for the unfinished tail of the newest point, the 1 s
+//!   rows are used, and otherwise the coarsest MAX archive whose rows fit
+//!   the point. What no exact source holds (a point older than the 1 s
+//!   archive at a step no MAX archive fits) falls back to the AVERAGE rows,
+//!   and [`Series::peak_exact`] says so. Gaps follow the averages' rule.
+//! - **Volume.** The window `(start, end]` is tiled with the AVERAGE
+//!   archives: the aligned interior from the coarsest archive holding it,
+//!   the unaligned edges from successively finer ones. An edge that even
+//!   the finest archive holding it cannot split into whole rows (an edge
+//!   older than the 1 s archive's retention) is counted pro rata from that
+//!   archive's row. Unknown rows count as nothing, and [`Volume::known`]
+//!   says how much of the window was known.
+//! - **Fetches.** Each archive is fetched once over the span of all the
+//!   rows the query needs from it, except that spans further apart than
+//!   [`MERGE_GAP_ROWS`] rows are fetched separately (a 30-day window needs
+//!   1 s rows at both ends, not the 2.6 million in between).
+//!
+//! # Inexactness
+//!
+//! A coarse row whose seconds were partly unknown (librrd keeps a row known
+//! while at most half of its seconds, the xff of 0.5, are unknown) holds the
+//! average of its known seconds: its volume counts the unknown seconds at
+//! that average, a point's average weighs it as a whole row, and all its
+//! seconds count as known. Conversely, a row with more than half of its
+//! seconds unknown is unknown, and the seconds it did know are lost where
+//! the tiling reads that row rather than finer ones. Both only happen
+//! around unknown seconds, which the collector writes only for spans it
+//! could not measure. A window edge counted pro rata (see above) assumes an
+//! even rate within that one row. Fallback peaks are averages over a row,
+//! so they are at most the true peak.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+
+use crate::rrd;
+
+/// The most points a request may ask for.
+pub const MAX_POINTS: u32 = 10_000;
+/// The latest time a window may end at: 9999-12-31 23:59:59 UTC.
+pub const LATEST_TIME: i64 = 253_402_300_799;
+/// Row spans of one archive that are at most this many rows apart are
+/// fetched together; further apart, separately.
+pub const MERGE_GAP_ROWS: i64 = 4096;
+
+/// What to compute: the window `(start, end]` in Unix seconds and about
+/// how many points to cut it into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// The window's start, Unix seconds (not before 1970).
+    pub start: i64,
+    /// The window's end, Unix seconds, after `start`.
+    pub end: i64,
+    /// The wanted number of points, 1 to [`MAX_POINTS`]; the answer has at
+    /// most one more, because points are aligned to their step.
+    pub points: u32,
+}
+
+/// The answer to a [`Request`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// The start of the first point: the window's start rounded down to a
+    /// multiple of `step`.
+    pub start: i64,
+    /// The end of the last point: the window's end rounded up to a multiple
+    /// of `step`.
+    pub end: i64,
+    /// Seconds per point.
+    pub step: u64,
+    /// The resolution of the AVERAGE archive that served most of the points'
+    /// seconds; `None` when no archive held any of them.
+    pub resolution: Option<u64>,
+    /// The resolution of the archive that served most of the peaks' seconds
+    /// (a MAX archive, the 1 s archive, or an AVERAGE one when falling
+    /// back); `None` when no archive held any of them.
+    pub peak_resolution: Option<u64>,
+    /// Whether every peak is a true 1 s peak (false when some come from
+    /// AVERAGE rows, which are at most the true peak).
+    pub peak_exact: bool,
+    /// The file's last update, Unix seconds: nothing after it is known.
+    pub last_update: i64,
+    /// The points, oldest first, `(end - start) / step` of them.
+    pub points: Vec<Point>,
+    /// The volume of the requested window (not of the aligned one).
+    pub volume: Volume,
+}
+
+/// One point: the interval `(time, time + step]`. Rates are bit/s; `None`
+/// where less than half of the interval is known.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Point {
+    /// The start of the point's interval, a multiple of the step.
+    pub time: i64,
+    /// Average received bit/s over the known seconds.
+    pub rx: Option<f64>,
+    /// Average sent bit/s over the known seconds.
+    pub tx: Option<f64>,
+    /// Largest 1 s received rate.
+    pub rx_peak: Option<f64>,
+    /// Largest 1 s sent rate.
+    pub tx_peak: Option<f64>,
+}
+
+/// The bytes moved in the requested window.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Volume {
+    /// Bytes received in the known seconds.
+    pub rx_bytes: f64,
+    /// Bytes sent in the known seconds.
+    pub tx_bytes: f64,
+    /// The share of the window's seconds that are known, 0 to 1 (the
+    /// smaller of the two directions' shares).
+    pub known: f64,
+}
+
+/// Why a query failed.
+#[derive(Debug, PartialEq)]
+pub enum Error {
+    /// The window is empty or reversed.
+    Window {
+        /// The requested start.
+        start: i64,
+        /// The requested end.
+        end: i64,
+    },
+    /// The window starts before 1970.
+    BeforeEpoch {
+        /// The requested start.
+        start: i64,
+    },
+    /// The window ends after [`LATEST_TIME`].
+    TooLate {
+        /// The requested end.
+        end: i64,
+    },
+    /// Zero points, or more than [`MAX_POINTS`].
+    Points {
+        /// The requested number.
+        points: u32,
+    },
+    /// The file cannot be queried: no AVERAGE archive, no `rx` or `tx`
+    /// data source, or archives too many and too unrelated to tile.
+    Layout(String),
+    /// librrd answered a fetch with other rows than were asked for (the
+    /// file was replaced or rewritten meanwhile).
+    Answer(String),
+    /// librrd failed.
+    Rrd(rrd::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Window { start, end } => write!(
+                f,
+                "the window {start}..{end} is empty: its start must be before its end"
+            ),
+            Error::BeforeEpoch { start } => write!(
+                f,
+                "the window starts at {start}, before 1970-01-01 (Unix time 0)"
+            ),
+            Error::TooLate { end } => write!(
+                f,
+                "the window ends at {end}, after 9999-12-31 (Unix time {LATEST_TIME})"
+            ),
+            Error::Points { points } => write!(
+                f,
+                "{points} points asked for: a series has 1 to {MAX_POINTS}"
+            ),
+            Error::Layout(what) => write!(f, "the RRD file cannot be queried: {what}"),
+            Error::Answer(what) => write!(
+                f,
+                "librrd answered unexpectedly: {what} (was the file replaced meanwhile? try again)"
+            ),
+            Error::Rrd(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Request {
+    /// Checks the request: `0 <= start < end <= LATEST_TIME` and
+    /// `1 <= points <= MAX_POINTS`.
+    pub fn check(&self) -> Result<(), Error> {
+        if self.start < 0 {
+            return Err(Error::BeforeEpoch { start: self.start });
+        }
+        if self.end > LATEST_TIME {
+            return Err(Error::TooLate { end: self.end });
+        }
+        if self.start >= self.end {
+            return Err(Error::Window {
+                start: self.start,
+                end: self.end,
+            });
+        }
+        if self.points == 0 || self.points > MAX_POINTS {
+            return Err(Error::Points {
+                points: self.points,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Reads the series of `request` from the RRD file at `path`: its header
+/// with [`rrd::info`], then the rows with [`rrd::fetch`] (see [`compute`]).
+///
+/// Errors: an invalid request (before the file is touched), librrd's
+/// failures, or a file that cannot be queried.
+pub fn series(path: &Path, request: &Request) -> Result<Series, Error> {
+    request.check()?;
+    let info = rrd::info(path).map_err(Error::Rrd)?;
+    compute(&info, request, |cf, start, end, resolution| {
+        rrd::fetch(path, cf, start, end, resolution)
+    })
+}
+
+/// Computes the series of `request` for a file with header `info`, whose
+/// `last_update` stands for "now", reading rows through `fetch`.
+///
+/// `fetch(cf, start, end, resolution)` must answer as [`rrd::fetch`] does:
+/// rows of `resolution` seconds stamped from `start` rounded down plus one
+/// row, to `end` rounded up past it. It is called once per archive needed
+/// (twice or so when the archive is needed at both ends of a long window),
+/// always with `start` and `resolution` such that librrd picks exactly that
+/// archive: a range the archive holds, at its own resolution.
+///
+/// Errors: an invalid request, a header without an AVERAGE archive, a fetch
+/// that fails ([`Error::Rrd`]) or answers with other rows than asked for
+/// ([`Error::Answer`]) or without `rx` and `tx` ([`Error::Layout`]).
+pub fn compute<F>(info: &rrd::Info, request: &Request, mut fetch: F) -> Result<Series, Error>
+where
+    F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
+{
+    request.check()?;
+    let tiers = Tiers::from_info(info)?;
+    let finest = tiers.finest_holding(request.start);
+    let step = choose_step(request.end - request.start, request.points, finest);
+    let plan = Plan::new(&tiers, request, step)?;
+    let chunks = fetch_chunks(&tiers.all, &plan.pieces, &mut fetch)?;
+    let sums = |range: &Range<usize>| {
+        let mut sums = [Sum::default(); 2];
+        for piece in plan.pieces.get(range.clone()).unwrap_or_default() {
+            add_piece(&tiers.all, &chunks, piece, &mut sums);
+        }
+        sums
+    };
+
+    let mut average_seconds = vec![0i64; tiers.all.len()];
+    let mut peak_seconds = vec![0i64; tiers.all.len()];
+    let mut peak_exact = true;
+    let mut points = Vec::with_capacity(plan.points.len());
+    for point in &plan.points {
+        let average = sums(&point.average);
+        let exact = sums(&point.exact);
+        let fallback = sums(&point.fallback);
+        count_seconds(&plan.pieces, &point.average, &mut average_seconds);
+        count_seconds(&plan.pieces, &point.exact, &mut peak_seconds);
+        count_seconds(&plan.pieces, &point.fallback, &mut peak_seconds);
+        let mean = |sum: &Sum| {
+            (sum.known * 2 >= step && sum.known > 0).then(|| sum.integral / sum.known as f64)
+        };
+        let peak = |ds: usize| {
+            let known = exact[ds].known + fallback[ds].known;
+            let max = match (exact[ds].max(), fallback[ds].max()) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            max.filter(|_| known * 2 >= step)
+        };
+        let (rx_peak, tx_peak) = (peak(0), peak(1));
+        if (rx_peak.is_some() && fallback[0].max().is_some())
+            || (tx_peak.is_some() && fallback[1].max().is_some())
+        {
+            peak_exact = false;
+        }
+        points.push(Point {
+            time: point.time,
+            rx: mean(&average[0]),
+            tx: mean(&average[1]),
+            rx_peak,
+            tx_peak,
+        });
+    }
+
+    let window = sums(&plan.volume);
+    let seconds = (request.end - request.start) as f64;
+    let volume = Volume {
+        rx_bytes: window[0].integral / 8.0,
+        tx_bytes: window[1].integral / 8.0,
+        known: window[0].known.min(window[1].known) as f64 / seconds,
+    };
+    let predominant = |seconds: &[i64]| {
+        tiers
+            .all
+            .iter()
+            .zip(seconds)
+            .filter(|(_, seconds)| **seconds > 0)
+            .max_by_key(|(tier, seconds)| (**seconds, tier.resolution))
+            .map(|(tier, _)| tier.resolution as u64)
+    };
+    Ok(Series {
+        start: plan.start,
+        end: plan.end,
+        step: step as u64,
+        resolution: predominant(&average_seconds),
+        peak_resolution: predominant(&peak_seconds),
+        peak_exact,
+        last_update: info.last_update,
+        points,
+        volume,
+    })
+}
+
+/// Archives with a resolution above this (about 35,000 years) are ignored.
+const MAX_RESOLUTION: u64 = 1 << 40;
+/// Rows closer than this to an archive's oldest row are not read (at least
+/// one row is kept back): see "Tiers" in the module documentation.
+const RETENTION_MARGIN: i64 = 60;
+/// The most pieces one query may split into; only files with many
+/// archives of unrelated resolutions come near it.
+const MAX_PIECES: usize = 1 << 21;
+/// The most rows one query may fetch (64 MB of values). The profiles'
+/// longest windows read about 2.1 million (ten years of 5 min averages and
+/// maxima); only files without coarse archives need more.
+const MAX_ROWS: i64 = 4_000_000;
+/// The fixed part of the step ladder; after it, weeks keep doubling.
+const LADDER: [i64; 20] = [
+    1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
+    172_800, 604_800,
+];
+
+/// An archive as this module reads it.
+#[derive(Clone, Debug, PartialEq)]
+struct Tier {
+    /// The consolidation function to fetch it with.
+    cf: &'static str,
+    /// Seconds per row.
+    resolution: i64,
+    /// Rows stamped in `(from, to]` may be read; both are multiples of the
+    /// resolution.
+    from: i64,
+    to: i64,
+}
+
+/// The archives of a file, by use.
+#[derive(Debug)]
+struct Tiers {
+    /// One per consolidation function and resolution.
+    all: Vec<Tier>,
+    /// The AVERAGE archives, coarsest first (indices into `all`).
+    average: Vec<usize>,
+    /// The sources of exact peaks, coarsest first: the MAX archives and the
+    /// AVERAGE archive of one point per row.
+    exact: Vec<usize>,
+}
+
+/// What a query reads, as pieces of archives.
+#[derive(Debug)]
+struct Plan {
+    start: i64,
+    end: i64,
+    pieces: Vec<Piece>,
+    points: Vec<PointPlan>,
+    /// The pieces of the volume.
+    volume: Range<usize>,
+}
+
+/// The pieces one point is computed from (ranges of `Plan::pieces`).
+#[derive(Debug)]
+struct PointPlan {
+    time: i64,
+    average: Range<usize>,
+    exact: Range<usize>,
+    fallback: Range<usize>,
+}
+
+/// The rows of one archive that overlap `(from, to]`, each weighted by the
+/// seconds of its overlap.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Piece {
+    tier: usize,
+    from: i64,
+    to: i64,
+}
+
+/// Rows fetched from one archive, stamped in `(start, end]`.
+#[derive(Debug)]
+struct Chunk {
+    start: i64,
+    end: i64,
+    width: usize,
+    /// The column of `rx` and of `tx`.
+    columns: [usize; 2],
+    values: Vec<f64>,
+}
+
+/// What the known rows of some pieces add up to, for one data source.
+#[derive(Clone, Copy, Debug)]
+struct Sum {
+    /// Σ value × seconds (bits).
+    integral: f64,
+    /// Known seconds.
+    known: i64,
+    /// The largest known value; -∞ while none is known.
+    max: f64,
+}
+
+impl Default for Sum {
+    fn default() -> Sum {
+        Sum {
+            integral: 0.0,
+            known: 0,
+            max: f64::NEG_INFINITY,
+        }
+    }
+}
+
+impl Sum {
+    /// The largest known value, if any.
+    fn max(&self) -> Option<f64> {
+        (self.known > 0).then_some(self.max)
+    }
+}
+
+impl Tiers {
+    fn from_info(info: &rrd::Info) -> Result<Tiers, Error> {
+        // A negative last update (no data at all) leaves every archive
+        // empty below.
+        let last = info.last_update.clamp(-1, LATEST_TIME);
+        let mut all: Vec<Tier> = Vec::new();
+        let mut one_point = Vec::new();
+        for archive in &info.archives {
+            let cf = match archive.cf.as_str() {
+                "AVERAGE" => "AVERAGE",
+                "MAX" => "MAX",
+                _ => continue,
+            };
+            let Some(resolution) = archive
+                .pdp_per_row
+                .checked_mul(info.step)
+                .filter(|r| (1..=MAX_RESOLUTION).contains(r))
+            else {
+                continue;
+            };
+            let resolution = resolution as i64;
+            let rows = i64::try_from(archive.rows).unwrap_or(i64::MAX);
+            if rows == 0 {
+                continue;
+            }
+            let to = floor_to(last, resolution);
+            let oldest = to.saturating_sub(rows.saturating_mul(resolution));
+            let margin = ceil_to(RETENTION_MARGIN, resolution).max(resolution);
+            let from = ceil_to(oldest.saturating_add(margin).max(0), resolution);
+            let tier = Tier {
+                cf,
+                resolution,
+                from: from.min(to),
+                to,
+            };
+            // Of two archives of one CF and resolution, librrd answers
+            // from the first that holds the requested start; both end at
+            // the same row, so the longer one's reach is what counts.
+            match all
+                .iter_mut()
+                .find(|t| t.cf == cf && t.resolution == resolution)
+            {
+                Some(existing) => existing.from = existing.from.min(tier.from),
+                None => all.push(tier),
+            }
+            if cf == "AVERAGE" && archive.pdp_per_row == 1 {
+                one_point.push(resolution);
+            }
+        }
+        let mut average: Vec<usize> = (0..all.len()).filter(|&i| all[i].cf == "AVERAGE").collect();
+        if average.is_empty() {
+            return Err(Error::Layout("it has no AVERAGE archive".to_string()));
+        }
+        average.sort_by_key(|&i| std::cmp::Reverse(all[i].resolution));
+        let mut exact: Vec<usize> = (0..all.len())
+            .filter(|&i| {
+                all[i].cf == "MAX"
+                    || (all[i].cf == "AVERAGE" && one_point.contains(&all[i].resolution))
+            })
+            .collect();
+        // Coarsest first; at one resolution the AVERAGE archive first, as the
+        // averages read it anyway.
+        exact.sort_by_key(|&i| (std::cmp::Reverse(all[i].resolution), all[i].cf != "AVERAGE"));
+        Ok(Tiers {
+            all,
+            average,
+            exact,
+        })
+    }
+
+    /// The resolution the step must be a multiple of: the finest AVERAGE
+    /// archive that still holds `start` or, when none does, the finest of
+    /// those that reach back furthest.
+    fn finest_holding(&self, start: i64) -> i64 {
+        let tiers = || self.average.iter().map(|&i| &self.all[i]);
+        let reach = tiers().map(|t| t.from.max(start)).min().unwrap_or(start);
+        tiers()
+            .filter(|t| t.from.max(start) == reach)
+            .map(|t| t.resolution)
+            .min()
+            .unwrap_or(1)
+    }
+}
+
+impl Plan {
+    fn new(tiers: &Tiers, request: &Request, step: i64) -> Result<Plan, Error> {
+        let start = floor_to(request.start, step);
+        let end = ceil_to(request.end, step);
+        let mut pieces = Vec::new();
+        let mut points = Vec::new();
+        let mut time = start;
+        while time < end {
+            let to = time + step;
+            let from_average = pieces.len();
+            cover(tiers, &tiers.average, time, to, true, &mut pieces)?;
+            let from_exact = pieces.len();
+            let uncovered = cover(tiers, &tiers.exact, time, to, false, &mut pieces)?;
+            let from_fallback = pieces.len();
+            for (a, b) in uncovered {
+                cover(tiers, &tiers.average, a, b, true, &mut pieces)?;
+            }
+            points.push(PointPlan {
+                time,
+                average: from_average..from_exact,
+                exact: from_exact..from_fallback,
+                fallback: from_fallback..pieces.len(),
+            });
+            time = to;
+        }
+        let from_volume = pieces.len();
+        cover(
+            tiers,
+            &tiers.average,
+            request.start,
+            request.end,
+            true,
+            &mut pieces,
+        )?;
+        Ok(Plan {
+            start,
+            end,
+            volume: from_volume..pieces.len(),
+            pieces,
+            points,
+        })
+    }
+}
+
+/// The step for a window of `window` seconds cut into about `points`
+/// points, a multiple of `resolution` (see "Step" in the module
+/// documentation).
+fn choose_step(window: i64, points: u32, resolution: i64) -> i64 {
+    let points = i64::from(points.max(1));
+    let resolution = resolution.max(1);
+    let target = ((window + points - 1) / points).max(1);
+    // The smallest multiple of the resolution that is at least the target.
+    let multiple = ceil_to(target, resolution);
+    let mut ladder = LADDER.to_vec();
+    let mut week = 604_800i64;
+    while week <= 2 * LATEST_TIME {
+        week *= 2;
+        ladder.push(week);
+    }
+    let Some(&nice) = ladder.iter().find(|&&s| s >= target) else {
+        return multiple;
+    };
+    match ladder.iter().find(|&&s| s >= target && s % resolution == 0) {
+        Some(&step) if step <= 4 * nice.max(multiple) => step,
+        _ => multiple,
+    }
+}
+
+/// Splits `(from, to]` among the archives `order` (coarsest first; see
+/// "Tiling" in the module documentation) and appends the pieces. With
+/// `partial`, what no whole row covers is then taken pro rata from the
+/// finest archive holding it. Returns what stays uncovered.
+fn cover(
+    tiers: &Tiers,
+    order: &[usize],
+    from: i64,
+    to: i64,
+    partial: bool,
+    pieces: &mut Vec<Piece>,
+) -> Result<Vec<(i64, i64)>, Error> {
+    let mut uncovered = Vec::new();
+    whole_rows(&tiers.all, order, from, to, pieces, &mut uncovered)?;
+    if !partial {
+        return Ok(uncovered);
+    }
+    for &index in order.iter().rev() {
+        let tier = &tiers.all[index];
+        let mut still = Vec::new();
+        for (a, b) in uncovered {
+            let (lo, hi) = (a.max(tier.from), b.min(tier.to));
+            if lo >= hi {
+                still.push((a, b));
+                continue;
+            }
+            push(pieces, index, lo, hi)?;
+            if a < lo {
+                still.push((a, lo));
+            }
+            if hi < b {
+                still.push((hi, b));
+            }
+        }
+        uncovered = still;
+    }
+    Ok(uncovered)
+}
+
+/// The whole-row part of [`cover`]: the first archive of `order` takes the
+/// whole rows of `(from, to]` it holds; the rest of each end recurses into
+/// the finer archives; what none covers goes to `uncovered`.
+fn whole_rows(
+    all: &[Tier],
+    order: &[usize],
+    from: i64,
+    to: i64,
+    pieces: &mut Vec<Piece>,
+    uncovered: &mut Vec<(i64, i64)>,
+) -> Result<(), Error> {
+    if from >= to {
+        return Ok(());
+    }
+    let Some((&index, finer)) = order.split_first() else {
+        uncovered.push((from, to));
+        return Ok(());
+    };
+    let tier = &all[index];
+    let lo = ceil_to(from, tier.resolution).max(tier.from);
+    let hi = floor_to(to, tier.resolution).min(tier.to);
+    if lo >= hi {
+        return whole_rows(all, finer, from, to, pieces, uncovered);
+    }
+    whole_rows(all, finer, from, lo, pieces, uncovered)?;
+    push(pieces, index, lo, hi)?;
+    whole_rows(all, finer, hi, to, pieces, uncovered)
+}
+
+fn push(pieces: &mut Vec<Piece>, tier: usize, from: i64, to: i64) -> Result<(), Error> {
+    if pieces.len() >= MAX_PIECES {
+        return Err(Error::Layout(format!(
+            "the query would read more than {MAX_PIECES} separate pieces of its archives"
+        )));
+    }
+    pieces.push(Piece { tier, from, to });
+    Ok(())
+}
+
+/// Fetches, per archive, the rows the pieces need, merging spans that are
+/// close; returns the chunks of each archive in order of time.
+fn fetch_chunks<F>(all: &[Tier], pieces: &[Piece], fetch: &mut F) -> Result<Vec<Vec<Chunk>>, Error>
+where
+    F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
+{
+    let mut spans: Vec<Vec<(i64, i64)>> = vec![Vec::new(); all.len()];
+    for piece in pieces {
+        let r = all[piece.tier].resolution;
+        spans[piece.tier].push((floor_to(piece.from, r), ceil_to(piece.to, r)));
+    }
+    let mut rows = 0i64;
+    for (tier, spans) in all.iter().zip(spans.iter_mut()) {
+        spans.sort_unstable();
+        let mut merged: Vec<(i64, i64)> = Vec::new();
+        for &(lo, hi) in spans.iter() {
+            match merged.last_mut() {
+                Some(last) if lo <= last.1 + MERGE_GAP_ROWS * tier.resolution => {
+                    last.1 = last.1.max(hi);
+                }
+                _ => merged.push((lo, hi)),
+            }
+        }
+        rows += merged
+            .iter()
+            .map(|(lo, hi)| (hi - lo) / tier.resolution)
+            .sum::<i64>();
+        *spans = merged;
+    }
+    if rows > MAX_ROWS {
+        return Err(Error::Layout(format!(
+            "the window needs {rows} rows of its archives, more than {MAX_ROWS}: \
+             its archives are too fine for so long a window"
+        )));
+    }
+    let mut chunks = Vec::with_capacity(all.len());
+    for (tier, spans) in all.iter().zip(spans) {
+        let mut fetched = Vec::with_capacity(spans.len());
+        for (lo, hi) in spans {
+            // librrd rounds the start down and the end up past it: rows
+            // stamped lo + r ..= hi.
+            let rows = fetch(tier.cf, lo, hi - 1, tier.resolution as u64).map_err(Error::Rrd)?;
+            fetched.push(Chunk::new(tier, lo, hi, rows)?);
+        }
+        chunks.push(fetched);
+    }
+    Ok(chunks)
+}
+
+impl Chunk {
+    /// Checks that `rows` are the rows of `tier` stamped in `(lo, hi]` or
+    /// more, with both data sources.
+    fn new(tier: &Tier, lo: i64, hi: i64, rows: rrd::Fetched) -> Result<Chunk, Error> {
+        let asked = || {
+            format!(
+                "{} rows of {} s stamped {}..={}",
+                tier.cf,
+                tier.resolution,
+                lo + tier.resolution,
+                hi
+            )
+        };
+        if rows.step != tier.resolution as u64 || rows.start > lo || rows.end < hi {
+            return Err(Error::Answer(format!(
+                "asked for {}, got rows of {} s stamped {}..={}",
+                asked(),
+                rows.step,
+                rows.start.saturating_add(rows.step as i64),
+                rows.end
+            )));
+        }
+        let column = |name: &str| {
+            rows.names.iter().position(|n| n == name).ok_or_else(|| {
+                Error::Layout(format!(
+                    "it has no data source {name:?} (it has {:?})",
+                    rows.names
+                ))
+            })
+        };
+        let columns = [column("rx")?, column("tx")?];
+        Ok(Chunk {
+            start: rows.start,
+            end: rows.end,
+            width: rows.names.len(),
+            columns,
+            values: rows.values,
+        })
+    }
+}
+
+/// Adds the known rows of `piece` to `sums` (rx, tx).
+fn add_piece(all: &[Tier], chunks: &[Vec<Chunk>], piece: &Piece, sums: &mut [Sum; 2]) {
+    let (Some(tier), Some(chunks)) = (all.get(piece.tier), chunks.get(piece.tier)) else {
+        return;
+    };
+    let r = tier.resolution;
+    let (lo, hi) = (floor_to(piece.from, r), ceil_to(piece.to, r));
+    let Some(chunk) = chunks.iter().find(|c| c.start <= lo && hi <= c.end) else {
+        return;
+    };
+    // The rows stamped lo + r ..= hi, from the chunk's values; rows the
+    // answer lacks are unknown. (The width is at least 2, as the chunk has
+    // both data sources.)
+    let first = usize::try_from((lo - chunk.start) / r).unwrap_or(usize::MAX);
+    let count = usize::try_from((hi - lo) / r).unwrap_or(0);
+    let rows = first
+        .checked_mul(chunk.width)
+        .and_then(|at| chunk.values.get(at..))
+        .unwrap_or_default();
+    let mut end = lo;
+    for row in rows.chunks_exact(chunk.width.max(1)).take(count) {
+        end += r;
+        // Only the first and the last row can overlap the piece in part.
+        let seconds = end.min(piece.to) - (end - r).max(piece.from);
+        for (sum, &column) in sums.iter_mut().zip(&chunk.columns) {
+            let value = row.get(column).copied().unwrap_or(f64::NAN);
+            if value.is_finite() {
+                sum.integral += value * seconds as f64;
+                sum.known += seconds;
+                if value > sum.max {
+                    sum.max = value;
+                }
+            }
+        }
+    }
+}
+
+/// Adds the seconds of the pieces in `range` to their archives' counts.
+fn count_seconds(pieces: &[Piece], range: &Range<usize>, seconds: &mut [i64]) {
+    for piece in pieces.get(range.clone()).unwrap_or_default() {
+        if let Some(count) = seconds.get_mut(piece.tier) {
+            *count += piece.to - piece.from;
+        }
+    }
+}
+
+/// `t` rounded down to a multiple of `r` (`r > 0`).
+fn floor_to(t: i64, r: i64) -> i64 {
+    t - t.rem_euclid(r)
+}
+
+/// `t` rounded up to a multiple of `r` (`r > 0`), saturating.
+fn ceil_to(t: i64, r: i64) -> i64 {
+    match t.rem_euclid(r) {
+        0 => t,
+        rest => t.saturating_add(r - rest),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,864 @@
+//! Tests of the query rules on synthetic files: a fake fetch answers as
+//! librrd 1.7.2 does (its archive choice, its rounding, and rows
+//! consolidated from 1 s values with the archive's xff), so every expected
+//! figure is computed from the 1 s values directly.
+
+use std::cell::RefCell;
+
+use super::*;
+use crate::store::Profile;
+
+/// 2025-11-26 00:00:00 UTC, a multiple of a day.
+const DAY0: i64 = 1_764_115_200;
+
+/// The 1 s values (rx, tx) of the rows stamped `T`, in bit/s.
+type Values = dyn Fn(i64) -> [Option<f64>; 2];
+
+/// A synthetic RRD file: a layout whose rows are consolidated on demand
+/// from 1 s values, and the fetches it answered.
+struct Fake<'a> {
+    info: rrd::Info,
+    values: &'a Values,
+    calls: RefCell<Vec<Call>>,
+}
+
+/// One answered fetch: the archive and the rows `(start, end]`.
+#[derive(Clone, Debug, PartialEq)]
+struct Call {
+    cf: String,
+    resolution: u64,
+    start: i64,
+    end: i64,
+}
+
+impl Fake<'_> {
+    /// `rrd_fetch_fn` of librrd 1.7.2, answering from consolidated 1 s values.
+    fn fetch(
+        &self,
+        cf: &str,
+        start: i64,
+        end: i64,
+        resolution: u64,
+    ) -> Result<rrd::Fetched, rrd::Error> {
+        const SWAPPABLE: [&str; 4] = ["AVERAGE", "MIN", "MAX", "LAST"];
+        let last = self.info.last_update;
+        let mut full: Option<(usize, u64)> = None;
+        let mut partial: Option<(usize, i64, u64)> = None;
+        for (i, archive) in self.info.archives.iter().enumerate() {
+            let candidate = archive.cf == cf
+                || (archive.pdp_per_row == 1
+                    && SWAPPABLE.contains(&cf)
+                    && SWAPPABLE.contains(&archive.cf.as_str()));
+            if !candidate {
+                continue;
+            }
+            let r = archive.pdp_per_row * self.info.step;
+            let cal_end = last - last % r as i64;
+            let cal_start = cal_end - (archive.rows * r) as i64;
+            let diff = resolution.abs_diff(r);
+            if cal_start <= start {
+                if full.is_none_or(|(_, best)| diff < best) {
+                    full = Some((i, diff));
+                }
+            } else {
+                let matched = (end - start) - (cal_start - start);
+                if partial.is_none_or(|(_, m, d)| m < matched || (m == matched && diff < d)) {
+                    partial = Some((i, matched, diff));
+                }
+            }
+        }
+        let Some(chosen) = full.map(|f| f.0).or(partial.map(|p| p.0)) else {
+            return Err(missing_file_error());
+        };
+        let archive = &self.info.archives[chosen];
+        let r = (archive.pdp_per_row * self.info.step) as i64;
+        let start = start - start % r;
+        let end = end + r - end % r;
+        let cal_end = last - last % r;
+        let oldest = cal_end - (archive.rows as i64 - 1) * r;
+        let mut values = Vec::new();
+        let mut time = start + r;
+        while time <= end {
+            if time < oldest || time > cal_end {
+                values.extend([f64::NAN, f64::NAN]);
+            } else {
+                values.extend(self.consolidate(archive, r, time));
+            }
+            time += r;
+        }
+        self.calls.borrow_mut().push(Call {
+            cf: archive.cf.clone(),
+            resolution: r as u64,
+            start,
+            end,
+        });
+        Ok(rrd::Fetched {
+            start,
+            end,
+            step: r as u64,
+            names: vec!["rx".into(), "tx".into()],
+            values,
+        })
+    }
+
+    /// The row stamped `time`: the average or max of its known seconds, or
+    /// unknown when more than `xff` of them are unknown.
+    fn consolidate(&self, archive: &rrd::Archive, r: i64, time: i64) -> [f64; 2] {
+        let mut row = [f64::NAN; 2];
+        for (ds, value) in row.iter_mut().enumerate() {
+            let known: Vec<f64> = (time - r + 1..=time)
+                .filter_map(|t| (self.values)(t)[ds])
+                .collect();
+            let unknown = (r as usize - known.len()) as f64;
+            if known.is_empty() || unknown > archive.xff * r as f64 {
+                continue;
+            }
+            *value = match archive.cf.as_str() {
+                "MAX" => known.iter().cloned().fold(f64::MIN, f64::max),
+                _ => known.iter().sum::<f64>() / known.len() as f64,
+            };
+        }
+        row
+    }
+
+    fn query(&self, start: i64, end: i64, points: u32) -> Result<Series, Error> {
+        let request = Request { start, end, points };
+        compute(&self.info, &request, |cf, start, end, resolution| {
+            self.fetch(cf, start, end, resolution)
+        })
+    }
+
+    /// The answered fetches as (CF, resolution, rows), in order.
+    fn calls(&self) -> Vec<(String, u64, i64)> {
+        self.calls
+            .borrow()
+            .iter()
+            .map(|c| {
+                (
+                    c.cf.clone(),
+                    c.resolution,
+                    (c.end - c.start) / c.resolution as i64,
+                )
+            })
+            .collect()
+    }
+}
+
+fn fake<'a>(archives: &[&str], last: i64, values: &'a Values) -> Fake<'a> {
+    let archives = archives
+        .iter()
+        .map(|definition| {
+            let fields: Vec<&str> = definition.split(':').collect();
+            rrd::Archive {
+                cf: fields[1].to_string(),
+                xff: fields[2].parse().unwrap(),
+                pdp_per_row: fields[3].parse().unwrap(),
+                rows: fields[4].parse().unwrap(),
+            }
+        })
+        .collect();
+    let source = |name: &str| rrd::DataSource {
+        name: name.into(),
+        kind: "GAUGE".into(),
+        heartbeat: 3,
+        min: Some(0.0),
+        max: None,
+    };
+    Fake {
+        info: rrd::Info {
+            step: 1,
+            last_update: last,
+            data_sources: vec![source("rx"), source("tx")],
+            archives,
+        },
+        values,
+        calls: RefCell::new(Vec::new()),
+    }
+}
+
+/// A librrd error, the real thing: fetching from a file that does not exist.
+fn missing_file_error() -> rrd::Error {
+    match rrd::fetch(
+        Path::new("/nonexistent/mt-trafmon-query-test.rrd"),
+        "AVERAGE",
+        0,
+        1,
+        1,
+    ) {
+        Err(error) => error,
+        Ok(_) => panic!("a missing file was fetched"),
+    }
+}
+
+/// Integer-valued 1 s rates that change every second, so that sums are
+/// exact and a wrong row shows.
+fn wave(t: i64) -> [Option<f64>; 2] {
+    [
+        Some(1000.0 + (t * 7919).rem_euclid(1009) as f64),
+        Some(200.0 + (t * 104_729).rem_euclid(307) as f64),
+    ]
+}
+
+/// Over the rows stamped in `(from, to]`: Σ value (bits, one second each),
+/// known seconds, and the largest value, per data source.
+fn truth(values: &Values, from: i64, to: i64) -> [(f64, i64, Option<f64>); 2] {
+    let mut out = [(0.0, 0, None); 2];
+    for t in from + 1..=to {
+        for (ds, value) in values(t).into_iter().enumerate() {
+            if let Some(v) = value {
+                let (sum, known, max) = &mut out[ds];
+                *sum += v;
+                *known += 1;
+                *max = Some(max.map_or(v, |m: f64| m.max(v)));
+            }
+        }
+    }
+    out
+}
+
+/// `values` up to the last update `last`, unknown after it.
+fn until(last: i64, values: &Values) -> impl Fn(i64) -> [Option<f64>; 2] + '_ {
+    move |t| if t > last { [None, None] } else { values(t) }
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+fn close_option(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => close(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// Every point's averages and peaks against the 1 s values.
+fn check_points(values: &Values, series: &Series) {
+    let step = series.step as i64;
+    for point in &series.points {
+        let truth = truth(values, point.time, point.time + step);
+        let mean = |ds: usize| {
+            let (sum, known, _) = truth[ds];
+            (known * 2 >= step).then(|| sum / known as f64)
+        };
+        let peak = |ds: usize| truth[ds].2.filter(|_| truth[ds].1 * 2 >= step);
+        let got = [point.rx, point.tx, point.rx_peak, point.tx_peak];
+        let expected = [mean(0), mean(1), peak(0), peak(1)];
+        for (got, expected) in got.iter().zip(expected) {
+            assert!(
+                close_option(*got, expected),
+                "point {} (step {step}): got {got:?}, expected {expected:?}",
+                point.time
+            );
+        }
+    }
+}
+
+#[test]
+fn steps_come_from_the_ladder() {
+    let check = |window: i64, points: u32, resolution: i64, expected: i64| {
+        assert_eq!(
+            choose_step(window, points, resolution),
+            expected,
+            "{window} s in {points} points at {resolution} s"
+        );
+    };
+    check(300, 1000, 1, 1);
+    check(300, 10_000, 1, 1);
+    check(3600, 1000, 1, 5);
+    check(3600, 100, 1, 60);
+    check(3600, 1000, 10, 10);
+    check(10_800, 1000, 10, 30); // 10.8 s: 15 is not a multiple of 10
+    check(86_400, 1000, 1, 120);
+    check(1000, 1000, 60, 60);
+    check(2_592_000, 1000, 1, 3600);
+    check(31_557_600, 1000, 1, 43_200);
+    check(157_788_000, 1000, 10, 172_800);
+    check(315_576_000, 1000, 300, 604_800);
+    check(315_576_000, 100, 300, 8 * 604_800);
+    check(86_400 * 3, 1, 1, 604_800);
+    check(LATEST_TIME, 1, 1, 604_800 << 19);
+    // A resolution that divides no ladder step: plain multiples of it.
+    check(3, 1, 7, 7);
+    check(100, 10, 7, 14);
+    // A resolution that divides the ladder only far up: still its multiple.
+    check(10, 1, 3600, 3600);
+}
+
+#[test]
+fn bad_requests_are_refused_before_any_fetch() {
+    let file = fake(Profile::Compact.archives(), DAY0, &wave);
+    let check = |start: i64, end: i64, points: u32, expected: Error, message: &str| {
+        assert_eq!(file.query(start, end, points), Err(expected));
+        let request = Request { start, end, points };
+        assert_eq!(request.check().unwrap_err().to_string(), message);
+    };
+    check(
+        DAY0,
+        DAY0,
+        100,
+        Error::Window {
+            start: DAY0,
+            end: DAY0,
+        },
+        "the window 1764115200..1764115200 is empty: its start must be before its end",
+    );
+    check(
+        DAY0,
+        DAY0 - 1,
+        100,
+        Error::Window {
+            start: DAY0,
+            end: DAY0 - 1,
+        },
+        "the window 1764115200..1764115199 is empty: its start must be before its end",
+    );
+    check(
+        DAY0,
+        DAY0 + 60,
+        0,
+        Error::Points { points: 0 },
+        "0 points asked for: a series has 1 to 10000",
+    );
+    check(
+        DAY0,
+        DAY0 + 60,
+        10_001,
+        Error::Points { points: 10_001 },
+        "10001 points asked for: a series has 1 to 10000",
+    );
+    check(
+        -1,
+        DAY0,
+        100,
+        Error::BeforeEpoch { start: -1 },
+        "the window starts at -1, before 1970-01-01 (Unix time 0)",
+    );
+    check(
+        i64::MIN,
+        i64::MAX,
+        100,
+        Error::BeforeEpoch { start: i64::MIN },
+        "the window starts at -9223372036854775808, before 1970-01-01 (Unix time 0)",
+    );
+    check(
+        0,
+        LATEST_TIME + 1,
+        100,
+        Error::TooLate {
+            end: LATEST_TIME + 1,
+        },
+        "the window ends at 253402300800, after 9999-12-31 (Unix time 253402300799)",
+    );
+    assert!(file.calls().is_empty());
+    // The thin shell checks the request before it opens the file.
+    let missing = Path::new("/nonexistent/mt-trafmon-query-test.rrd");
+    let bad = Request {
+        start: 5,
+        end: 5,
+        points: 1,
+    };
+    assert_eq!(
+        series(missing, &bad),
+        Err(Error::Window { start: 5, end: 5 })
+    );
+    let good = Request {
+        start: 5,
+        end: 6,
+        points: 1,
+    };
+    assert!(matches!(series(missing, &good), Err(Error::Rrd(_))));
+}
+
+#[test]
+fn averages_come_from_the_coarsest_archive_that_fits_the_step() {
+    let last = DAY0 + 1234;
+    let file = fake(Profile::Compact.archives(), last, &wave);
+    // 5 h in 50 points: 360 s, so a step of 600 s; the 60 s rows fit it, the
+    // 3600 s rows do not.
+    let series = file.query(DAY0 - 6 * 3600, DAY0 - 3600, 50).unwrap();
+    assert_eq!(
+        (series.start, series.end, series.step),
+        (DAY0 - 6 * 3600, DAY0 - 3600, 600)
+    );
+    assert_eq!(series.points.len(), 30);
+    assert_eq!(series.resolution, Some(60));
+    assert_eq!(series.peak_resolution, Some(60));
+    assert!(series.peak_exact);
+    assert_eq!(series.last_update, last);
+    check_points(&wave, &series);
+    // The points read 60 s rows; the volume reads 5 hourly rows, and
+    // nothing finer (the window is aligned).
+    assert_eq!(
+        file.calls(),
+        [
+            ("AVERAGE".to_string(), 60, 300),
+            ("MAX".to_string(), 60, 300),
+            ("AVERAGE".to_string(), 3600, 5),
+        ]
+    );
+    let expected = truth(&wave, DAY0 - 6 * 3600, DAY0 - 3600);
+    assert!(close(series.volume.rx_bytes, expected[0].0 / 8.0));
+    assert!(close(series.volume.tx_bytes, expected[1].0 / 8.0));
+    assert_eq!(series.volume.known, 1.0);
+}
+
+#[test]
+fn a_window_older_than_the_1_s_archive_is_read_at_10_s() {
+    let last = DAY0;
+    let file = fake(Profile::Compact.archives(), last, &wave);
+    // Ten days ago: the 1 s archive keeps 8 days, the 10 s archive 31.
+    let start = DAY0 - 10 * 86_400 + 3;
+    let series = file.query(start, start + 3600, 1000).unwrap();
+    // 3.6 s per point would be 5 s, but the rows there are 10 s wide.
+    assert_eq!(series.step, 10);
+    assert_eq!((series.start, series.end), (start - 3, start + 3600 + 7));
+    assert_eq!(series.points.len(), 361);
+    assert_eq!(series.resolution, Some(10));
+    // No MAX archive fits 10 s and the 1 s rows are gone: the peaks are the
+    // 10 s averages, and say so.
+    assert_eq!(series.peak_resolution, Some(10));
+    assert!(!series.peak_exact);
+    let step = 10;
+    for point in &series.points {
+        let expected = truth(&wave, point.time, point.time + step);
+        assert!(close(point.rx.unwrap(), expected[0].0 / 10.0));
+        assert_eq!(point.rx_peak, point.rx);
+        assert_eq!(point.tx_peak, point.tx);
+    }
+    // The window's edges fall inside 10 s rows, which are counted pro rata
+    // (7 of the first row's 10 s, 3 of the last one's).
+    let first = truth(&wave, start - 3, start + 7);
+    let middle = truth(&wave, start + 7, start + 3597);
+    let last_row = truth(&wave, start + 3597, start + 3607);
+    let expected_rx = (first[0].0 * 0.7 + middle[0].0 + last_row[0].0 * 0.3) / 8.0;
+    assert!(close(series.volume.rx_bytes, expected_rx));
+    assert_eq!(series.volume.known, 1.0);
+    assert!(
+        file.calls()
+            .iter()
+            .all(|(_, resolution, _)| *resolution >= 10)
+    );
+}
+
+#[test]
+fn points_with_less_than_half_known_are_gaps() {
+    // Unknown: the 30 s after DAY0 - 605 (so the 10 s rows stamped DAY0 - 590
+    // and DAY0 - 580 are unknown, and those stamped DAY0 - 600 and DAY0 - 570
+    // miss 5 s each, which their xff allows), and the single seconds
+    // DAY0 - 301 and DAY0 - 298.
+    let values = |t: i64| {
+        if (DAY0 - 605 < t && t <= DAY0 - 575) || t == DAY0 - 301 || t == DAY0 - 298 {
+            [None, None]
+        } else {
+            wave(t)
+        }
+    };
+    let file = fake(Profile::Compact.archives(), DAY0, &values);
+    // Steps of 30 s from 10 s rows.
+    let series = file.query(DAY0 - 900, DAY0, 30).unwrap();
+    assert_eq!((series.step, series.resolution), (30, Some(10)));
+    let point = |time: i64| *series.points.iter().find(|p| p.time == time).unwrap();
+    let row = |to: i64| {
+        let [(sum, known, _), _] = truth(&values, to - 10, to);
+        sum / known as f64
+    };
+    // Three rows known, one of them for 5 s of its 10: the rows' average.
+    let expected = (row(DAY0 - 620) + row(DAY0 - 610) + row(DAY0 - 600)) / 3.0;
+    assert!(close(point(DAY0 - 630).rx.unwrap(), expected));
+    // One row of three known: a gap, for the peaks too.
+    let gap = point(DAY0 - 600);
+    assert_eq!(
+        (gap.rx, gap.tx, gap.rx_peak, gap.tx_peak),
+        (None, None, None, None)
+    );
+    // Steps of 1 s: a missing second is a gap, never 0.
+    let fine = file.query(DAY0 - 310, DAY0 - 290, 20).unwrap();
+    assert_eq!((fine.step, fine.resolution), (1, Some(1)));
+    let gaps: Vec<i64> = fine
+        .points
+        .iter()
+        .filter(|p| p.rx.is_none())
+        .map(|p| p.time)
+        .collect();
+    assert_eq!(gaps, [DAY0 - 302, DAY0 - 299]);
+    check_points(&values, &fine);
+    // Exactly half known is enough: 2 s steps, one of them half unknown.
+    let half = file.query(DAY0 - 304, DAY0 - 296, 4).unwrap();
+    assert_eq!(half.step, 2);
+    let rx: Vec<bool> = half.points.iter().map(|p| p.rx.is_some()).collect();
+    assert_eq!(rx, [true, true, true, true]);
+    check_points(&values, &half);
+}
+
+#[test]
+fn peaks_come_from_1_s_rows_below_a_minute_and_from_max_rows_above() {
+    let last = DAY0 + 1234;
+    let file = fake(Profile::Compact.archives(), last, &wave);
+    // 1 h in 120 points: 30 s steps; no MAX archive fits, the 1 s rows do.
+    let series = file.query(DAY0 - 3600, DAY0, 120).unwrap();
+    assert_eq!(
+        (series.step, series.resolution, series.peak_resolution),
+        (30, Some(10), Some(1))
+    );
+    assert!(series.peak_exact);
+    check_points(&wave, &series);
+    assert_eq!(
+        file.calls(),
+        [
+            ("AVERAGE".to_string(), 1, 3600),
+            ("AVERAGE".to_string(), 10, 360),
+            ("AVERAGE".to_string(), 3600, 1),
+        ]
+    );
+    // 6 h in 100 points: 300 s steps; the 60 s MAX rows (5 a point).
+    file.calls.borrow_mut().clear();
+    let series = file.query(DAY0 - 6 * 3600, DAY0, 100).unwrap();
+    assert_eq!(
+        (series.step, series.resolution, series.peak_resolution),
+        (300, Some(60), Some(60))
+    );
+    check_points(&wave, &series);
+    assert_eq!(
+        file.calls(),
+        [
+            ("AVERAGE".to_string(), 60, 360),
+            ("MAX".to_string(), 60, 360),
+            ("AVERAGE".to_string(), 3600, 6),
+        ]
+    );
+}
+
+#[test]
+fn the_newest_point_takes_its_tail_from_finer_rows() {
+    // The last update 47 min 14 s into the hour: hourly points; the hour in
+    // progress comes from 60 s rows up to 47 min, then 10 s and 1 s rows.
+    let last = DAY0 + 2834;
+    let values = until(last, &wave);
+    let file = fake(Profile::Compact.archives(), last, &values);
+    let series = file.query(DAY0 - 10 * 3600, last, 11).unwrap();
+    assert_eq!((series.step, series.points.len()), (3600, 11));
+    assert_eq!(
+        (series.resolution, series.peak_resolution),
+        (Some(3600), Some(3600))
+    );
+    let newest = series.points.last().unwrap();
+    assert_eq!(newest.time, DAY0);
+    let expected = truth(&values, DAY0, last);
+    assert!(close(newest.rx.unwrap(), expected[0].0 / 2834.0));
+    assert_eq!(newest.rx_peak, expected[0].2);
+    check_points(&values, &series);
+    // Each archive is fetched once: the hourly ones for the points and the
+    // volume, the finer ones for the tail (1 s rows: 14 for the peak, which
+    // has no 10 s MAX archive to use).
+    assert_eq!(
+        file.calls(),
+        [
+            ("AVERAGE".to_string(), 1, 14),
+            ("AVERAGE".to_string(), 10, 1),
+            ("AVERAGE".to_string(), 60, 47),
+            ("MAX".to_string(), 60, 47),
+            ("AVERAGE".to_string(), 3600, 10),
+            ("MAX".to_string(), 3600, 10),
+        ]
+    );
+    let window = truth(&values, DAY0 - 10 * 3600, last);
+    assert!(close(series.volume.rx_bytes, window[0].0 / 8.0));
+    assert!(close(series.volume.tx_bytes, window[1].0 / 8.0));
+    assert_eq!(series.volume.known, 1.0);
+}
+
+#[test]
+fn volume_takes_coarse_rows_in_the_middle_and_fine_rows_at_the_edges() {
+    let last = DAY0 + 86_400;
+    let file = fake(Profile::Compact.archives(), last, &wave);
+    // From 12 min 34 s before 07:00 to 18 min 31 s after 09:00.
+    let start = DAY0 + 7 * 3600 - 754;
+    let end = DAY0 + 9 * 3600 + 1111;
+    let series = file.query(start, end, 1).unwrap();
+    assert_eq!(series.step, 10_800);
+    let expected = truth(&wave, start, end);
+    assert_eq!(expected[0].1, end - start);
+    assert!(
+        close(series.volume.rx_bytes, expected[0].0 / 8.0),
+        "{} vs {}",
+        series.volume.rx_bytes,
+        expected[0].0 / 8.0
+    );
+    assert!(close(series.volume.tx_bytes, expected[1].0 / 8.0));
+    assert_eq!(series.volume.known, 1.0);
+    // Two hourly rows in the middle (07:00 to 09:00, within the points'
+    // six); minutes 47 to 59 and 0 to 17, fetched together with the 120
+    // between them; the 10 s rows of 46:30-47:00 and 18:00-18:30, also
+    // together; the 1 s rows of 46:26-46:30 and 18:30-18:31, too far apart
+    // to be fetched together.
+    assert_eq!(
+        file.calls(),
+        [
+            ("AVERAGE".to_string(), 1, 4),
+            ("AVERAGE".to_string(), 1, 1),
+            ("AVERAGE".to_string(), 10, 906),
+            ("AVERAGE".to_string(), 60, 150),
+            ("AVERAGE".to_string(), 3600, 6),
+            ("MAX".to_string(), 3600, 6),
+        ]
+    );
+}
+
+#[test]
+fn known_share_counts_unknown_rows_and_the_future() {
+    // Two unknown minutes in the window, which runs 600 s past the last
+    // update.
+    let values = |t: i64| {
+        if (DAY0 - 1020 < t && t <= DAY0 - 900) || t > DAY0 {
+            [None, None]
+        } else {
+            wave(t)
+        }
+    };
+    let file = fake(Profile::Compact.archives(), DAY0, &values);
+    let series = file.query(DAY0 - 1800, DAY0 + 600, 240).unwrap();
+    assert_eq!(series.step, 10);
+    let expected = truth(&values, DAY0 - 1800, DAY0);
+    assert_eq!(expected[0].1, 1680);
+    assert!(close(series.volume.rx_bytes, expected[0].0 / 8.0));
+    assert!(close(series.volume.known, 1680.0 / 2400.0));
+    assert!(
+        series
+            .points
+            .iter()
+            .filter(|p| p.time >= DAY0)
+            .all(|p| p.rx.is_none() && p.rx_peak.is_none())
+    );
+    check_points(&values, &series);
+    // A window wholly in the future: every point a gap, nothing known, and
+    // no fetch at all.
+    file.calls.borrow_mut().clear();
+    let future = file.query(DAY0 + 60, DAY0 + 3600, 60).unwrap();
+    assert!(
+        future
+            .points
+            .iter()
+            .all(|p| p.rx.is_none() && p.tx_peak.is_none())
+    );
+    assert_eq!((future.volume.rx_bytes, future.volume.known), (0.0, 0.0));
+    assert_eq!((future.resolution, future.peak_resolution), (None, None));
+    assert!(file.calls().is_empty());
+}
+
+#[test]
+fn a_coarse_row_with_unknown_seconds_counts_them_at_its_average() {
+    // 20 of the 60 seconds of the minute ending at DAY0 - 600 are unknown:
+    // the 60 s row stays known (xff 0.5) and holds the average of the 40.
+    let values = |t: i64| {
+        if DAY0 - 660 < t && t <= DAY0 - 640 {
+            [None, None]
+        } else {
+            wave(t)
+        }
+    };
+    let file = fake(Profile::Compact.archives(), DAY0, &values);
+    let series = file.query(DAY0 - 660, DAY0 - 600, 1).unwrap();
+    assert_eq!((series.step, series.resolution), (60, Some(60)));
+    let known = truth(&values, DAY0 - 660, DAY0 - 600);
+    assert_eq!(known[0].1, 40);
+    let average = known[0].0 / 40.0;
+    assert!(close(series.points[0].rx.unwrap(), average));
+    // The documented inexactness: 60 s at the average, all known.
+    assert!(close(series.volume.rx_bytes, average * 60.0 / 8.0));
+    assert_eq!(series.volume.known, 1.0);
+    // A window that cuts the minute is read from 10 s rows (the first of
+    // them unknown) and 1 s rows: only the 40 known seconds count.
+    let split = file.query(DAY0 - 655, DAY0 - 600, 1).unwrap();
+    assert!(close(
+        split.volume.rx_bytes,
+        truth(&values, DAY0 - 655, DAY0 - 600)[0].0 / 8.0
+    ));
+    assert!(close(split.volume.known, 40.0 / 55.0));
+}
+
+#[test]
+fn original_files_serve_old_years_from_five_minute_rows() {
+    // A constant rate, so that rows of any width are cheap to check.
+    let flat = |_: i64| [Some(8000.0), Some(800.0)];
+    let file = fake(Profile::Original.archives(), DAY0, &flat);
+    // Nine years ago, a day: only the 300 s archives reach back so far.
+    let start = DAY0 - 9 * 365 * 86_400;
+    let series = file.query(start, start + 86_400, 1000).unwrap();
+    assert_eq!(
+        (series.step, series.resolution, series.peak_resolution),
+        (300, Some(300), Some(300))
+    );
+    assert!(series.peak_exact);
+    assert!(
+        series
+            .points
+            .iter()
+            .all(|p| p.rx == Some(8000.0) && p.tx_peak == Some(800.0))
+    );
+    assert_eq!(series.volume.rx_bytes, 86_400.0 * 1000.0);
+    assert_eq!(series.volume.known, 1.0);
+    // Two years ago at 10 s steps: 10 s averages, and peaks from them.
+    let start = DAY0 - 2 * 365 * 86_400;
+    let series = file.query(start, start + 3600, 360).unwrap();
+    assert_eq!(
+        (series.step, series.resolution, series.peak_exact),
+        (10, Some(10), false)
+    );
+    // Twelve years ago: older than every archive.
+    let start = DAY0 - 12 * 365 * 86_400;
+    let series = file.query(start, start + 86_400, 100).unwrap();
+    assert!(series.points.iter().all(|p| p.rx.is_none()));
+    assert_eq!(series.volume.known, 0.0);
+    assert_eq!(series.resolution, None);
+}
+
+#[test]
+fn odd_files_and_odd_answers_are_errors_not_panics() {
+    let flat = |_: i64| [Some(1.0), Some(2.0)];
+    // No AVERAGE archive.
+    let file = fake(&["RRA:MAX:0.5:60:100"], DAY0, &flat);
+    assert_eq!(
+        file.query(DAY0 - 60, DAY0, 10),
+        Err(Error::Layout("it has no AVERAGE archive".to_string()))
+    );
+    // Archives librrd would refuse, and a last update before 1970.
+    let mut file = fake(
+        &[
+            "RRA:AVERAGE:0.5:0:100",
+            "RRA:AVERAGE:0.5:1:0",
+            "RRA:LAST:0.5:1:10",
+            "RRA:AVERAGE:0.5:10:10",
+        ],
+        -5,
+        &flat,
+    );
+    let series = file.query(0, 100, 10).unwrap();
+    assert!(series.points.iter().all(|p| p.rx.is_none()));
+    file.info.archives[0].pdp_per_row = u64::MAX;
+    file.info.archives[1].rows = u64::MAX;
+    file.info.last_update = i64::MAX;
+    // Now a 1 s archive reaches back to 1970: too many rows to read.
+    assert_eq!(
+        file.query(0, LATEST_TIME, MAX_POINTS),
+        Err(Error::Layout(
+            "the window needs 253402300803 rows of its archives, more than 4000000: \
+             its archives are too fine for so long a window"
+                .to_string()
+        ))
+    );
+    assert!(file.calls().is_empty());
+    // A failing fetch, rows of another width, a missing data source.
+    let info = fake(Profile::Compact.archives(), DAY0, &flat).info;
+    let request = Request {
+        start: DAY0 - 60,
+        end: DAY0,
+        points: 60,
+    };
+    let failed = compute(&info, &request, |_, _, _, _| Err(missing_file_error()));
+    assert_eq!(failed, Err(Error::Rrd(missing_file_error())));
+    let answer = |step: u64, names: Vec<String>| {
+        move |_: &str, start: i64, end: i64, _: u64| {
+            Ok(rrd::Fetched {
+                start,
+                end: end + 1,
+                step,
+                values: vec![1.0; ((end + 1 - start) as usize / step as usize) * names.len()],
+                names: names.clone(),
+            })
+        }
+    };
+    let wrong_step = compute(&info, &request, answer(10, vec!["rx".into(), "tx".into()]));
+    assert_eq!(
+        wrong_step.unwrap_err().to_string(),
+        format!(
+            "librrd answered unexpectedly: asked for AVERAGE rows of 1 s stamped {}..={}, got rows of 10 s stamped {}..={} (was the file replaced meanwhile? try again)",
+            DAY0 - 59,
+            DAY0,
+            DAY0 - 50,
+            DAY0
+        )
+    );
+    let no_tx = compute(&info, &request, answer(1, vec!["rx".into(), "in".into()]));
+    assert_eq!(
+        no_tx,
+        Err(Error::Layout(
+            "it has no data source \"tx\" (it has [\"rx\", \"in\"])".to_string()
+        ))
+    );
+    // Rows missing from an answer are unknown, not a panic.
+    let short = compute(&info, &request, |_, start, end, step| {
+        Ok(rrd::Fetched {
+            start,
+            end: end + 1,
+            step,
+            names: vec!["tx".into(), "rx".into()],
+            values: vec![3.0, 4.0, 5.0],
+        })
+    })
+    .unwrap();
+    assert_eq!(
+        (short.points[0].tx, short.points[0].rx),
+        (Some(3.0), Some(4.0))
+    );
+    assert_eq!((short.points[1].tx, short.points[1].rx), (None, None));
+}
+
+#[test]
+fn any_window_gives_a_sane_answer() {
+    // A small layout, so that windows of every kind cross its archives.
+    let archives = [
+        "RRA:AVERAGE:0.5:1:600",
+        "RRA:AVERAGE:0.5:10:360",
+        "RRA:AVERAGE:0.5:60:240",
+        "RRA:MAX:0.5:60:240",
+        "RRA:AVERAGE:0.5:300:200",
+        "RRA:MAX:0.5:300:200",
+    ];
+    let flat = |t: i64| {
+        if t % 97 == 0 {
+            [None, Some(5.0)]
+        } else {
+            [Some(800.0), Some(5.0)]
+        }
+    };
+    let last = DAY0 + 777;
+    let file = fake(&archives, last, &flat);
+    let mut seed = 12_345u64;
+    let mut next = |modulo: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % modulo
+    };
+    for _ in 0..300 {
+        let start = last - next(80_000) as i64;
+        let end = start + 1 + next(20_000) as i64;
+        let points = 1 + next(2000) as u32;
+        let series = file.query(start, end, points).unwrap();
+        let step = series.step as i64;
+        assert!(
+            series.points.len() <= points as usize + 1,
+            "{start} {end} {points}"
+        );
+        assert_eq!(
+            series.points.len() as i64,
+            (series.end - series.start) / step
+        );
+        assert!(series.start <= start && end <= series.end);
+        assert!((0.0..=1.0).contains(&series.volume.known));
+        for point in &series.points {
+            assert!(point.rx.is_none_or(|v| v == 800.0), "{point:?}");
+            assert!(point.tx.is_none_or(|v| v == 5.0), "{point:?}");
+            assert!(point.rx_peak.is_none_or(|v| v == 800.0), "{point:?}");
+        }
+        // Never more than a couple of fetches per archive.
+        let calls = file.calls.borrow().len();
+        assert!(
+            calls <= 10,
+            "{calls} fetches for {start}..{end} in {points}"
+        );
+        file.calls.borrow_mut().clear();
+    }
+}

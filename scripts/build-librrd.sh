@@ -153,7 +153,12 @@ fi
 # $PKGCONFIG (not $PKG_CONFIG): --static adds glib's private -lpcre2-8,
 # without which its g_regex link test fails against a static-only glib.
 # -ffile-prefix-map keeps the scratch path out of assert() messages, so the
-# archive is the same whichever directory it was built in.
+# archive is the same whichever directory it was built in. rd_cv_ms_async:
+# configure's probe of whether writes through mmap update the file's mtime
+# cannot run when cross compiling (it then assumes not, adding a utime() to
+# every update), and natively its answer can depend on the machine's load
+# (it runs sync() under a 5 s alarm). Linux updates the mtime on every
+# architecture: the answer is given, so the build is the same everywhere.
 set -- --disable-shared --enable-static --with-pic \
     --disable-rrd_graph --disable-rrd_restore --disable-rrdcached \
     --disable-rrdcgi --disable-libdbi --disable-librados --disable-libwrap \
@@ -161,15 +166,11 @@ set -- --disable-shared --enable-static --with-pic \
     --disable-python --disable-docs --disable-examples --disable-nls \
     --prefix="$prefix" CC="$cc" \
     CFLAGS="-Os -ffunction-sections -fdata-sections -ffile-prefix-map=$work=." \
-    CPPFLAGS=-D_FORTIFY_SOURCE=2
+    CPPFLAGS=-D_FORTIFY_SOURCE=2 rd_cv_ms_async=ok
 if [ -n "$sys" ]; then
-    # rd_cv_ms_async: configure cannot run its mmap-mtime probe when cross
-    # compiling and would assume the worst (an extra utime() per update);
-    # Linux updates the mtime on every architecture, as the native probe
-    # finds. PKG_CONFIG: the host's, aimed at the sysroot by the variables
-    # below (there is no <triplet>-pkg-config).
-    set -- "$@" --host="$gnu" LDFLAGS="-L$sys/usr/lib/$gnu" \
-        rd_cv_ms_async=ok PKG_CONFIG=pkg-config
+    # PKG_CONFIG: the host's, aimed at the sysroot by the variables below
+    # (there is no <triplet>-pkg-config).
+    set -- "$@" --host="$gnu" LDFLAGS="-L$sys/usr/lib/$gnu" PKG_CONFIG=pkg-config
     export PKG_CONFIG_LIBDIR="$sys/usr/lib/$gnu/pkgconfig:$sys/usr/share/pkgconfig"
     export PKG_CONFIG_SYSROOT_DIR="$sys"
 fi
@@ -219,4 +220,5 @@ else
 fi
 install_prefix "$out" "$prefix"
 rm -rf "$work"
+rmdir "$(dirname "$work")" 2>/dev/null || true
 say "$triple: installed $prefix:" "$(cd "$prefix/lib" && wc -c -- *.a | sed '$d' | tr -s ' \n' ' ')"

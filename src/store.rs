@@ -7,12 +7,17 @@
 //! renamed into place when complete, so a file at the configured path is
 //! always whole; a leftover temporary file (the process was stopped during
 //! a creation) is removed before the next attempt. Before creating, the
-//! free space of the file system is checked against the file's size.
+//! free space of the file system is checked against the file's size, and
+//! the available memory too: librrd 1.7 builds the whole file in memory
+//! before writing it (835 MB for the original profile), so creations run
+//! one at a time and are refused with a clear message when the machine
+//! lacks the memory, instead of waking the OOM killer.
 //!
 //! librrd is called only through [`crate::rrd`].
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 
 use serde::Deserialize;
@@ -89,6 +94,11 @@ impl Profile {
 
 /// Room for a file's header and the file system's own overhead.
 const HEADER_ALLOWANCE: u64 = 1 << 20;
+/// Memory left for everything else while librrd builds a file.
+const MEMORY_MARGIN: u64 = 64 << 20;
+/// Held while librrd builds a file, so that several missing files do not
+/// each take their full size in memory at once.
+static CREATING: Mutex<()> = Mutex::new(());
 
 /// Why a file cannot be used.
 #[derive(Debug)]
@@ -118,6 +128,15 @@ pub enum Error {
         /// What the system said.
         source: std::io::Error,
     },
+    /// Not enough memory for librrd to build the file.
+    NoMemory {
+        /// The file.
+        path: PathBuf,
+        /// Bytes librrd allocates for it.
+        needed: u64,
+        /// Bytes the kernel reports as available.
+        available: u64,
+    },
     /// librrd refused.
     Rrd(rrd::Error),
 }
@@ -136,6 +155,17 @@ impl fmt::Display for Error {
                 path.display(),
                 mib(*needed),
                 mib(*free)
+            ),
+            Error::NoMemory {
+                path,
+                needed,
+                available,
+            } => write!(
+                f,
+                "not enough memory to create {}: librrd builds the whole file in memory ({}), and {} is available; choose the compact profile (storage.profile = \"compact\") or create the file on a larger machine of the same CPU architecture",
+                path.display(),
+                mib(*needed),
+                mib(*available)
             ),
             Error::Io {
                 path,
@@ -219,6 +249,17 @@ pub fn create(path: &Path, profile: Profile, start: i64) -> Result<(), Error> {
             free,
         });
     }
+    let _one_at_a_time = CREATING.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(available) = available_memory() {
+        let needed = profile.data_bytes();
+        if available < needed + MEMORY_MARGIN {
+            return Err(Error::NoMemory {
+                path: path.to_path_buf(),
+                needed,
+                available,
+            });
+        }
+    }
     let created = rrd::create(&temporary, 1, start, true, &profile.definitions());
     if let Err(error) = created {
         let _ = std::fs::remove_file(&temporary);
@@ -299,6 +340,20 @@ fn free_bytes(dir: &Path) -> Result<u64, Error> {
     Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
 }
 
+/// The kernel's estimate of memory available without swapping
+/// (`MemAvailable` in `/proc/meminfo`), if it can be read.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    parse_mem_available(&text)
+}
+
+/// `MemAvailable` from the text of `/proc/meminfo`, in bytes.
+fn parse_mem_available(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,6 +401,21 @@ mod tests {
         assert!(
             check_layout(&info(1, vec![source("tx", "GAUGE"), source("rx", "GAUGE")])).is_err()
         );
+    }
+
+    #[test]
+    fn available_memory_is_read_from_meminfo() {
+        let meminfo = "MemTotal:        1000000 kB\nMemFree:          20000 kB\nMemAvailable:     512000 kB\n";
+        assert_eq!(parse_mem_available(meminfo), Some(512_000 * 1024));
+        assert_eq!(parse_mem_available("MemTotal: 1 kB\n"), None);
+        assert_eq!(parse_mem_available("MemAvailable: lots\n"), None);
+        assert!(available_memory().is_some_and(|m| m > 0));
+        let error = Error::NoMemory {
+            path: PathBuf::from("/var/lib/mt-trafmon/r-ether1.rrd"),
+            needed: Profile::Original.data_bytes(),
+            available: 400 << 20,
+        };
+        assert!(error.to_string().contains("834.7 MiB") && error.to_string().contains("compact"));
     }
 
     #[test]

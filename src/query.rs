@@ -1,8 +1,10 @@
 //! Series queries over one interface's RRD file: for a window and a number
 //! of points, the average and the true peak rate (bit/s) of each point and
 //! the window's volume in bytes, each read from the coarsest archive that
-//! holds it exactly, so that a ten-year window reads a few thousand rows
-//! instead of the hundreds of millions the original summed.
+//! holds it exactly, so that no window reads more than about two million
+//! rows (ten years of 5 min averages and maxima in the Original profile,
+//! 176,000 in the Compact one) where the original summed 31.6 million for
+//! one year.
 //!
 //! [`compute`] is pure: it takes the file's header ([`rrd::Info`]) and a
 //! fetch function, so that tests feed it synthetic rows. [`series`] is the
@@ -44,11 +46,13 @@
 //!   nest, the result equals the average of the 1 s values wherever they
 //!   are all known.
 //! - **Averages.** Each point's interval is tiled with the AVERAGE
-//!   archives. For a point that an archive whose resolution divides the step
-//!   holds entirely, that is just the coarsest such archive; the newest
-//!   point (past the coarse archives' newest rows) takes its tail from
-//!   finer ones. A point with less than half of its seconds known is a gap
-//!   (`None`), never 0.
+//!   archives. Where the step is a multiple of the coarser resolutions (all
+//!   ladder steps but 15 s, with the profiles' archives), that is just the
+//!   coarsest archive whose resolution divides the step and which holds the
+//!   point; a 15 s point takes one 10 s row and five 1 s rows, and the
+//!   newest point (past the coarse archives' newest rows) takes its tail
+//!   from finer archives. A point with less than half of its seconds known
+//!   is a gap (`None`), never 0.
 //! - **Peaks.** Each point's interval is tiled with the exact sources: the
 //!   MAX archives (a row is the largest 1 s value in it) and the 1 s
 //!   archive (the 1 s values themselves). So below the finest MAX
@@ -67,7 +71,17 @@
 //! - **Fetches.** Each archive is fetched once over the span of all the
 //!   rows the query needs from it, except that spans further apart than
 //!   [`MERGE_GAP_ROWS`] rows are fetched separately (a 30-day window needs
-//!   1 s rows at both ends, not the 2.6 million in between).
+//!   1 s rows at both ends, not the 2.6 million in between). Spans longer
+//!   than [`MAX_FETCH_ROWS`] rows are fetched in parts of that size, each
+//!   added up and dropped before the next is fetched. On the bench file,
+//!   ten years of 300 s averages and maxima took 60 to 75 ms in parts of
+//!   16,384 rows against 90 to 110 ms in parts of a million: small parts'
+//!   buffers (librrd's and the copy [`rrd::fetch`] makes) stay in the CPU
+//!   cache and in the allocator, where large ones come fresh from the
+//!   kernel, page by page, on every query; one more fetch costs about
+//!   50 µs. A query that would read more than 4 million rows in all (a
+//!   file without coarse archives, asked for years) is refused rather than
+//!   keep a web worker busy for seconds.
 //!
 //! # Inexactness
 //!
@@ -96,6 +110,8 @@ pub const LATEST_TIME: i64 = 253_402_300_799;
 /// Row spans of one archive that are at most this many rows apart are
 /// fetched together; further apart, separately.
 pub const MERGE_GAP_ROWS: i64 = 4096;
+/// The most rows one fetch asks for; longer spans are fetched in parts.
+pub const MAX_FETCH_ROWS: i64 = 1 << 14;
 
 /// What to compute: the window `(start, end]` in Unix seconds and about
 /// how many points to cut it into.
@@ -193,7 +209,8 @@ pub enum Error {
         points: u32,
     },
     /// The file cannot be queried: no AVERAGE archive, no `rx` or `tx`
-    /// data source, or archives too many and too unrelated to tile.
+    /// data source, archives too many and too unrelated to tile, or too
+    /// fine for the window (more than 4 million rows to read).
     Layout(String),
     /// librrd answered a fetch with other rows than were asked for (the
     /// file was replaced or rewritten meanwhile).
@@ -277,9 +294,10 @@ pub fn series(path: &Path, request: &Request) -> Result<Series, Error> {
 /// `fetch(cf, start, end, resolution)` must answer as [`rrd::fetch`] does:
 /// rows of `resolution` seconds stamped from `start` rounded down plus one
 /// row, to `end` rounded up past it. It is called once per archive needed
-/// (twice or so when the archive is needed at both ends of a long window),
-/// always with `start` and `resolution` such that librrd picks exactly that
-/// archive: a range the archive holds, at its own resolution.
+/// and span of its rows (twice when the archive is needed at both ends of
+/// a long window), once more per [`MAX_FETCH_ROWS`] rows of a long span,
+/// and always with `start` and `resolution` such that librrd picks exactly
+/// that archive: a range the archive holds, at its own resolution.
 ///
 /// Errors: an invalid request, a header without an AVERAGE archive, a fetch
 /// that fails ([`Error::Rrd`]) or answers with other rows than asked for
@@ -293,29 +311,44 @@ where
     let finest = tiers.finest_holding(request.start);
     let step = choose_step(request.end - request.start, request.points, finest);
     let plan = Plan::new(&tiers, request, step)?;
-    let chunks = fetch_chunks(&tiers.all, &plan.pieces, &mut fetch)?;
-    let sums = |range: &Range<usize>| {
-        let mut sums = [Sum::default(); 2];
-        for piece in plan.pieces.get(range.clone()).unwrap_or_default() {
-            add_piece(&tiers.all, &chunks, piece, &mut sums);
+    // Each range of pieces (a point's averages, its exact peaks, its
+    // fallback peaks; then the volume) adds up into a group of sums.
+    let mut groups = vec![0usize; plan.pieces.len()];
+    for (k, point) in plan.points.iter().enumerate() {
+        for (g, range) in [&point.average, &point.exact, &point.fallback]
+            .into_iter()
+            .enumerate()
+        {
+            for group in groups.get_mut(range.clone()).unwrap_or_default() {
+                *group = 3 * k + g;
+            }
         }
-        sums
-    };
+    }
+    let volume_group = 3 * plan.points.len();
+    for group in groups.get_mut(plan.volume.clone()).unwrap_or_default() {
+        *group = volume_group;
+    }
+    let totals = read(
+        &tiers.all,
+        &plan.pieces,
+        &groups,
+        volume_group + 1,
+        &mut fetch,
+    )?;
+    let sums = |group: usize| totals.get(group).copied().unwrap_or_default();
 
     let mut average_seconds = vec![0i64; tiers.all.len()];
     let mut peak_seconds = vec![0i64; tiers.all.len()];
     let mut peak_exact = true;
     let mut points = Vec::with_capacity(plan.points.len());
-    for point in &plan.points {
-        let average = sums(&point.average);
-        let exact = sums(&point.exact);
-        let fallback = sums(&point.fallback);
+    for (k, point) in plan.points.iter().enumerate() {
+        let average = sums(3 * k);
+        let exact = sums(3 * k + 1);
+        let fallback = sums(3 * k + 2);
         count_seconds(&plan.pieces, &point.average, &mut average_seconds);
         count_seconds(&plan.pieces, &point.exact, &mut peak_seconds);
         count_seconds(&plan.pieces, &point.fallback, &mut peak_seconds);
-        let mean = |sum: &Sum| {
-            (sum.known * 2 >= step && sum.known > 0).then(|| sum.integral / sum.known as f64)
-        };
+        let mean = |sum: &Sum| (sum.known * 2 >= step).then(|| sum.integral / sum.known as f64);
         let peak = |ds: usize| {
             let known = exact[ds].known + fallback[ds].known;
             let max = match (exact[ds].max(), fallback[ds].max()) {
@@ -339,7 +372,7 @@ where
         });
     }
 
-    let window = sums(&plan.volume);
+    let window = sums(volume_group);
     let seconds = (request.end - request.start) as f64;
     let volume = Volume {
         rx_bytes: window[0].integral / 8.0,
@@ -376,9 +409,9 @@ const RETENTION_MARGIN: i64 = 60;
 /// The most pieces one query may split into; only files with many
 /// archives of unrelated resolutions come near it.
 const MAX_PIECES: usize = 1 << 21;
-/// The most rows one query may fetch (64 MB of values). The profiles'
-/// longest windows read about 2.1 million (ten years of 5 min averages and
-/// maxima); only files without coarse archives need more.
+/// The most rows one query may fetch, some 0.1 to 0.2 s of librrd's time.
+/// The profiles' longest windows read about 2.1 million (ten years of 5 min
+/// averages and maxima); only files without coarse archives need more.
 const MAX_ROWS: i64 = 4_000_000;
 /// The fixed part of the step ladder; after it, weeks keep doubling.
 const LADDER: [i64; 20] = [
@@ -440,7 +473,8 @@ struct Piece {
     to: i64,
 }
 
-/// Rows fetched from one archive, stamped in `(start, end]`.
+/// Rows fetched from one archive, stamped in `(start, end]`: one part of
+/// what a query reads, added up and dropped before the next is fetched.
 #[derive(Debug)]
 struct Chunk {
     start: i64,
@@ -473,6 +507,18 @@ impl Default for Sum {
 }
 
 impl Sum {
+    /// Adds one row's value, known or not, held for `seconds`.
+    #[inline(always)]
+    fn add(&mut self, value: f64, seconds: i64) {
+        if value.is_finite() {
+            self.integral += value * seconds as f64;
+            self.known += seconds;
+            if value > self.max {
+                self.max = value;
+            }
+        }
+    }
+
     /// The largest known value, if any.
     fn max(&self) -> Option<f64> {
         (self.known > 0).then_some(self.max)
@@ -709,16 +755,27 @@ fn push(pieces: &mut Vec<Piece>, tier: usize, from: i64, to: i64) -> Result<(), 
     Ok(())
 }
 
-/// Fetches, per archive, the rows the pieces need, merging spans that are
-/// close; returns the chunks of each archive in order of time.
-fn fetch_chunks<F>(all: &[Tier], pieces: &[Piece], fetch: &mut F) -> Result<Vec<Vec<Chunk>>, Error>
+/// Fetches, per archive, the rows the pieces need (merging spans that are
+/// close, splitting long ones), and adds each piece's known rows to the
+/// sums of its group (`groups[piece]`, below `count`). Each fetched part
+/// is added up and dropped before the next is fetched, so a query holds
+/// at most one part in memory.
+fn read<F>(
+    all: &[Tier],
+    pieces: &[Piece],
+    groups: &[usize],
+    count: usize,
+    fetch: &mut F,
+) -> Result<Vec<[Sum; 2]>, Error>
 where
     F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
 {
     let mut spans: Vec<Vec<(i64, i64)>> = vec![Vec::new(); all.len()];
-    for piece in pieces {
+    let mut by_tier: Vec<Vec<usize>> = vec![Vec::new(); all.len()];
+    for (index, piece) in pieces.iter().enumerate() {
         let r = all[piece.tier].resolution;
         spans[piece.tier].push((floor_to(piece.from, r), ceil_to(piece.to, r)));
+        by_tier[piece.tier].push(index);
     }
     let mut rows = 0i64;
     for (tier, spans) in all.iter().zip(spans.iter_mut()) {
@@ -744,18 +801,29 @@ where
              its archives are too fine for so long a window"
         )));
     }
-    let mut chunks = Vec::with_capacity(all.len());
-    for (tier, spans) in all.iter().zip(spans) {
-        let mut fetched = Vec::with_capacity(spans.len());
-        for (lo, hi) in spans {
-            // librrd rounds the start down and the end up past it: rows
-            // stamped lo + r ..= hi.
-            let rows = fetch(tier.cf, lo, hi - 1, tier.resolution as u64).map_err(Error::Rrd)?;
-            fetched.push(Chunk::new(tier, lo, hi, rows)?);
+    let mut sums = vec![[Sum::default(); 2]; count];
+    for ((tier, spans), mine) in all.iter().zip(spans).zip(&by_tier) {
+        let r = tier.resolution;
+        for (mut lo, end) in spans {
+            while lo < end {
+                let hi = end.min(lo.saturating_add(MAX_FETCH_ROWS * r));
+                // librrd rounds the start down and the end up past it: rows
+                // stamped lo + r ..= hi.
+                let fetched = fetch(tier.cf, lo, hi - 1, r as u64).map_err(Error::Rrd)?;
+                let chunk = Chunk::new(tier, lo, hi, fetched)?;
+                for &index in mine {
+                    let (Some(piece), Some(&group)) = (pieces.get(index), groups.get(index)) else {
+                        continue;
+                    };
+                    if let Some(sums) = sums.get_mut(group) {
+                        add_rows(r, &chunk, piece, sums);
+                    }
+                }
+                lo = hi;
+            }
         }
-        chunks.push(fetched);
     }
-    Ok(chunks)
+    Ok(sums)
 }
 
 impl Chunk {
@@ -799,41 +867,41 @@ impl Chunk {
     }
 }
 
-/// Adds the known rows of `piece` to `sums` (rx, tx).
-fn add_piece(all: &[Tier], chunks: &[Vec<Chunk>], piece: &Piece, sums: &mut [Sum; 2]) {
-    let (Some(tier), Some(chunks)) = (all.get(piece.tier), chunks.get(piece.tier)) else {
+/// Adds the known rows of `piece` that `chunk` holds to `sums` (rx, tx),
+/// each weighted by the seconds it shares with the piece; `r` is the
+/// chunk's resolution.
+fn add_rows(r: i64, chunk: &Chunk, piece: &Piece, sums: &mut [Sum; 2]) {
+    // The rows stamped a + r ..= b, from the chunk's values; rows the answer
+    // lacks are unknown. (The width is at least 2, as the chunk has both
+    // data sources.)
+    let a = floor_to(piece.from, r).max(chunk.start);
+    let b = ceil_to(piece.to, r).min(chunk.end);
+    if a >= b {
         return;
-    };
-    let r = tier.resolution;
-    let (lo, hi) = (floor_to(piece.from, r), ceil_to(piece.to, r));
-    let Some(chunk) = chunks.iter().find(|c| c.start <= lo && hi <= c.end) else {
-        return;
-    };
-    // The rows stamped lo + r ..= hi, from the chunk's values; rows the
-    // answer lacks are unknown. (The width is at least 2, as the chunk has
-    // both data sources.)
-    let first = usize::try_from((lo - chunk.start) / r).unwrap_or(usize::MAX);
-    let count = usize::try_from((hi - lo) / r).unwrap_or(0);
+    }
+    let first = usize::try_from((a - chunk.start) / r).unwrap_or(usize::MAX);
+    let count = usize::try_from((b - a) / r).unwrap_or(0);
     let rows = first
         .checked_mul(chunk.width)
         .and_then(|at| chunk.values.get(at..))
         .unwrap_or_default();
-    let mut end = lo;
-    for row in rows.chunks_exact(chunk.width.max(1)).take(count) {
-        end += r;
+    let width = chunk.width.max(1);
+    let [rx, tx] = chunk.columns;
+    if rx >= width || tx >= width {
+        return;
+    }
+    // Plain indexing in a counted loop, on local sums: the release profile
+    // optimises for size, and this is the loop every row goes through.
+    let rows_here = count.min(rows.len() / width);
+    let mut local = *sums;
+    for i in 0..rows_here {
+        let end = a + (i as i64 + 1) * r;
         // Only the first and the last row can overlap the piece in part.
         let seconds = end.min(piece.to) - (end - r).max(piece.from);
-        for (sum, &column) in sums.iter_mut().zip(&chunk.columns) {
-            let value = row.get(column).copied().unwrap_or(f64::NAN);
-            if value.is_finite() {
-                sum.integral += value * seconds as f64;
-                sum.known += seconds;
-                if value > sum.max {
-                    sum.max = value;
-                }
-            }
-        }
+        local[0].add(rows[i * width + rx], seconds);
+        local[1].add(rows[i * width + tx], seconds);
     }
+    *sums = local;
 }
 
 /// Adds the seconds of the pieces in `range` to their archives' counts.

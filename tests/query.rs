@@ -303,12 +303,19 @@ fn volumes_and_peaks_match_the_simulator() {
                     "{name} at {a}: {average:?} vs the model's {mean:?}"
                 );
             }
-            // Against the truth: each stored second mixes the first few ms
-            // of the next second into it (the reply delay), so a stored peak
-            // can differ from the true one by that share of the step
-            // between the two seconds. The simulator's noise keeps that
-            // within 0.1 % unless a burst starts or ends at the peak; then
-            // the bound is the delay times the size of that step.
+            // Against the truth. A reading arrives f = 1 to 5 ms after its
+            // whole second, so the stored value of second k holds, for its
+            // first f, the rate of the span ending at k + f (mostly second
+            // k - 1), and for the rest the rate of the span ending at
+            // k + 1 + f' (which includes f' of second k + 1). It differs
+            // from 8 × bytes(k) by up to about f times the change to each
+            // neighbour. With the simulator's per-second noise that is
+            // within 0.1 %; where a burst starts or ends next to the peak
+            // the change is tens of percent, and such peaks (counted below)
+            // are held to that bound instead: twice the largest delay times
+            // the largest change between neighbouring seconds. Points that
+            // touch the gap hold its average rate, not per-second values,
+            // and are checked against the model only.
             let truth = run.truth_peak(a, b);
             let gap = a < T0 + GAP.end && T0 + GAP.start - 1 < b;
             if gap {
@@ -340,8 +347,8 @@ fn volumes_and_peaks_match_the_simulator() {
 }
 
 /// The most a stored 1 s peak in `(a, b]` can differ from the true one
-/// because of the reply delay: the largest delay times the largest change
-/// between neighbouring seconds there (bit/s), twice (both neighbours).
+/// because of the reply delay (bit/s): the largest delay times the largest
+/// change between neighbouring seconds there, twice (both neighbours).
 fn delay_allowance(run: &Run, a: i64, b: i64, ds: usize) -> f64 {
     let mut largest = 0.0f64;
     let value = |second: i64| {

@@ -862,3 +862,35 @@ fn any_window_gives_a_sane_answer() {
         file.calls.borrow_mut().clear();
     }
 }
+
+#[test]
+fn long_spans_are_fetched_in_parts() {
+    // 40 h in 10,000 points: 15 s steps, each one 10 s row and five 1 s
+    // rows for the average, fifteen 1 s rows for the peak; so all 144,000
+    // 1 s rows are read, in parts, and points straddle the parts.
+    let file = fake(Profile::Compact.archives(), DAY0, &wave);
+    let series = file.query(DAY0 - 40 * 3600, DAY0, 10_000).unwrap();
+    assert_eq!(
+        (series.step, series.resolution, series.peak_resolution),
+        (15, Some(10), Some(1))
+    );
+    assert_eq!(series.points.len(), 9600);
+    check_points(&wave, &series);
+    let ones: Vec<i64> = file
+        .calls()
+        .into_iter()
+        .filter(|(cf, resolution, _)| cf == "AVERAGE" && *resolution == 1)
+        .map(|(_, _, rows)| rows)
+        .collect();
+    assert_eq!(ones.iter().sum::<i64>(), 144_000);
+    assert_eq!(ones.len() as i64, 144_000 / MAX_FETCH_ROWS + 1);
+    assert!(
+        ones[..ones.len() - 1]
+            .iter()
+            .all(|&rows| rows == MAX_FETCH_ROWS)
+    );
+    // The parts' boundaries fall inside points.
+    assert_ne!(MAX_FETCH_ROWS % 15, 0);
+    let expected = truth(&wave, DAY0 - 40 * 3600, DAY0);
+    assert!(close(series.volume.rx_bytes, expected[0].0 / 8.0));
+}

@@ -11,34 +11,12 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+mod support;
+
 use mt_trafmon::sim::{Fault, Options, Simulator};
+use support::{ORIGINAL_DEFINITIONS, TestDir, rrdtool};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mt-trafmon");
-
-/// A directory of its own under the system's temporary directory, removed
-/// on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path = std::env::temp_dir().join(format!(
-            "mt-trafmon-test-{name}-{}-{}",
-            std::process::id(),
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn now() -> f64 {
     SystemTime::now()
@@ -125,19 +103,6 @@ fn rrd_path(dir: &Path, interface: &str) -> PathBuf {
     dir.join(format!("sim-{interface}.rrd"))
 }
 
-fn rrdtool(args: &[&str]) -> String {
-    let out = Command::new("rrdtool")
-        .args(args)
-        .output()
-        .expect("the rrdtool CLI is installed");
-    assert!(
-        out.status.success(),
-        "rrdtool {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn rrd_last(path: &Path) -> i64 {
     rrdtool(&["last", path.to_str().unwrap()])
         .trim()
@@ -205,12 +170,30 @@ fn stored(path: &Path, from: i64, to: i64) -> (f64, f64, usize) {
     (rx, tx, unknown)
 }
 
-fn assert_within(actual: f64, expected: f64, relative: f64, what: &str) {
-    let error = (actual - expected).abs() / expected.max(1.0);
-    assert!(
-        error <= relative,
-        "{what}: stored {actual}, truth {expected} (error {error:.6})"
-    );
+/// Checks the known bytes of the file over (from, to] against the
+/// simulator's. The collector stamps each rate at the reply's arrival, a
+/// little after the whole second (a few ms; more on a loaded machine), so
+/// the bytes of the seconds next to each edge of the window mix across it:
+/// up to half a second of them per edge is allowed, plus 0.1 % of the
+/// total. A second lost or misplaced inside the window still fails.
+fn assert_volume(path: &Path, sim: &Simulator, interface: &str, from: i64, to: i64) {
+    let (rx, tx, _) = stored(path, from, to);
+    let (true_rx, true_tx) = truth(sim, interface, from, to);
+    let second = |t: i64| sim.second_bytes(interface, t).unwrap();
+    let edge = |pick: fn((u64, u64)) -> u64| {
+        0.5 * (pick(second(from - 1)).max(pick(second(from)))
+            + pick(second(to - 1)).max(pick(second(to)))) as f64
+    };
+    for (what, stored, truth, edge) in [
+        ("rx", rx, true_rx, edge(|b| b.0)),
+        ("tx", tx, true_tx, edge(|b| b.1)),
+    ] {
+        let allowed = truth * 0.001 + edge;
+        assert!(
+            (stored - truth).abs() <= allowed,
+            "{interface} {what} over ({from}, {to}]: stored {stored}, truth {truth}, allowed difference {allowed}"
+        );
+    }
 }
 
 /// Waits until the file's last update is at or past `time`.
@@ -222,7 +205,7 @@ fn wait_for_last(path: &Path, time: f64) {
 
 #[test]
 fn steady_collection_and_a_dropped_session_keep_every_byte() {
-    let dir = TempDir::new("steady");
+    let dir = TestDir::new("steady");
     let sim = Simulator::start(Options::default()).unwrap();
     let config = write_config(&dir.0, &sim, &["ether1", "ether2"], "");
     let daemon = Daemon::start(&config, &[]);
@@ -252,18 +235,16 @@ fn steady_collection_and_a_dropped_session_keep_every_byte() {
     assert!(took < Duration::from_secs(2), "stopped in {took:?}");
 
     for (path, name) in [(&wan, "ether1"), (&lan, "ether2")] {
-        let (rx, tx, unknown) = stored(path, from, to);
-        let (true_rx, true_tx) = truth(&sim, name, from, to);
+        let (_, _, unknown) = stored(path, from, to);
         assert_eq!(unknown, 0, "{name}: no unknown second\n{log}");
-        assert_within(rx, true_rx, 0.001, name);
-        assert_within(tx, true_tx, 0.001, name);
+        assert_volume(path, &sim, name, from, to);
     }
     assert!(log.contains("backfilled"), "{log}");
 }
 
 #[test]
 fn counter_resets_and_reboots_leave_unknown_seconds_and_no_crash() {
-    let dir = TempDir::new("reset");
+    let dir = TestDir::new("reset");
     let sim = Simulator::start(Options::default()).unwrap();
     let config = write_config(&dir.0, &sim, &["ether1"], "");
     let daemon = Daemon::start(&config, &[]);
@@ -298,19 +279,18 @@ fn counter_resets_and_reboots_leave_unknown_seconds_and_no_crash() {
         "a reboot leaves unknown seconds: {rows:?}"
     );
     // The last seconds are known and right again.
-    let (rx, _, unknown) = stored(&wan, to - 2, to);
-    assert_eq!(unknown, 0, "{rows:?}\n{log}");
-    assert_within(
-        rx,
-        truth(&sim, "ether1", to - 2, to).0,
-        0.02,
-        "after the reboot",
+    let (_, _, unknown) = stored(&wan, to - 2, to);
+    assert_eq!(
+        unknown, 0,
+        "{rows:?}
+{log}"
     );
+    assert_volume(&wan, &sim, "ether1", to - 2, to);
 }
 
 #[test]
 fn a_wall_clock_behind_the_file_holds_samples_until_it_is_stepped_right() {
-    let dir = TempDir::new("clock");
+    let dir = TestDir::new("clock");
     let sim = Simulator::start(Options::default()).unwrap();
     let config = write_config(&dir.0, &sim, &["ether1"], "");
     let wan = rrd_path(&dir.0, "ether1");
@@ -341,19 +321,14 @@ fn a_wall_clock_behind_the_file_holds_samples_until_it_is_stepped_right() {
     assert!(log.contains("stepped"), "{log}");
     // The samples taken while the clock was wrong are in the file, at the
     // right time.
-    let (rx, _, unknown) = stored(&wan, held_from, to);
+    let (_, _, unknown) = stored(&wan, held_from, to);
     assert_eq!(unknown, 0, "{log}");
-    assert_within(
-        rx,
-        truth(&sim, "ether1", held_from, to).0,
-        0.001,
-        "held samples",
-    );
+    assert_volume(&wan, &sim, "ether1", held_from, to);
 }
 
 #[test]
 fn a_file_made_by_stock_rrdtool_with_the_original_layout_is_updated() {
-    let dir = TempDir::new("stock");
+    let dir = TestDir::new("stock");
     let sim = Simulator::start(Options::default()).unwrap();
     let config = write_config(&dir.0, &sim, &["ether2"], "");
     let path = rrd_path(&dir.0, "ether2");
@@ -366,16 +341,7 @@ fn a_file_made_by_stock_rrdtool_with_the_original_layout_is_updated() {
         "--step",
         "1",
     ];
-    args.extend([
-        "DS:rx:GAUGE:3:0:U",
-        "DS:tx:GAUGE:3:0:U",
-        "RRA:AVERAGE:0.5:1:31557600",
-        "RRA:AVERAGE:0.5:10:15778800",
-        "RRA:AVERAGE:0.5:60:2629800",
-        "RRA:MAX:0.5:60:2629800",
-        "RRA:AVERAGE:0.5:300:1051920",
-        "RRA:MAX:0.5:300:1051920",
-    ]);
+    args.extend(ORIGINAL_DEFINITIONS);
     rrdtool(&args);
     let size = std::fs::metadata(&path).unwrap().len();
     assert!(size > 875_000_000, "{size}");
@@ -392,16 +358,14 @@ fn a_file_made_by_stock_rrdtool_with_the_original_layout_is_updated() {
         size,
         "never recreated or resized"
     );
-    let (rx, _, unknown) = stored(&path, from, to);
+    let (_, _, unknown) = stored(&path, from, to);
     assert_eq!(unknown, 0);
-    // A few seconds of the quiet port: the reply timing (a few ms after
-    // each second) moves bytes across the window's edges, so 1 %.
-    assert_within(rx, truth(&sim, "ether2", from, to).0, 0.01, "stock file");
+    assert_volume(&path, &sim, "ether2", from, to);
 }
 
 #[test]
 fn a_foreign_layout_is_refused_and_left_untouched() {
-    let dir = TempDir::new("foreign");
+    let dir = TestDir::new("foreign");
     let sim = Simulator::start(Options::default()).unwrap();
     let config = write_config(&dir.0, &sim, &["ether1"], "");
     let path = rrd_path(&dir.0, "ether1");
@@ -432,7 +396,7 @@ fn a_foreign_layout_is_refused_and_left_untouched() {
 
 #[test]
 fn monitor_traffic_as_the_source() {
-    let dir = TempDir::new("monitor");
+    let dir = TestDir::new("monitor");
     let sim = Simulator::start(Options::default()).unwrap();
     let config = write_config(&dir.0, &sim, &["ether1"], "source = \"monitor-traffic\"");
     let wan = rrd_path(&dir.0, "ether1");
@@ -451,7 +415,7 @@ fn monitor_traffic_as_the_source() {
 
 #[test]
 fn bad_configs_are_refused_with_the_key_and_line() {
-    let dir = TempDir::new("config");
+    let dir = TestDir::new("config");
     let path = dir.0.join("bad.toml");
     std::fs::write(&path, "[[router]]\nhost = \"127.0.0.1\"\nusr = \"x\"\n").unwrap();
     let out = Command::new(BIN)
@@ -477,7 +441,7 @@ fn bad_configs_are_refused_with_the_key_and_line() {
 
 #[test]
 fn a_stalled_router_is_left_and_its_gap_backfilled() {
-    let dir = TempDir::new("stall");
+    let dir = TestDir::new("stall");
     let sim = Simulator::start(Options::default()).unwrap();
     let config = write_config(&dir.0, &sim, &["ether1"], "");
     let wan = rrd_path(&dir.0, "ether1");
@@ -498,16 +462,14 @@ fn a_stalled_router_is_left_and_its_gap_backfilled() {
     assert!(took < Duration::from_secs(2), "stopped in {took:?}");
     assert!(log.contains("did not answer within 1.5 s"), "{log}");
     assert!(log.contains("backfilled"), "{log}");
-    let (rx, tx, unknown) = stored(&wan, from, to);
+    let (_, _, unknown) = stored(&wan, from, to);
     assert_eq!(unknown, 0, "{log}");
-    let (true_rx, true_tx) = truth(&sim, "ether1", from, to);
-    assert_within(rx, true_rx, 0.001, "rx across the stall");
-    assert_within(tx, true_tx, 0.001, "tx across the stall");
+    assert_volume(&wan, &sim, "ether1", from, to);
 }
 
 #[test]
 fn a_vanished_file_is_recreated_without_dropping_the_session_or_the_samples() {
-    let dir = TempDir::new("vanish");
+    let dir = TestDir::new("vanish");
     let sim = Simulator::start(Options::default()).unwrap();
     let config = write_config(&dir.0, &sim, &["ether2"], "");
     let path = rrd_path(&dir.0, "ether2");
@@ -529,12 +491,7 @@ fn a_vanished_file_is_recreated_without_dropping_the_session_or_the_samples() {
         "the session was kept: {log}"
     );
     assert!(log.contains("trying again every 10 s"), "{log}");
-    let (rx, _, unknown) = stored(&path, from, to);
+    let (_, _, unknown) = stored(&path, from, to);
     assert_eq!(unknown, 0, "{log}");
-    assert_within(
-        rx,
-        truth(&sim, "ether2", from, to).0,
-        0.01,
-        "held while the file was gone",
-    );
+    assert_volume(&path, &sim, "ether2", from, to);
 }

@@ -15,7 +15,9 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
+
+mod support;
 
 use mt_trafmon::collector::tracker::{Reading, Tracker, Value};
 use mt_trafmon::query::{self, Request, Series};
@@ -23,6 +25,7 @@ use mt_trafmon::routeros::client::{Client, Options as ClientOptions};
 use mt_trafmon::rrd;
 use mt_trafmon::sim::{ManualClock, Options, Simulator};
 use mt_trafmon::store::{self, Profile};
+use support::TestDir;
 
 /// 2025-11-26 10:00:00 UTC: busy daytime traffic, a multiple of an hour.
 const T0: i64 = 1_764_151_200;
@@ -33,35 +36,10 @@ const RUN: i64 = 3 * 3600;
 const GAP: std::ops::Range<i64> = 4001..4241;
 const INTERFACE: &str = "ether1";
 
-/// A directory of its own under the system's temporary directory, removed
-/// on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let path = std::env::temp_dir().join(format!(
-            "mt-trafmon-test-query-{}-{}",
-            std::process::id(),
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        TempDir(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// What the run left behind: the file, the simulator (for the truth) and
 /// the model's 1 s values.
 struct Run {
-    _dir: TempDir,
+    _dir: TestDir,
     path: PathBuf,
     sim: Simulator,
     /// bit/s (rx, tx) of the RRD row stamped `T0 + 1 + i`, i.e. of the
@@ -79,7 +57,7 @@ fn delay(i: i64) -> f64 {
 
 /// Collects `RUN` seconds into a new Compact file.
 fn collect() -> Run {
-    let dir = TempDir::new();
+    let dir = TestDir::new("query");
     let path = dir.0.join("ether1.rrd");
     let clock = Arc::new(ManualClock::new(T0 as f64 + delay(0)));
     let sim = Simulator::start(Options {

@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread;
 
+mod support;
+
 use mt_trafmon::rrd::{self, Archive, DataSource, Fetched, update_line};
+use support::{ORIGINAL_DEFINITIONS, TestDir, rrdtool};
 
 /// 2025-11-26 00:00:00 UTC: a multiple of every archive width used here.
 const S: i64 = 1_764_115_200;
@@ -29,59 +32,6 @@ fn small_definitions() -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect()
-}
-
-/// The original's `rrdtool create` arguments (original-behaviour.md §3.1).
-const ORIGINAL_DEFINITIONS: [&str; 8] = [
-    "DS:rx:GAUGE:3:0:U",
-    "DS:tx:GAUGE:3:0:U",
-    "RRA:AVERAGE:0.5:1:31557600",
-    "RRA:AVERAGE:0.5:10:15778800",
-    "RRA:AVERAGE:0.5:60:2629800",
-    "RRA:MAX:0.5:60:2629800",
-    "RRA:AVERAGE:0.5:300:1051920",
-    "RRA:MAX:0.5:300:1051920",
-];
-
-/// A directory of its own for one test, removed when dropped (also when the
-/// test fails).
-struct TestDir(PathBuf);
-
-impl TestDir {
-    fn new(test: &str) -> TestDir {
-        let dir =
-            std::env::temp_dir().join(format!("mt-trafmon-rrd-{test}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create the test directory");
-        TestDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Runs Debian's `rrdtool` (never through rrdcached) and returns stdout;
-/// a failure fails the test.
-fn rrdtool(args: &[&str]) -> String {
-    let output = Command::new("rrdtool")
-        .args(args)
-        .env_remove("RRDCACHED_ADDRESS")
-        .output()
-        .expect("run rrdtool (Debian package rrdtool, installed by scripts/deps.sh)");
-    assert!(
-        output.status.success(),
-        "rrdtool {args:?}: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("rrdtool prints UTF-8")
 }
 
 fn path_str(path: &Path) -> &str {

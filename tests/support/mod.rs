@@ -1,0 +1,72 @@
+//! Helpers shared by the integration tests: a temporary directory per test,
+//! the `rrdtool` CLI, and the original's `rrdtool create` arguments. Each
+//! test file uses a part of them.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The original's `rrdtool create` arguments (original-behaviour.md §3.1),
+/// written out here rather than taken from `store`, so that a wrong profile
+/// in the code cannot pass its own test.
+pub const ORIGINAL_DEFINITIONS: [&str; 8] = [
+    "DS:rx:GAUGE:3:0:U",
+    "DS:tx:GAUGE:3:0:U",
+    "RRA:AVERAGE:0.5:1:31557600",
+    "RRA:AVERAGE:0.5:10:15778800",
+    "RRA:AVERAGE:0.5:60:2629800",
+    "RRA:MAX:0.5:60:2629800",
+    "RRA:AVERAGE:0.5:300:1051920",
+    "RRA:MAX:0.5:300:1051920",
+];
+
+/// A directory of its own under the system's temporary directory, removed
+/// when dropped (also when the test fails).
+pub struct TestDir(pub PathBuf);
+
+impl TestDir {
+    /// A new, empty directory whose name contains `name`, the process id and
+    /// the time, so that concurrent tests and runs never share one.
+    pub fn new(name: &str) -> TestDir {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir = std::env::temp_dir().join(format!(
+            "mt-trafmon-test-{name}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).expect("create the test directory");
+        TestDir(dir)
+    }
+
+    /// A path inside the directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs Debian's `rrdtool` (never through rrdcached) and returns its
+/// standard output; a failure fails the test.
+pub fn rrdtool(args: &[&str]) -> String {
+    let output = Command::new("rrdtool")
+        .args(args)
+        .env_remove("RRDCACHED_ADDRESS")
+        .output()
+        .expect("run rrdtool (Debian package rrdtool, installed by scripts/deps.sh)");
+    assert!(
+        output.status.success(),
+        "rrdtool {args:?}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("rrdtool prints UTF-8")
+}

@@ -96,6 +96,16 @@
 //! could not measure. A window edge counted pro rata (see above) assumes an
 //! even rate within that one row. Fallback peaks are averages over a row,
 //! so they are at most the true peak.
+//!
+//! # Day cache
+//!
+//! [`series_cached`] and [`compute_cached`] answer as [`series`] and
+//! [`compute`] do, but with a [`Cache`] (one per file) of the whole UTC days
+//! the coarse archives hold: when the step is a whole number of days, the
+//! whole days inside the pieces of the tiling come from memory, and only
+//! the rest is fetched. Long windows then read a few thousand rows instead
+//! of two million; the first call reads the coarse archives once to build
+//! it. Its rules are in `src/query/cache.rs`.
 
 use std::fmt;
 use std::ops::Range;

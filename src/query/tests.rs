@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 
+use super::cache::DAY;
 use super::*;
 use crate::store::Profile;
 
@@ -20,6 +21,10 @@ struct Fake<'a> {
     info: rrd::Info,
     values: &'a Values,
     calls: RefCell<Vec<Call>>,
+    /// The values are constant over aligned blocks of this many seconds
+    /// (known or unknown as a whole), so that rows spanning whole blocks
+    /// are consolidated block by block: the same rows, much faster.
+    block: i64,
 }
 
 /// One answered fetch: the archive and the rows `(start, end]`.
@@ -106,10 +111,13 @@ impl Fake<'_> {
     fn consolidate(&self, archive: &rrd::Archive, r: i64, time: i64) -> [f64; 2] {
         let mut row = [f64::NAN; 2];
         for (ds, value) in row.iter_mut().enumerate() {
-            let known: Vec<f64> = (time - r + 1..=time)
+            // Each stride lies within one block.
+            let stride = gcd(r, self.block.max(1));
+            let known: Vec<f64> = (time - r + stride..=time)
+                .step_by(stride as usize)
                 .filter_map(|t| (self.values)(t)[ds])
                 .collect();
-            let unknown = (r as usize - known.len()) as f64;
+            let unknown = (r - known.len() as i64 * stride) as f64;
             if known.is_empty() || unknown > archive.xff * r as f64 {
                 continue;
             }
@@ -144,6 +152,10 @@ impl Fake<'_> {
     }
 }
 
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
 fn fake<'a>(archives: &[&str], last: i64, values: &'a Values) -> Fake<'a> {
     let archives = archives
         .iter()
@@ -173,6 +185,7 @@ fn fake<'a>(archives: &[&str], last: i64, values: &'a Values) -> Fake<'a> {
         },
         values,
         calls: RefCell::new(Vec::new()),
+        block: 1,
     }
 }
 
@@ -893,4 +906,292 @@ fn long_spans_are_fetched_in_parts() {
     assert_ne!(MAX_FETCH_ROWS % 15, 0);
     let expected = truth(&wave, DAY0 - 40 * 3600, DAY0);
     assert!(close(series.volume.rx_bytes, expected[0].0 / 8.0));
+}
+
+// The day cache (`cache.rs`): the same answers as `compute`, kept up to date.
+
+/// Integer rates constant over each 300 s row of the Original profile's
+/// coarse archives, with whole unknown blocks now and then, so that every
+/// row's value × seconds is an integer and every sum exact in any order.
+fn blocky(t: i64) -> [Option<f64>; 2] {
+    let b = (t + 299).div_euclid(300);
+    let rx = (b % 37 != 0).then(|| 1000.0 + (b * 7919).rem_euclid(1009) as f64);
+    let tx =
+        (b % 53 != 5 && (b / 288) % 101 != 7).then(|| 200.0 + (b * 104_729).rem_euclid(307) as f64);
+    [rx, tx]
+}
+
+/// Another file's rates, to catch days served from a stale cache.
+fn blocky_other(t: i64) -> [Option<f64>; 2] {
+    let [rx, tx] = blocky(t);
+    [rx.map(|v| v + 17.0), tx.map(|v| v * 2.0)]
+}
+
+fn block_fake<'a>(archives: &[&str], last: i64, values: &'a Values) -> Fake<'a> {
+    let mut file = fake(archives, last, values);
+    file.block = 300;
+    file
+}
+
+impl Fake<'_> {
+    fn query_cached(
+        &self,
+        cache: &mut Cache,
+        start: i64,
+        end: i64,
+        points: u32,
+    ) -> Result<Series, Error> {
+        let request = Request { start, end, points };
+        compute_cached(cache, &self.info, &request, |cf, start, end, resolution| {
+            self.fetch(cf, start, end, resolution)
+        })
+    }
+
+    /// The rows fetched since the last call of this, in all.
+    fn take_rows(&self) -> i64 {
+        let rows = self.calls().iter().map(|c| c.2).sum();
+        self.calls.borrow_mut().clear();
+        rows
+    }
+}
+
+/// Equal series; with `exact` false, sums within 1e-9 relative.
+fn assert_same(got: &Series, expected: &Series, exact: bool, what: &str) {
+    if exact {
+        assert_eq!(got, expected, "{what}");
+        return;
+    }
+    let strip = |s: &Series| Series {
+        points: Vec::new(),
+        volume: Volume {
+            rx_bytes: 0.0,
+            tx_bytes: 0.0,
+            known: s.volume.known,
+        },
+        ..s.clone()
+    };
+    assert_eq!(strip(got), strip(expected), "{what}");
+    assert!(
+        close(got.volume.rx_bytes, expected.volume.rx_bytes),
+        "{what}"
+    );
+    assert!(
+        close(got.volume.tx_bytes, expected.volume.tx_bytes),
+        "{what}"
+    );
+    assert_eq!(got.points.len(), expected.points.len(), "{what}");
+    for (a, b) in got.points.iter().zip(&expected.points) {
+        assert_eq!(
+            (a.time, a.rx_peak, a.tx_peak),
+            (b.time, b.rx_peak, b.tx_peak),
+            "{what}"
+        );
+        assert!(
+            close_option(a.rx, b.rx) && close_option(a.tx, b.tx),
+            "{what}: {a:?} {b:?}"
+        );
+    }
+}
+
+/// Random windows over ten years and more against `compute`.
+fn compare_random_windows(file: &Fake, cache: &mut Cache, exact: bool, count: usize, seed: u64) {
+    const YEAR: i64 = 31_557_600;
+    let last = file.info.last_update;
+    let mut seed = seed;
+    let mut next = |modulo: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % modulo
+    };
+    let mut used = 0;
+    for i in 0..count {
+        let length = match i % 4 {
+            0 => 5 * YEAR,
+            1 => 10 * YEAR,
+            2 => 11 * YEAR + next(YEAR as u64) as i64,
+            _ => 2 * DAY + next(10 * YEAR as u64) as i64,
+        };
+        let end = last + 3600 - next(400 * DAY as u64) as i64;
+        let start = (end - length).max(0);
+        let points = 1 + next(1500) as u32;
+        let what = format!("window {start}..{end} in {points}");
+        let plain = file.query(start, end, points).unwrap();
+        let plain_rows = file.take_rows();
+        let days = cache.days();
+        let cached = file.query_cached(cache, start, end, points).unwrap();
+        let cached_rows = file.take_rows();
+        assert_same(&cached, &plain, exact, &what);
+        // (The first call builds the cache, and reads more.)
+        let warm = days == cache.days() && !days.is_empty();
+        if plain.step % DAY as u64 == 0 && length > 30 * DAY && warm {
+            // Whole days came from memory.
+            assert!(
+                cached_rows * 4 < plain_rows,
+                "{what}: {cached_rows} rows against {plain_rows}"
+            );
+            used += 1;
+        }
+    }
+    assert!(
+        used * 3 >= count,
+        "the cache served only {used} of {count} windows"
+    );
+}
+
+#[test]
+fn cached_answers_equal_plain_ones_on_original_files() {
+    let file = block_fake(Profile::Original.archives(), DAY0 + 12_345, &blocky);
+    let mut cache = Cache::new();
+    compare_random_windows(&file, &mut cache, true, 8, 7);
+    // 1,051,920 rows of 300 s, 3,652.5 days, ending 12,300 s into the day
+    // of DAY0: the oldest row's day is cut, the 3,652 before DAY0 are held.
+    assert_eq!(cache.days(), DAY0 / DAY - 3652..DAY0 / DAY);
+}
+
+#[test]
+fn cached_answers_equal_plain_ones_on_compact_files() {
+    // Hourly coarse rows: some hold unknown blocks, so their averages are
+    // not integers and only the summation order may differ.
+    let file = block_fake(Profile::Compact.archives(), DAY0 + 4321, &blocky);
+    let mut cache = Cache::new();
+    compare_random_windows(&file, &mut cache, false, 16, 99);
+    assert!(cache.days().count() > 3600);
+}
+
+#[test]
+fn short_steps_never_touch_the_cache() {
+    let file = block_fake(Profile::Original.archives(), DAY0, &blocky);
+    let mut cache = Cache::new();
+    for (window, points) in [
+        (300, 300),
+        (86_400, 1000),
+        (30 * DAY, 1000),
+        (365 * DAY, 1000),
+    ] {
+        let plain = file.query(DAY0 - window, DAY0, points).unwrap();
+        let cached = file
+            .query_cached(&mut cache, DAY0 - window, DAY0, points)
+            .unwrap();
+        assert_eq!(cached, plain);
+        assert!(plain.step % DAY as u64 != 0);
+    }
+    assert!(cache.days().is_empty());
+    assert!(cache.memory_bytes() < 1000);
+}
+
+#[test]
+fn the_cache_follows_the_last_update_and_drops_wrapped_days() {
+    // A small layout: 300 s rows for 20 days.
+    let archives = [
+        "RRA:AVERAGE:0.5:1:7200",
+        "RRA:AVERAGE:0.5:60:14400",
+        "RRA:MAX:0.5:60:14400",
+        "RRA:AVERAGE:0.5:300:5760",
+        "RRA:MAX:0.5:300:5760",
+    ];
+    let window = |file: &Fake| {
+        (
+            file.info.last_update - 40 * DAY + 777,
+            file.info.last_update - 5,
+        )
+    };
+    let mut cache = Cache::new();
+    let mut last = DAY0 + 5000;
+    let file = block_fake(&archives, last, &blocky);
+    let (start, end) = window(&file);
+    let first = file.query_cached(&mut cache, start, end, 10).unwrap();
+    assert_eq!(first.step, 7 * DAY as u64);
+    assert_eq!(first, file.query(start, end, 10).unwrap());
+    // The oldest held day starts after the oldest row and its margin.
+    assert_eq!(cache.days(), (DAY0 - 20 * DAY) / DAY + 1..DAY0 / DAY);
+    file.take_rows();
+    for advance in [1000, DAY, 3 * DAY + 17, 30 * DAY] {
+        last += advance;
+        let file = block_fake(&archives, last, &blocky);
+        let (start, end) = window(&file);
+        let plain = file.query(start, end, 10).unwrap();
+        file.take_rows();
+        // One call with a short step extends nothing.
+        file.query_cached(&mut cache, end - 3600, end, 10).unwrap();
+        file.take_rows();
+        let days_before = cache.days();
+        let cached = file.query_cached(&mut cache, start, end, 10).unwrap();
+        assert_eq!(cached, plain, "after {advance} s more");
+        let days = cache.days();
+        assert_eq!(days.end, last.div_euclid(DAY), "after {advance} s more");
+        assert_eq!(days.start, (last - 20 * DAY).div_euclid(DAY) + 1);
+        let new_days = (days.end - days_before.end).min(days.end - days.start);
+        let rows = file.take_rows();
+        // The new days' rows (288 of each archive a day), and the window's
+        // edges: no more.
+        assert!(
+            rows <= new_days * 2 * 288 + 3000,
+            "{rows} rows fetched for {new_days} new days"
+        );
+    }
+    // Backwards (a file restored from a backup, other rates): rebuilt.
+    let file = block_fake(&archives, last - 2 * DAY, &blocky_other);
+    let (start, end) = window(&file);
+    let cached = file.query_cached(&mut cache, start, end, 10).unwrap();
+    assert_eq!(cached, file.query(start, end, 10).unwrap());
+    assert_eq!(cache.days().end, (last - 2 * DAY).div_euclid(DAY));
+    // Another layout, later (other rates again): rebuilt.
+    let mut other = archives.to_vec();
+    other[0] = "RRA:AVERAGE:0.5:1:3600";
+    let file = block_fake(&other, last + 10, &blocky);
+    let (start, end) = window(&file);
+    let cached = file.query_cached(&mut cache, start, end, 10).unwrap();
+    assert_eq!(cached, file.query(start, end, 10).unwrap());
+}
+
+#[test]
+fn the_cache_stays_within_its_memory_bound() {
+    // An archive of hourly rows for 30 years: only the newest MAX_DAYS days.
+    let archives = [
+        "RRA:AVERAGE:0.5:1:600",
+        "RRA:AVERAGE:0.5:3600:262980",
+        "RRA:MAX:0.5:3600:262980",
+    ];
+    let flat = |_: i64| [Some(8.0), Some(16.0)];
+    let file = block_fake(&archives, DAY0, &flat);
+    let mut cache = Cache::new();
+    let start = DAY0 - 40 * 365 * DAY;
+    let cached = file.query_cached(&mut cache, start, DAY0, 100).unwrap();
+    assert_same(
+        &cached,
+        &file.query(start, DAY0, 100).unwrap(),
+        true,
+        "30 years",
+    );
+    assert_eq!(cache.days().count(), cache::MAX_DAYS);
+    assert_eq!(cache.days().end, DAY0 / DAY);
+    let bytes = cache.memory_bytes();
+    assert!(bytes <= 170_000, "{bytes} bytes");
+    // The Original profile's ten years.
+    let file = block_fake(Profile::Original.archives(), DAY0, &blocky);
+    let mut cache = Cache::new();
+    file.query_cached(&mut cache, DAY0 - 11 * 365 * DAY, DAY0, 500)
+        .unwrap();
+    let bytes = cache.memory_bytes();
+    assert!((100_000..=170_000).contains(&bytes), "{bytes} bytes");
+}
+
+#[test]
+fn cached_peaks_count_the_max_rows_own_known_seconds() {
+    // A MAX archive more tolerant of unknown seconds than the AVERAGE one,
+    // so that their rows' known seconds differ.
+    let archives = [
+        "RRA:AVERAGE:0.5:1:600",
+        "RRA:AVERAGE:0.5:3600:20000",
+        "RRA:MAX:0.9:3600:20000",
+    ];
+    let sparse = |t: i64| {
+        let b = (t + 299).div_euclid(300);
+        let rx = (b % 12 < 4).then(|| 1000.0 + (b * 7919).rem_euclid(1009) as f64);
+        [rx, Some(5.0)]
+    };
+    let file = block_fake(&archives, DAY0 + 999, &sparse);
+    let mut cache = Cache::new();
+    compare_random_windows(&file, &mut cache, false, 12, 3);
 }

@@ -1,0 +1,105 @@
+//! The day cache of the query module against real RRD files (static
+//! librrd): `query::series_cached` must answer as `query::series` does,
+//! follow the file as it is updated, and start over when the file at the
+//! path is replaced by another one, even with the same layout and a later
+//! last update.
+
+use std::path::Path;
+
+mod support;
+
+use mt_trafmon::query::{self, Cache, Request, Series};
+use mt_trafmon::rrd;
+use support::TestDir;
+
+/// 2025-11-26 00:00:00 UTC, a multiple of a day.
+const DAY0: i64 = 1_764_115_200;
+const DAY: i64 = 86_400;
+
+/// A file of 300 s steps: 300 s rows for two days, hourly averages and
+/// maxima for 30 days.
+fn create(path: &Path, start: i64) {
+    let definitions: Vec<String> = [
+        "DS:rx:GAUGE:600:0:U",
+        "DS:tx:GAUGE:600:0:U",
+        "RRA:AVERAGE:0.5:1:576",
+        "RRA:AVERAGE:0.5:12:720",
+        "RRA:MAX:0.5:12:720",
+    ]
+    .iter()
+    .map(|d| d.to_string())
+    .collect();
+    rrd::create(path, 300, start, false, &definitions).unwrap();
+}
+
+/// One update every 300 s in `(from, to]`, with rates from `seed` and an
+/// unknown hour now and then.
+fn fill(path: &Path, from: i64, to: i64, seed: i64) {
+    let lines: Vec<String> = (from / 300 + 1..=to / 300)
+        .map(|b| {
+            let rx = (b % 97 >= 12).then(|| (1000 + (b * 7919 + seed).rem_euclid(1009)) as f64);
+            let tx = Some((200 + (b * 104_729 + seed).rem_euclid(307)) as f64);
+            rrd::update_line((b * 300) as f64, rx, tx)
+        })
+        .collect();
+    rrd::update(path, &lines).unwrap();
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+/// The plain answer and the cached one, which must agree.
+fn both(cache: &mut Cache, path: &Path, start: i64, end: i64, points: u32) -> Series {
+    let request = Request { start, end, points };
+    let plain = query::series(path, &request).unwrap();
+    let cached = query::series_cached(cache, path, &request).unwrap();
+    assert_eq!(
+        (cached.start, cached.end, cached.step, cached.points.len()),
+        (plain.start, plain.end, plain.step, plain.points.len())
+    );
+    assert_eq!(cached.volume.known, plain.volume.known);
+    assert!(close(cached.volume.rx_bytes, plain.volume.rx_bytes));
+    assert!(close(cached.volume.tx_bytes, plain.volume.tx_bytes));
+    for (a, b) in cached.points.iter().zip(&plain.points) {
+        assert_eq!(
+            (a.time, a.rx_peak, a.tx_peak),
+            (b.time, b.rx_peak, b.tx_peak)
+        );
+        for (x, y) in [(a.rx, b.rx), (a.tx, b.tx)] {
+            assert!(x.is_some() == y.is_some() && close(x.unwrap_or(0.0), y.unwrap_or(0.0)));
+        }
+    }
+    plain
+}
+
+#[test]
+fn cached_series_follow_the_file_and_its_replacement() {
+    let dir = TestDir::new("query-cache");
+    let path = dir.0.join("ether1.rrd");
+    let start = DAY0 - 40 * DAY;
+    create(&path, start);
+    let mut last = DAY0 - 15 * DAY + 1500;
+    fill(&path, start, last, 0);
+    let mut cache = Cache::new();
+    let series = both(&mut cache, &path, last - 35 * DAY + 123, last - 7, 10);
+    assert_eq!(series.step, 7 * DAY as u64);
+    // Thirty days of hourly rows, less the margin's row: 29 whole days.
+    assert_eq!(cache.days(), (last - 30 * DAY) / DAY + 1..last / DAY);
+    // Later, with the oldest days wrapped out.
+    for more in [600, DAY, 5 * DAY + 300] {
+        fill(&path, last, last + more, 0);
+        last += more;
+        both(&mut cache, &path, last - 35 * DAY + 123, last - 7, 10);
+        assert_eq!(cache.days(), (last - 30 * DAY) / DAY + 1..last / DAY);
+    }
+    // Replaced by another file of the same layout and a later last update,
+    // but other rates: a cache of the old file would answer wrongly.
+    let other = dir.0.join("ether1.rrd.new");
+    create(&other, start);
+    fill(&other, start, last + 3600, 7);
+    std::fs::rename(&other, &path).unwrap();
+    let before = cache.days();
+    both(&mut cache, &path, last - 35 * DAY + 123, last - 7, 10);
+    assert_eq!(cache.days(), before);
+}

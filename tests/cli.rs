@@ -8,6 +8,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+mod support;
+
 const BIN: &str = env!("CARGO_BIN_EXE_mt-trafmon");
 
 #[test]
@@ -92,11 +94,7 @@ fn demo_collects_from_the_simulated_router_and_cleans_up() {
         .unwrap();
     assert!(directory.join("demo-ether1.rrd").exists());
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    support::terminate(&child);
     let started = std::time::Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {

@@ -51,12 +51,7 @@ impl Daemon {
     /// everything the daemon logged.
     fn stop(mut self) -> (Option<i32>, Duration, String) {
         let started = Instant::now();
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
+        support::terminate(&self.child);
         let code = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 break status.code();

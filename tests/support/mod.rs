@@ -54,6 +54,12 @@ impl Drop for TestDir {
     }
 }
 
+/// Sends SIGTERM to a child process.
+pub fn terminate(child: &std::process::Child) {
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("a child has a pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("send SIGTERM");
+}
+
 /// Runs Debian's `rrdtool` (never through rrdcached) and returns its
 /// standard output; a failure fails the test.
 pub fn rrdtool(args: &[&str]) -> String {

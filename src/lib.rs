@@ -13,3 +13,4 @@ pub mod routeros;
 pub mod rrd;
 pub mod sim;
 pub mod store;
+pub mod web;

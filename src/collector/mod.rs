@@ -499,6 +499,11 @@ fn write(job: &Job, slots: &mut [Slot], offset: f64) {
                     );
                     slot.failing = true;
                 }
+                // Another process reading the file holds librrd's lock
+                // (which never waits): nothing was written, try again.
+                if error.message().contains("could not lock") {
+                    continue;
+                }
                 match rrd::last(&slot.path) {
                     Ok(last) => slot.tracker.resync(last as f64 + 1.0, offset),
                     Err(error) => {

@@ -61,18 +61,28 @@ pub fn terminate(child: &std::process::Child) {
 }
 
 /// Runs Debian's `rrdtool` (never through rrdcached) and returns its
-/// standard output; a failure fails the test.
+/// standard output; a failure fails the test. librrd's file lock is
+/// non-blocking, so a read that meets a daemon's write in progress fails
+/// with "could not lock RRD": that is tried again, for up to two seconds.
 pub fn rrdtool(args: &[&str]) -> String {
-    let output = Command::new("rrdtool")
-        .args(args)
-        .env_remove("RRDCACHED_ADDRESS")
-        .output()
-        .expect("run rrdtool (Debian package rrdtool, installed by scripts/deps.sh)");
-    assert!(
-        output.status.success(),
-        "rrdtool {args:?}: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("rrdtool prints UTF-8")
+    let mut attempts = 0;
+    loop {
+        let output = Command::new("rrdtool")
+            .args(args)
+            .env_remove("RRDCACHED_ADDRESS")
+            .output()
+            .expect("run rrdtool (Debian package rrdtool, installed by scripts/deps.sh)");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if !output.status.success() && stderr.contains("could not lock RRD") && attempts < 100 {
+            attempts += 1;
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            continue;
+        }
+        assert!(
+            output.status.success(),
+            "rrdtool {args:?}: {}{stderr}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        return String::from_utf8(output.stdout).expect("rrdtool prints UTF-8");
+    }
 }

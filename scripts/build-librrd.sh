@@ -5,17 +5,20 @@
 #   also aarch64-unknown-linux-gnu and armv7-unknown-linux-gnueabihf)
 # Result, found by cargo through .cargo/config.toml's [env]:
 #   target/rrd-static/<TRIPLE>/include/rrd.h, rrd_format.h, rrd_client.h
-#   target/rrd-static/<TRIPLE>/lib/librrd.a, libglib-2.0.a, libpcre2-8.a
+#   target/rrd-static/<TRIPLE>/lib/librrd.a, libglibshim.a
 #   target/rrd-static/<TRIPLE>/lib/pkgconfig/librrd.pc (with Libs.private)
-# Recipe and reasons: ../shared/reference/cross-build.md, sections 2 and 3.2
-# (glib and pcre2 linked statically from Debian's -dev packages).
+# Recipe and reasons: ../shared/reference/cross-build.md, sections 2 and 3.3:
+# librrd's eleven glib calls go to scripts/glibshim.c, built here for the
+# target, instead of Debian's static glib and pcre2 (1.3 MB less per binary;
+# README.md, "Sizes"). glib's headers and archive are still needed to
+# configure and compile librrd, but none of glib's code is linked.
 #
 # Fast when already built: it exits at once when the prefix's stamp names
-# this script's hash, and copies a finished prefix from
+# the hash of this script, scripts/private-apt.sh and scripts/glibshim.c, and copies a finished prefix from
 # ${XDG_CACHE_HOME:-$HOME/.cache}/mt-trafmon/rrd-static/<TRIPLE>-<hash>/
 # when one is there (a fresh clone on the same machine). Otherwise it builds
 # from scratch in target/rrd-build/<TRIPLE> and fills that cache. Delete the
-# cache directory to force a rebuild; editing this script does so too.
+# cache directory to force a rebuild; editing one of those files does so too.
 #
 # Needs (scripts/deps.sh installs them): make, dpkg-dev, pkg-config,
 # debian-archive-keyring, and for the host target libglib2.0-dev. ARM targets
@@ -44,7 +47,8 @@ esac
 
 say() { echo "build-librrd.sh: $*" >&2; }
 
-hash=$(sha256sum scripts/build-librrd.sh | cut -c1-16)
+hash=$(cat scripts/build-librrd.sh scripts/private-apt.sh scripts/glibshim.c |
+    sha256sum | cut -c1-16)
 stamp_line="build-librrd.sh $hash $triple"
 prefix=$PWD/target/rrd-static/$triple
 cache_root=${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/mt-trafmon/rrd-static
@@ -85,53 +89,32 @@ fi
 say "$triple: building librrd $rrdtool_version (cache: $cache)"
 work=$PWD/target/rrd-build/$triple
 rm -rf "$work"
-mkdir -p "$work/apt/lists/partial" "$work/apt/cache/archives/partial" \
-    "$work/apt/parts" "$work/sys" "$work/build" "$work/prefix/include" \
+mkdir -p "$work/sys" "$work/build" "$work/prefix/include" \
     "$work/prefix/lib/pkgconfig"
 
-# The host's Debian mirror for the release it runs, as apt itself reads it
-# from /etc/apt (one-line and deb822 sources alike).
+# shellcheck source=scripts/private-apt.sh
+. scripts/private-apt.sh
+private_apt_init "$work/apt" "$debarch"
 host_arch=$(dpkg --print-architecture)
-# shellcheck disable=SC1091 # a system file, read at run time
-codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
-# shellcheck disable=SC2016 # $(…) is apt's format syntax, not the shell's
-mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(TARGET_OF)' |
-    awk -v suite="$codename" '$2 == suite && $3 == "deb" { print $1; exit }')
-if [ -z "$mirror" ]; then
-    say "no Debian mirror for $codename in the host's apt sources"
-    exit 1
-fi
-cat >"$work/apt/parts/debian.sources" <<EOF
-Types: deb deb-src
-URIs: $mirror
-Suites: $codename
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-apt_private() {
-    apt-get -q -o APT::Architecture="$host_arch" \
-        -o APT::Architectures::="$host_arch" -o APT::Architectures::="$debarch" \
-        -o Dir::State::Lists="$work/apt/lists" -o Dir::Cache="$work/apt/cache" \
-        -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$work/apt/parts" \
-        -o Acquire::Languages=none -o APT::Sandbox::User="$(id -un)" "$@"
-}
-apt_private update >/dev/null
 (cd "$work" && apt_private source "rrdtool=$rrdtool_version" >/dev/null)
 src=$work/rrdtool-${rrdtool_version%-*}
 
-# glib and pcre2: the host's own for a native build, else the target's -dev
-# packages unpacked into a scratch sysroot (never installed).
+# glib and pcre2, for configure's link tests and librrd's and the shim's
+# #include <glib.h> only (nothing of them is linked into mt-trafmon): the
+# host's own for a native build, else the target's -dev packages unpacked
+# into a scratch sysroot (never installed).
 if [ "$debarch" = "$host_arch" ]; then
     sys=""
     cc=cc
+    ar="ar"
     if [ ! -f "/usr/lib/$gnu/libglib-2.0.a" ]; then
         say "/usr/lib/$gnu/libglib-2.0.a missing: apt-get install libglib2.0-dev"
         exit 1
     fi
     glib_version=$(dpkg-query -W -f='${Version}' "libglib2.0-dev:$debarch")
-    pcre2_version=$(dpkg-query -W -f='${Version}' "libpcre2-dev:$debarch")
 else
     cc=$gnu-gcc
+    ar=$gnu-ar
     if ! command -v "$cc" >/dev/null 2>&1; then
         say "$cc missing: apt-get install gcc-$gnu libc6-dev-$debarch-cross" \
             "(the package names use the Debian architecture: $debarch)"
@@ -144,7 +127,6 @@ else
         dpkg -x "$deb" "$sys"
     done
     glib_version=$(dpkg-deb -f "$work"/libglib2.0-dev_*.deb Version)
-    pcre2_version=$(dpkg-deb -f "$work"/libpcre2-dev_*.deb Version)
 fi
 
 # configure: graph-less (no cairo/pango), no restore (no libxml2), library
@@ -189,7 +171,12 @@ fi
 out=$work/prefix
 cp "$src/src/rrd.h" "$src/src/rrd_format.h" "$src/src/rrd_client.h" "$out/include/"
 cp "$work/build/src/.libs/librrd.a" "$out/lib/"
-cp "$sys/usr/lib/$gnu/libglib-2.0.a" "$sys/usr/lib/$gnu/libpcre2-8.a" "$out/lib/"
+# The shim, compiled against the target's glib headers (types only).
+"$cc" -Os -ffunction-sections -fdata-sections -fPIC -D_FORTIFY_SOURCE=2 \
+    -Wall -Wextra -Werror -I"$sys/usr/include/glib-2.0" \
+    -I"$sys/usr/lib/$gnu/glib-2.0/include" -c scripts/glibshim.c \
+    -o "$work/build/glibshim.o"
+"$ar" rcsD "$out/lib/libglibshim.a" "$work/build/glibshim.o"
 cat >"$out/lib/pkgconfig/librrd.pc" <<EOF
 prefix=\${pcfiledir}/../..
 libdir=\${prefix}/lib
@@ -199,13 +186,13 @@ Name: librrd
 Description: RRDtool library (static; no graph/xport/restore)
 Version: ${rrdtool_version%-*}
 Libs: -L\${libdir} -lrrd
-Libs.private: -lglib-2.0 -lpcre2-8 -lm -pthread
+Libs.private: -lglibshim -lm
 Cflags: -I\${includedir}
 EOF
 (cd "$out" && find include lib -type f | LC_ALL=C sort | xargs sha256sum >SHA256SUMS)
 cat >"$out/.stamp" <<EOF
 $stamp_line
-rrdtool $rrdtool_version (Debian source), glib $glib_version, pcre2 $pcre2_version ($debarch)
+rrdtool $rrdtool_version (Debian source), glibshim.c over the headers of glib $glib_version ($debarch)
 EOF
 
 # Fill the cache (dropping this target's builds by older script versions),

@@ -40,7 +40,7 @@ one=$!
 target/release/mt-trafmon -q --config "$work/eight/config.toml" &
 eight=$!
 # Wait until every file exists and has been written to.
-until [ "$(ls "$work"/one/*.rrd "$work"/eight/*.rrd 2>/dev/null | wc -l)" -eq 9 ]; do sleep 1; done
+until [ "$(find "$work/one" "$work/eight" -name '*.rrd' 2>/dev/null | wc -l)" -eq 9 ]; do sleep 1; done
 sleep 10
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }

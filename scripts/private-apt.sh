@@ -1,4 +1,4 @@
-# Sourced (not run) by scripts/build-librrd.sh and scripts/rust-sysroot.sh:
+# Sourced (not run) by scripts/build-librrd.sh, rust-sysroot.sh, test-deb.sh:
 # apt-get on private lists, cache and sources under a scratch directory,
 # aimed at the host's own Debian mirror, so that source packages and .debs of
 # other architectures can be downloaded without root and without touching
@@ -7,6 +7,8 @@
 # `apt-get update` depend on that architecture's mirror being in sync).
 #   private_apt_init DIR ARCH...   lists for the host's architecture and ARCHes
 #   apt_private ARGS...            apt-get with those settings
+#   host_debian_mirror             prints the host's Debian mirror URI, and
+#                                  sets private_apt_codename/_mirror
 # shellcheck shell=sh
 
 private_apt_init() {
@@ -18,6 +20,18 @@ private_apt_init() {
     done
     mkdir -p "$private_apt_dir/lists/partial" \
         "$private_apt_dir/cache/archives/partial" "$private_apt_dir/parts"
+    host_debian_mirror >/dev/null || return 1
+    cat >"$private_apt_dir/parts/debian.sources" <<SOURCES
+Types: deb deb-src
+URIs: $private_apt_mirror
+Suites: $private_apt_codename
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+    apt_private update >/dev/null
+}
+
+host_debian_mirror() {
     # The host's Debian mirror for the release it runs, as apt itself reads it
     # from /etc/apt (one-line and deb822 sources alike).
     # shellcheck disable=SC1091 # a system file, read at run time
@@ -29,14 +43,7 @@ private_apt_init() {
         echo "private-apt.sh: no Debian mirror for $private_apt_codename in the host's apt sources" >&2
         return 1
     fi
-    cat >"$private_apt_dir/parts/debian.sources" <<SOURCES
-Types: deb deb-src
-URIs: $private_apt_mirror
-Suites: $private_apt_codename
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SOURCES
-    apt_private update >/dev/null
+    echo "$private_apt_mirror"
 }
 
 apt_private() {

@@ -1,20 +1,28 @@
 #!/bin/sh
 # Runs every test of mt-trafmon on a Debian 12 machine, installing what is
-# missing first (scripts/deps.sh). This is the README's test command, and
+# missing first (scripts/deps.sh --packaging). This is the README's test command, and
 # what CI runs (.ci/run). Steps, in order:
+#   0. shellcheck over every shell script and maintainer script;
 #   1. formatting (cargo fmt --check) and lints (clippy, warnings are errors);
 #   2. unit and integration tests (cargo test: codec vectors, client against
 #      the simulator, simulator, tidy checks);
 #   3. the MSRV: a check build with Debian's Rust 1.85;
 #   4. the cross-check of the simulator with PyPI's librouteros and
-#      routeros-api (tests/interop, in a venv under target/).
+#      routeros-api (tests/interop, in a venv under target/);
+#   5. the release binaries and Debian packages for amd64, arm64 and armhf
+#      (scripts/build-deb.sh), then their tests: lintian, the ARM binaries
+#      under qemu-user, the amd64 package in a throwaway Debian root
+#      (scripts/test-deb.sh).
 set -eu
 cd "$(dirname "$0")/.."
 
-sh scripts/deps.sh
+sh scripts/deps.sh --packaging
 sh scripts/build-librrd.sh
 
 step() { printf '\n== %s\n' "$*"; }
+
+step "shellcheck"
+shellcheck -x scripts/*.sh debian/postinst debian/postrm
 
 step "format and lints"
 cargo fmt --check
@@ -35,3 +43,9 @@ if [ ! -x "$venv/bin/pytest" ]; then
 fi
 cargo build --locked --bin routeros-sim --quiet
 ROUTEROS_SIM="$PWD/target/debug/routeros-sim" "$venv/bin/pytest" -q tests/interop
+
+step "release binaries and Debian packages (amd64, arm64, armhf)"
+sh scripts/build-deb.sh
+
+step "package tests"
+sh scripts/test-deb.sh

@@ -1,0 +1,316 @@
+#!/bin/sh
+# Tests what scripts/build-deb.sh made (run that first; scripts/test.sh runs
+# both). Steps:
+#   1. lintian on the amd64, arm64 and armhf packages: no error, and no
+#      warning but those that only matter for uploads to the Debian archive
+#      (the list is $archive_only_tags below);
+#   2. each ARM binary under qemu-user: --version, then a short real run
+#      that collects from the simulator (routeros-sim, native, 127.0.0.1) into
+#      a compact RRD file, checked with rrdtool (aarch64; the host's rrdtool
+#      cannot read 32-bit ARM files, so for armv7 the file must be written
+#      to again and again), and, once the web server is there, /api/live;
+#   3. the amd64 package in a throwaway Debian 12 root (debootstrap, chroot):
+#      the binary runs there, the system user, owners and modes, the
+#      conffile, the unit (systemd-analyze verify; the security exposure is
+#      printed and must stay at most $max_exposure), its start condition, an
+#      upgrade that keeps the changed config and the data, remove that keeps
+#      the data, purge that deletes what README.md says.
+# Step 3 needs root (debootstrap, chroot); without root it is reported as
+# not run and the script fails, unless MT_TRAFMON_SKIP_ROOT_TESTS=1 says so.
+# The Debian root is made once per machine and copied for each run, from
+# ${XDG_CACHE_HOME:-~/.cache}/mt-trafmon/debootstrap (else target/).
+# Nothing here talks to anything but 127.0.0.1, except debootstrap and
+# apt, which fetch from the host's Debian mirror.
+set -eu
+cd "$(dirname "$0")/.."
+
+# Set to yes once the web server (issue 4) is merged: the qemu run then
+# serves HTTP on 127.0.0.1 and must answer GET /api/live.
+live_api=no
+archive_only_tags="initial-upload-closes-no-bugs"
+max_exposure=2.0
+
+step() { printf '\n== %s\n' "$*"; }
+fail() {
+    echo "test-deb.sh: FAILED: $*" >&2
+    exit 1
+}
+
+deb_for() {
+    set -- target/debian/mt-trafmon_*_"$1".deb
+    if [ "$#" -ne 1 ] || [ ! -f "$1" ]; then
+        fail "want exactly one package, found: $*"
+    fi
+    echo "$1"
+}
+
+# ---- 1. lintian --------------------------------------------------------
+step "lintian"
+for arch in amd64 arm64 armhf; do
+    deb=$(deb_for "$arch")
+    out=$(lintian --info --display-info --pedantic "$deb" 2>&1 || true)
+    printf '%s\n' "$out" | grep -E '^[EWIPX]: ' || true
+    bad=$(printf '%s\n' "$out" | grep -E '^[EW]: ' |
+        grep -vE ": ($(echo "$archive_only_tags" | tr ' ' '|'))( |$)" || true)
+    [ -z "$bad" ] || fail "lintian on $deb:
+$bad"
+    echo "$deb: $(wc -c <"$deb") bytes, lintian clean"
+done
+
+# ---- 2. the ARM binaries under qemu-user -------------------------------
+cargo build --locked --quiet --bin routeros-sim
+work=$(mktemp -d "${TMPDIR:-/tmp}/mt-trafmon-test-deb.XXXXXX")
+pids=""
+cleanup() {
+    for pid in $pids; do
+        kill "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits up to $1 seconds until the command after it succeeds.
+wait_for() {
+    limit=$1
+    shift
+    waited=0
+    until "$@"; do
+        [ "$waited" -lt "$limit" ] || return 1
+        sleep 1
+        waited=$((waited + 1))
+    done
+}
+sim_ready() { grep -q "listening on" "$work/sim.out"; }
+file_created() { [ -f "$file" ] && grep -q "created" "$run/log"; }
+file_changed() { [ "$(sha256sum <"$file")" != "$first" ]; }
+
+"$PWD/target/debug/routeros-sim" --port 0 >"$work/sim.out" 2>"$work/sim.err" &
+pids="$pids $!"
+wait_for 20 sim_ready || fail "routeros-sim did not start"
+sim_port=$(sed -n 's/^routeros-sim listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/sim.out")
+[ -n "$sim_port" ] || fail "routeros-sim said: $(cat "$work/sim.out")"
+
+for triple in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
+    case "$triple" in
+        aarch64-*) qemu="qemu-aarch64 -L /usr/aarch64-linux-gnu" ;;
+        armv7-*) qemu="qemu-arm -L /usr/arm-linux-gnueabihf" ;;
+    esac
+    binary=target/$triple/release/mt-trafmon
+    step "$triple under qemu-user: $(wc -c <"$binary") bytes"
+    # shellcheck disable=SC2086 # $qemu is a command with its options
+    version=$($qemu "$binary" -v)
+    echo "$version"
+    [ "$version" = "mt-trafmon $(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)" ] ||
+        fail "$triple -v said: $version"
+
+    run=$work/$triple
+    mkdir -p "$run/data"
+    web_port=$(free_port)
+    cat >"$run/mt-trafmon.toml" <<EOF
+[storage]
+data_dir = "$run/data"
+profile = "compact"
+
+[[router]]
+name = "sim"
+host = "127.0.0.1"
+port = $sim_port
+user = "reader"
+password = "secret"
+
+[[router.interface]]
+name = "ether1"
+EOF
+    if [ "$live_api" = yes ]; then
+        cat >>"$run/mt-trafmon.toml" <<EOF
+
+[web]
+listen = "127.0.0.1"
+port = $web_port
+allow = ["127.0.0.1"]
+EOF
+        mode=""
+    else
+        mode=-c
+    fi
+    # shellcheck disable=SC2086 # $qemu is a command with its options; $mode is empty or -c
+    $qemu "$binary" $mode --config "$run/mt-trafmon.toml" >"$run/log" 2>&1 &
+    daemon=$!
+    pids="$pids $daemon"
+    file=$run/data/sim-ether1.rrd
+    if ! wait_for 90 file_created; then
+        cat "$run/log" >&2
+        fail "$triple: no RRD file after 90 s"
+    fi
+    # Written to again and again: the file changes between looks (both
+    # targets), and for aarch64 (same layout as x86_64) rrdtool reads rising
+    # last-update times and known rates.
+    first=$(sha256sum <"$file")
+    wait_for 15 file_changed || fail "$triple: $file is not updated"
+    if [ "$triple" = aarch64-unknown-linux-gnu ]; then
+        last1=$(rrdtool last "$file")
+        sleep 3
+        last2=$(rrdtool last "$file")
+        [ "$last2" -gt "$last1" ] || fail "$triple: last update stuck at $last1"
+        values=$(rrdtool lastupdate "$file" | tail -n 1)
+        echo "rrdtool lastupdate: $values"
+        case "$values" in
+            *" U"* | "") fail "$triple: unknown values: $values" ;;
+        esac
+    fi
+    if [ "$live_api" = yes ]; then
+        live=$(python3 - "$web_port" <<'EOF'
+import json, sys, urllib.request
+with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/api/live", timeout=10) as r:
+    assert r.status == 200, r.status
+    body = json.load(r)
+text = json.dumps(body)
+assert "ether1" in text, text
+print(text[:300])
+EOF
+        ) || fail "$triple: GET /api/live"
+        echo "/api/live: $live"
+    fi
+    kill -TERM "$daemon"
+    status=0
+    wait "$daemon" || status=$?
+    [ "$status" -eq 0 ] || { cat "$run/log" >&2; fail "$triple: exit status $status after SIGTERM"; }
+    grep -E "connected to|created" "$run/log"
+    if grep -E "ERROR|panicked" "$run/log"; then
+        fail "$triple: errors in the log"
+    fi
+done
+
+# ---- 3. the amd64 package in a throwaway Debian 12 root -----------------
+step "amd64 package in a throwaway Debian 12 root"
+if [ "$(id -u)" -ne 0 ]; then
+    if [ "${MT_TRAFMON_SKIP_ROOT_TESTS:-}" = 1 ]; then
+        echo "NOT RUN: installing into a debootstrap root needs root (chroot)"
+        exit 0
+    fi
+    fail "installing into a debootstrap root needs root (chroot); run as root, or set MT_TRAFMON_SKIP_ROOT_TESTS=1 to skip it knowingly"
+fi
+deb=$(deb_for amd64)
+# shellcheck source=scripts/private-apt.sh
+. scripts/private-apt.sh
+mirror=$(host_debian_mirror)
+cache_root=${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/mt-trafmon/debootstrap
+if ! mkdir -p "$cache_root" 2>/dev/null || [ ! -w "$cache_root" ]; then
+    cache_root=$PWD/target/debootstrap
+fi
+# minbase (dpkg, apt, the essential set) plus adduser (the package's
+# dependency) and systemd (units and targets for systemd-analyze --root).
+variant="$private_apt_codename minbase adduser systemd"
+base=$cache_root/$(echo "$variant" | tr ' ' '-')
+if [ ! -f "$base/.stamp" ]; then
+    echo "debootstrap $variant from $mirror (once per machine)"
+    rm -rf "$base.tmp"
+    debootstrap --variant=minbase --include=adduser,systemd "$private_apt_codename" \
+        "$base.tmp" "$mirror" >"$cache_root/debootstrap.log" 2>&1 ||
+        { tail -n 20 "$cache_root/debootstrap.log" >&2; fail "debootstrap"; }
+    echo "$variant" >"$base.tmp/.stamp"
+    rm -rf "$base"
+    mv "$base.tmp" "$base"
+fi
+root=$PWD/target/deb-root
+rm -rf "$root"
+cp -a "$base" "$root"
+inroot() {
+    chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+        LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@" </dev/null
+}
+expect() { # what, expected, actual
+    [ "$2" = "$3" ] || fail "$1: expected '$2', found '$3'"
+    echo "ok: $1: $3"
+}
+
+cp "$deb" "$root/tmp/new.deb"
+inroot dpkg -i /tmp/new.deb
+expect "the binary runs on a minimal Debian 12" "mt-trafmon" "$(inroot mt-trafmon -v | cut -d' ' -f1)"
+user=$(inroot getent passwd mt-trafmon) || fail "no user mt-trafmon"
+uid=$(echo "$user" | cut -d: -f3)
+[ "$uid" -lt 1000 ] || fail "mt-trafmon has uid $uid, not a system uid"
+expect "user's home and shell" "/var/lib/mt-trafmon:/usr/sbin/nologin" "$(echo "$user" | cut -d: -f6-7)"
+inroot getent group mt-trafmon >/dev/null || fail "no group mt-trafmon"
+mode() { inroot stat -c '%U:%G %a' "$1"; }
+expect "/usr/bin/mt-trafmon" "root:root 755" "$(mode /usr/bin/mt-trafmon)"
+expect "/etc/mt-trafmon" "root:root 755" "$(mode /etc/mt-trafmon)"
+expect "/etc/mt-trafmon/mt-trafmon.toml" "root:mt-trafmon 640" "$(mode /etc/mt-trafmon/mt-trafmon.toml)"
+expect "/var/lib/mt-trafmon" "mt-trafmon:mt-trafmon 750" "$(mode /var/lib/mt-trafmon)"
+expect "the unit" "root:root 644" "$(mode /usr/lib/systemd/system/mt-trafmon.service)"
+expect "the man page" "root:root 644" "$(mode /usr/share/man/man8/mt-trafmon.8.gz)"
+# shellcheck disable=SC2016 # ${…} is dpkg-query's format syntax
+expect "conffiles" "/etc/mt-trafmon/mt-trafmon.toml" \
+    "$(inroot dpkg-query -W -f='${Conffiles}\n' mt-trafmon | awk 'NF { print $1 }')"
+[ -L "$root/etc/systemd/system/multi-user.target.wants/mt-trafmon.service" ] ||
+    fail "the unit is not enabled"
+echo "ok: the unit is enabled (multi-user.target.wants)"
+
+unit=/usr/lib/systemd/system/mt-trafmon.service
+systemd-analyze verify --man=no --root="$root" "$unit" ||
+    fail "systemd-analyze verify $unit"
+echo "ok: systemd-analyze verify (--man=no: the man page is checked by lintian; man-db is not in the root)"
+systemd-analyze security --offline=yes --root="$root" mt-trafmon.service >"$work/security" 2>&1 ||
+    { cat "$work/security" >&2; fail "systemd-analyze security"; }
+exposure=$(sed -n 's/.*Overall exposure level for mt-trafmon.service: \([0-9.]*\).*/\1/p' "$work/security")
+grep -E '^✗' "$work/security" || true
+echo "systemd-analyze security: exposure $exposure"
+awk -v e="$exposure" -v m="$max_exposure" 'BEGIN { exit !(e != "" && e + 0 <= m + 0) }' ||
+    fail "exposure $exposure is above $max_exposure"
+
+# The start condition, run as the unit runs it: skip (1) with the shipped
+# config, start (0) once it has a [[router]] table.
+condition=$(sed -n 's/^ExecCondition=//p' "$root$unit")
+status=0
+inroot sh -c "$condition" || status=$?
+expect "ExecCondition with the shipped config (1: skip)" 1 "$status"
+cat >>"$root/etc/mt-trafmon/mt-trafmon.toml" <<'EOF'
+
+[[router]]
+host = "192.0.2.1"
+user = "monitor"
+password = "changed by the test"
+
+[[router.interface]]
+name = "ether1"
+EOF
+status=0
+inroot sh -c "$condition" || status=$?
+expect "ExecCondition once a router is configured (0: start)" 0 "$status"
+
+# Upgrade: the same package with a higher version. The changed config is
+# kept without a question (stdin is /dev/null: a prompt would fail), and
+# so are its owner and mode, and the data.
+inroot install -o mt-trafmon -g mt-trafmon -m 0640 /dev/null /var/lib/mt-trafmon/keep.rrd
+CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc target/tools/cargo-deb \
+    --target x86_64-unknown-linux-gnu --no-build --no-strip --quiet \
+    --deb-revision 99 --output "$root/tmp/upgrade.deb" >/dev/null
+inroot dpkg -i /tmp/upgrade.deb
+# shellcheck disable=SC2016 # ${…} is dpkg-query's format syntax
+expect "version after the upgrade" "-99" "$(inroot dpkg-query -W -f='${Version}' mt-trafmon | sed 's/.*-/-/')"
+grep -q 'password = "changed by the test"' "$root/etc/mt-trafmon/mt-trafmon.toml" ||
+    fail "the upgrade replaced the changed config"
+echo "ok: the changed config survives the upgrade"
+expect "config after the upgrade" "root:mt-trafmon 640" "$(mode /etc/mt-trafmon/mt-trafmon.toml)"
+[ -f "$root/var/lib/mt-trafmon/keep.rrd" ] || fail "the upgrade lost the data"
+echo "ok: the data survives the upgrade"
+
+inroot dpkg -r mt-trafmon
+[ ! -e "$root/usr/bin/mt-trafmon" ] || fail "remove left the binary"
+[ -f "$root/var/lib/mt-trafmon/keep.rrd" ] || fail "remove deleted the data"
+grep -q 'changed by the test' "$root/etc/mt-trafmon/mt-trafmon.toml" || fail "remove deleted the config"
+echo "ok: remove keeps the data and the config"
+
+inroot dpkg -P mt-trafmon
+[ ! -e "$root/var/lib/mt-trafmon" ] || fail "purge left /var/lib/mt-trafmon"
+[ ! -e "$root/etc/mt-trafmon" ] || fail "purge left /etc/mt-trafmon"
+inroot getent passwd mt-trafmon >/dev/null || fail "purge removed the system user"
+echo "ok: purge deletes /var/lib/mt-trafmon and /etc/mt-trafmon, keeps the user"
+rm -rf "$root"
+echo
+echo "test-deb.sh: all package tests passed"

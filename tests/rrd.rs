@@ -2,8 +2,8 @@
 //! `rrdtool` CLI (`rrdtool info`, `fetch`, `last`, `dump`, `create`,
 //! `update`): what the module writes, the CLI reads identically, and the
 //! other way round. Also: librrd's errors, calls from several threads, a
-//! file in the original's full layout, and that the binaries link librrd,
-//! glib and pcre2 statically. Every test works in its own directory under
+//! file in the original's full layout, and that the binaries link librrd
+//! statically (with the glib shim; glib and pcre2 are not linked at all). Every test works in its own directory under
 //! the system's temp directory and removes it at the end.
 
 use std::collections::BTreeMap;
@@ -583,7 +583,7 @@ fn a_file_in_the_original_layout_from_rrdtool_create_is_read_and_updated() {
     assert_same_rows(&ours, &cli);
 }
 
-/// librrd, glib and pcre2 are in the binaries, not loaded at run time: only
+/// librrd (and the glib shim) are in the binaries, not loaded at run time: only
 /// the C runtime remains dynamic. Checked for the daemon and for this test
 /// binary, which calls librrd.
 #[test]

@@ -6,7 +6,8 @@
 # TRIPLEs: x86_64-unknown-linux-gnu, aarch64-unknown-linux-gnu,
 # armv7-unknown-linux-gnueabihf. Results:
 #   target/<TRIPLE>/release/mt-trafmon          the stripped binary
-#   target/debian/mt-trafmon_<version>-1_<arch>.deb
+#   target/<TRIPLE>/debian/mt-trafmon_<version>-1_<arch>.deb (cargo-deb
+#   also links it into target/debian/)
 # Steps: scripts/deps.sh --packaging (Debian packages, cargo-deb), per
 # target scripts/build-librrd.sh (static graph-less librrd with the glib
 # shim), then Debian's Rust 1.85 (/usr/bin/cargo, RUSTC=/usr/bin/rustc, the
@@ -60,4 +61,6 @@ done
 for triple in "$@"; do
     echo "$(wc -c <"target/$triple/release/mt-trafmon") bytes: target/$triple/release/mt-trafmon"
 done
-ls -l target/debian/*.deb
+for triple in "$@"; do
+    ls -l "target/$triple/debian/"*.deb
+done

@@ -36,8 +36,14 @@ fail() {
     exit 1
 }
 
+# The package of a Debian architecture, where cargo-deb writes it for a
+# --target build (target/debian/ holds links that a later run may drop).
 deb_for() {
-    set -- target/debian/mt-trafmon_*_"$1".deb
+    case "$1" in
+        amd64) set -- target/x86_64-unknown-linux-gnu/debian/mt-trafmon_*_amd64.deb ;;
+        arm64) set -- target/aarch64-unknown-linux-gnu/debian/mt-trafmon_*_arm64.deb ;;
+        armhf) set -- target/armv7-unknown-linux-gnueabihf/debian/mt-trafmon_*_armhf.deb ;;
+    esac
     if [ "$#" -ne 1 ] || [ ! -f "$1" ]; then
         fail "want exactly one package, found: $*"
     fi
@@ -198,7 +204,8 @@ fi
 deb=$(deb_for amd64)
 # shellcheck source=scripts/private-apt.sh
 . scripts/private-apt.sh
-mirror=$(host_debian_mirror)
+host_debian_mirror >/dev/null # sets private_apt_codename and _mirror
+mirror=$private_apt_mirror
 cache_root=${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/mt-trafmon/debootstrap
 if ! mkdir -p "$cache_root" 2>/dev/null || [ ! -w "$cache_root" ]; then
     cache_root=$PWD/target/debootstrap
@@ -252,8 +259,10 @@ expect "conffiles" "/etc/mt-trafmon/mt-trafmon.toml" \
 echo "ok: the unit is enabled (multi-user.target.wants)"
 
 unit=/usr/lib/systemd/system/mt-trafmon.service
-systemd-analyze verify --man=no --root="$root" "$unit" ||
-    fail "systemd-analyze verify $unit"
+# Strict: any message (an unknown key is only a warning to systemd) fails.
+verify=$(systemd-analyze verify --man=no --root="$root" "$unit" 2>&1) ||
+    fail "systemd-analyze verify $unit: $verify"
+[ -z "$verify" ] || fail "systemd-analyze verify $unit: $verify"
 echo "ok: systemd-analyze verify (--man=no: the man page is checked by lintian; man-db is not in the root)"
 systemd-analyze security --offline=yes --root="$root" mt-trafmon.service >"$work/security" 2>&1 ||
     { cat "$work/security" >&2; fail "systemd-analyze security"; }
@@ -289,7 +298,8 @@ expect "ExecCondition once a router is configured (0: start)" 0 "$status"
 inroot install -o mt-trafmon -g mt-trafmon -m 0640 /dev/null /var/lib/mt-trafmon/keep.rrd
 CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc target/tools/cargo-deb \
     --target x86_64-unknown-linux-gnu --no-build --no-strip --quiet \
-    --deb-revision 99 --output "$root/tmp/upgrade.deb" >/dev/null
+    --deb-revision 99 --output "$work/upgrade.deb" >/dev/null
+cp "$work/upgrade.deb" "$root/tmp/upgrade.deb"
 inroot dpkg -i /tmp/upgrade.deb
 # shellcheck disable=SC2016 # ${…} is dpkg-query's format syntax
 expect "version after the upgrade" "-99" "$(inroot dpkg-query -W -f='${Version}' mt-trafmon | sed 's/.*-/-/')"

@@ -11,6 +11,7 @@ connections=${1:-1000}
 cargo build --release --locked --quiet --bin mt-trafmon --bin routeros-sim
 work=$(mktemp -d)
 trap 'kill $sim $daemon 2>/dev/null || true; rm -rf "$work"' EXIT
+: > "$work/sim.out"
 target/release/routeros-sim --port 0 > "$work/sim.out" &
 sim=$!
 while ! grep -q listening "$work/sim.out"; do sleep 0.1; done
@@ -77,8 +78,8 @@ print(f"{len(idle)} idle connections from 127.0.0.1: {kept} kept open by the ser
 times = sorted(ask("/api/live")[0] * 1000 for _ in range(50))
 print(f"/api/live from 127.0.0.2 meanwhile: median {times[25]:.2f} ms, max {times[-1]:.2f} ms (50 requests)")
 print("during:", status())
-time.sleep(11)
-print("11 s later (idle timeout 10 s):", status())
+time.sleep(16)
+print("16 s later (idle timeout 10 s, idle pool threads end 5 s after):", status())
 for s in idle:
     s.close()
 now = int(time.time())

@@ -2,7 +2,8 @@
 //! collects from the simulator: the JSON routes with live data, the
 //! security headers on every answer, HEAD, the limits of the patched
 //! tiny_http (oversized request line and header, connections per client
-//! while another client is still answered), and the "Copy rrdtool command"
+//! while another client is still answered, idle connections closed after
+//! the timeout), and the "Copy rrdtool command"
 //! text run through the real `rrdtool graph` against the daemon's file.
 
 use std::io::{Read, Write};
@@ -100,6 +101,9 @@ fn routes_headers_and_limits_of_the_real_server() {
     wait_until(Duration::from_secs(15), "fresh samples", || {
         TcpStream::connect(address).is_ok() && get(address, "/healthz").0 == 200
     });
+    // Left idle until the end: the server closes it after its timeout.
+    let mut idle_since_start = TcpStream::connect(address).unwrap();
+    let opened = Instant::now();
 
     let (status, head, body) = get(address, "/api/live");
     assert_eq!(status, 200);
@@ -204,6 +208,17 @@ fn routes_headers_and_limits_of_the_real_server() {
     other.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     drop(idle);
+
+    // The idle connection is closed by the server after 10 s without a byte.
+    idle_since_start
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    assert_eq!(idle_since_start.read(&mut [0u8; 1]).unwrap(), 0, "closed");
+    let closed_after = opened.elapsed();
+    assert!(
+        closed_after >= Duration::from_secs(9) && closed_after < Duration::from_secs(14),
+        "closed after {closed_after:?}"
+    );
 
     // The copied command draws the view with the real rrdtool.
     let (_, _, body) = get(address, "/api/rrdtool?range=5m&style=mirror&smooth=1");

@@ -12,6 +12,7 @@ pub mod logger;
 pub mod query;
 pub mod routeros;
 pub mod rrd;
+pub mod service;
 pub mod sim;
 pub mod store;
 pub mod web;

@@ -11,6 +11,7 @@ pub mod logger;
 pub mod query;
 pub mod routeros;
 pub mod rrd;
+pub mod secret;
 pub mod sim;
 pub mod store;
 pub mod web;

@@ -288,6 +288,7 @@ mod tests {
         ok("Td Te\nMf-wz!", &[0x4d, 0xd4, 0xde, 0x31, 0xfc, 0x33]);
         ok("QQ==garbage", b"A");
         ok("=QUJD", b"ABC");
+        ok("====QUJD", b"ABC");
         ok("QR==", b"A");
         ok("Q Q = = ", b"A");
         ok("QQ=x=", b"A\x0c");
@@ -302,6 +303,7 @@ mod tests {
             DecodeError::Base64("Incorrect padding".into())
         );
         assert!(matches!(error("QUJDR"), DecodeError::Base64(m) if m.contains("(5)")));
+        assert!(matches!(error("Q==="), DecodeError::Base64(m) if m.contains("(1)")));
         assert_eq!(error("QUJDé"), DecodeError::NotAscii);
     }
 

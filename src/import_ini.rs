@@ -29,8 +29,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
+use crate::config::{
+    self, Document, InterfaceSection, RouterSection, Source, StorageSection, Theme, WebSection,
+};
 use crate::secret::{self, Key, is_python_space};
 use crate::web::acl;
 
@@ -76,7 +77,7 @@ pub struct Import {
     /// The RRD file the imported interface writes, if the ini named one.
     pub rrd: Option<PathBuf>,
     source: PathBuf,
-    file: FileOut,
+    file: Document,
 }
 
 impl Import {
@@ -97,7 +98,7 @@ impl Import {
             }
         }
         text.push('\n');
-        text.push_str(&toml::to_string(&self.file)?);
+        text.push_str(&config::render(&self.file)?);
         Ok(comment_safe(text))
     }
 }
@@ -222,11 +223,12 @@ pub fn import(text: &str, ini_path: &Path, cwd: &Path, key: &Key) -> Result<Impo
     let title = ini.get("web", "page_title")?;
     let allow = allow(&ini.get("web", "allow")?, &mut notes);
     let dark = python_bool(&ini.get("web", "dark_graph")?);
-    let theme = if dark { "dark" } else { "classic" };
+    let theme = if dark { Theme::Dark } else { Theme::Classic };
     if ini.in_file("web", "dark_graph") {
         notes.push(format!(
-            "[web] dark_graph = {:?} (the graph's background) became theme = {theme:?}",
-            ini.raw("web", "dark_graph").unwrap_or_default()
+            "[web] dark_graph = {:?} (the graph's background) became theme = {:?}",
+            ini.raw("web", "dark_graph").unwrap_or_default(),
+            theme.name()
         ));
     }
     notes.push(
@@ -255,23 +257,27 @@ pub fn import(text: &str, ini_path: &Path, cwd: &Path, key: &Key) -> Result<Impo
         ),
         None => None,
     };
-    let file = FileOut {
-        router: vec![RouterOut {
+    let file = Document {
+        storage: StorageSection::default(),
+        router: vec![RouterSection {
             host,
             user,
             password,
-            source: "counters",
-            interface: vec![InterfaceOut {
+            source: Some(Source::Counters),
+            interface: vec![InterfaceSection {
                 name: interface,
-                rrd: rrd_text,
+                rrd: rrd_text.map(PathBuf::from),
+                ..InterfaceSection::default()
             }],
+            ..RouterSection::default()
         }],
-        web: WebOut {
-            enabled,
-            port,
-            title,
-            theme,
+        web: WebSection {
+            enabled: Some(enabled),
+            port: Some(port),
+            title: Some(title),
+            theme: Some(theme),
             allow,
+            ..WebSection::default()
         },
     };
     Ok(Import {
@@ -280,53 +286,6 @@ pub fn import(text: &str, ini_path: &Path, cwd: &Path, key: &Key) -> Result<Impo
         source: ini_path.to_path_buf(),
         file,
     })
-}
-
-/// The output, in the order it is written.
-#[derive(Debug, Serialize)]
-struct FileOut {
-    router: Vec<RouterOut>,
-    web: WebOut,
-}
-
-#[derive(Serialize)]
-struct RouterOut {
-    host: String,
-    user: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    password: Option<String>,
-    source: &'static str,
-    interface: Vec<InterfaceOut>,
-}
-
-impl fmt::Debug for RouterOut {
-    /// Like the derived form, with the password left out.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RouterOut")
-            .field("host", &self.host)
-            .field("user", &self.user)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("source", &self.source)
-            .field("interface", &self.interface)
-            .finish()
-    }
-}
-
-#[derive(Debug, Serialize)]
-struct InterfaceOut {
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rrd: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct WebOut {
-    enabled: bool,
-    port: u16,
-    title: String,
-    theme: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    allow: Option<Vec<String>>,
 }
 
 /// The password as the original chose it (`get_password`): `password_plain`
@@ -989,8 +948,30 @@ site = Home
         import(text, Path::new(INI_PATH), Path::new(CWD), &key())
     }
 
-    /// The import's TOML, parsed back generically (config::parse does not
-    /// know [web] yet).
+    /// The daemon reads what the importer writes, with the same values.
+    #[test]
+    fn the_daemon_reads_the_output() {
+        let import = check(
+            "[router]\nhost = 192.0.2.7\nuser = mon\npassword_plain = p%%w\ninterface = ether5\n\
+             [storage]\nrrd_file = data/t.rrd\n[web]\nport = 8081\npage_title = Home\n\
+             dark_graph = no\nallow = 10.0.0.0/8, host.lan\n",
+        )
+        .unwrap();
+        let config = config::parse(&import.toml().unwrap(), Path::new("imported.toml")).unwrap();
+        let router = &config.routers[0];
+        assert_eq!(
+            (router.host.as_str(), router.user.as_str()),
+            ("192.0.2.7", "mon")
+        );
+        assert_eq!(router.password, "p%w");
+        assert_eq!(router.interfaces[0].name, "ether5");
+        assert_eq!(router.interfaces[0].rrd, Path::new(CWD).join("data/t.rrd"));
+        assert_eq!((config.web.port, config.web.theme), (8081, Theme::Classic));
+        assert_eq!(config.web.title, "Home");
+        assert_eq!(config.web.allow.hosts(), ["host.lan"]);
+    }
+
+    /// The import's TOML, parsed back generically.
     fn parsed(import: &Import) -> toml::Table {
         let text = import.toml().unwrap();
         text.parse::<toml::Table>()

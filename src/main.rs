@@ -13,11 +13,11 @@ use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mt_trafmon::cli::{self, Parsed};
+use mt_trafmon::cli::{self, Command, ImportIni, Parsed};
 use mt_trafmon::collector::SystemClock;
 use mt_trafmon::daemon;
 use mt_trafmon::service::{Parts, Service, Watch};
-use mt_trafmon::{config, demo, logger};
+use mt_trafmon::{config, demo, import_ini, logger};
 
 /// How often the config file is looked at for changes.
 const RELOAD_EVERY: Duration = Duration::from_secs(1);
@@ -40,6 +40,9 @@ fn main() -> ExitCode {
     if args.version {
         println!("mt-trafmon {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
+    }
+    if let Some(Command::ImportIni(import)) = &args.command {
+        return import_ini(import);
     }
     if args.web_only && args.collect_only {
         eprintln!("mt-trafmon: -w (web only) and -c (collect only) exclude each other");
@@ -111,4 +114,54 @@ fn main() -> ExitCode {
     }
     log::info!("stopping");
     service.stop(Duration::from_millis(1500)).exit(0)
+}
+
+/// `mt-trafmon import-ini`: the original's ini as TOML, with notes on
+/// standard error.
+fn import_ini(args: &ImportIni) -> ExitCode {
+    let cwd = match args.cwd.clone().map_or_else(std::env::current_dir, Ok) {
+        Ok(cwd) => cwd,
+        Err(e) => {
+            eprintln!("mt-trafmon: cannot tell the current directory: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let import = match import_ini::run(&args.ini, &cwd) {
+        Ok(import) => import,
+        Err(e) => {
+            eprintln!("mt-trafmon: cannot import {}: {e}", args.ini.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    for note in &import.notes {
+        eprintln!("note: {note}");
+    }
+    let text = match import.toml() {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("mt-trafmon: cannot write the config: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(output) = &args.output else {
+        print!("{text}");
+        return ExitCode::SUCCESS;
+    };
+    if output.exists() && !args.force {
+        eprintln!(
+            "mt-trafmon: {} exists; give --force to replace it",
+            output.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    match config::save(output, &text) {
+        Ok(()) => {
+            eprintln!("wrote {}", output.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("mt-trafmon: cannot write {}: {e}", output.display());
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -24,9 +24,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-# Set to yes once the web server (issue 4) is merged: the qemu run then
-# serves HTTP on 127.0.0.1 and must answer GET /api/live.
-live_api=no
+# The qemu run serves HTTP on 127.0.0.1 and must answer GET /api/live with
+# a known rate for sim/ether1 (no: collect only, with -c).
+live_api=yes
 archive_only_tags="initial-upload-closes-no-bugs"
 max_exposure=2.0
 
@@ -171,13 +171,20 @@ EOF
     fi
     if [ "$live_api" = yes ]; then
         live=$(python3 - "$web_port" <<'EOF'
-import json, sys, urllib.request
-with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/api/live", timeout=10) as r:
-    assert r.status == 200, r.status
-    body = json.load(r)
-text = json.dumps(body)
-assert "ether1" in text, text
-print(text[:300])
+import json, sys, time, urllib.request
+# Up to 20 s for a sample with known rates (the first second has none).
+for attempt in range(20):
+    with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/api/live", timeout=10) as r:
+        assert r.status == 200, r.status
+        body = json.load(r)
+    found = [i for i in body["interfaces"] if i["id"] == "sim/ether1"]
+    assert found, body
+    if isinstance(found[0]["rx"], (int, float)) and isinstance(found[0]["tx"], (int, float)):
+        print(json.dumps(body))
+        break
+    time.sleep(1)
+else:
+    raise SystemExit(f"no known rates: {body}")
 EOF
         ) || fail "$triple: GET /api/live"
         echo "/api/live: $live"

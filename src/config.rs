@@ -8,17 +8,23 @@
 //! sense (port 0, two interfaces writing one file) is an error that names
 //! the router and interface.
 //!
-//! Planned here by later work: the web section, the `xor:` password format
-//! of the original, writing the file (atomically, mode 0600).
+//! A password may be written in the original's `xor:` obfuscation (see
+//! [`secret`]; obfuscation, not encryption: anyone who can read the file and
+//! the machine id can undo it), so imported files work as they are.
+//! [`Document`] is the file's shape for writing too: [`render`] turns one
+//! into text and [`save`] writes it atomically, readable by its owner only.
 
 use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::routeros::client::DEFAULT_PORT;
+use crate::secret;
 use crate::store::Profile;
+use crate::web::acl::{self, AllowList};
 
 /// The installed configuration file.
 pub const DEFAULT_PATH: &str = "/etc/mt-trafmon/mt-trafmon.toml";
@@ -27,6 +33,12 @@ pub const DEFAULT_DATA_DIR: &str = "/var/lib/mt-trafmon";
 /// Seconds a connection attempt or a router reply may take (the original's
 /// socket timeout).
 pub const DEFAULT_TIMEOUT: f64 = 10.0;
+/// The web server's port (the original's).
+pub const DEFAULT_WEB_PORT: u16 = 8080;
+/// The page title (the original's).
+pub const DEFAULT_TITLE: &str = "MikroTik Traffic Monitor";
+/// The group of the packaged service's user, which may read the config.
+pub const SERVICE_GROUP: &str = "mt-trafmon";
 
 /// A validated configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +47,48 @@ pub struct Config {
     pub storage: Storage,
     /// The routers to collect from, at least one.
     pub routers: Vec<Router>,
+    /// The web server.
+    pub web: Web,
+}
+
+/// The web server's settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Web {
+    /// Whether it runs at all.
+    pub enabled: bool,
+    /// The address it listens on; `::` (the default) means every IPv4 and
+    /// IPv6 address.
+    pub listen: IpAddr,
+    /// Its TCP port.
+    pub port: u16,
+    /// The page title.
+    pub title: String,
+    /// The page's theme until a visitor picks one.
+    pub theme: Theme,
+    /// Who may connect (empty: nobody).
+    pub allow: AllowList,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: AllowList,
+}
+
+/// The page's colours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Theme {
+    /// The original's dark palette.
+    Dark,
+    /// Light, like rrdtool's default ("White (classic)" in the original).
+    Classic,
+}
+
+impl Theme {
+    /// The name used in the config, URLs and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Theme::Dark => "dark",
+            Theme::Classic => "classic",
+        }
+    }
 }
 
 /// Where and how RRD files are kept.
@@ -84,7 +138,7 @@ impl fmt::Debug for Router {
 }
 
 /// Where a router's rates come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Source {
     /// The 64-bit byte counters, once per second (exact volume; gaps
@@ -163,54 +217,199 @@ pub fn load(path: &Path) -> Result<Config, Error> {
 /// Parses and validates config text; `path` is named in errors and is the
 /// base of relative `password_file` paths.
 pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
-    let file: File = toml::from_str(text).map_err(|e| Error::Parse {
+    let file: Document = toml::from_str(text).map_err(|e| Error::Parse {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
     validate(file, path)
 }
 
-/// The file as written, before validation.
-#[derive(Debug, Deserialize)]
+/// The file as written, before validation: what [`parse`] reads and what
+/// [`render`] writes (the wizard and the ini importer build one). `None`
+/// and empty fields take their defaults and are not written.
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct File {
+pub struct Document {
+    /// `[storage]`.
+    #[serde(default, skip_serializing_if = "StorageSection::is_empty")]
+    pub storage: StorageSection,
+    /// `[[router]]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub router: Vec<RouterSection>,
+    /// `[web]`.
+    #[serde(default, skip_serializing_if = "WebSection::is_empty")]
+    pub web: WebSection,
+}
+
+/// `[storage]` as written.
+#[derive(Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSection {
+    /// `data_dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// `profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
+}
+
+/// `[[router]]` as written.
+#[derive(Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterSection {
+    /// `name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `host`.
+    pub host: String,
+    /// `port`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// `user`.
+    pub user: String,
+    /// Plain, or the original's `xor:` obfuscation (see [`secret`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// `password_file`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// `source`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    /// `timeout`, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
+    /// `[[router.interface]]`.
     #[serde(default)]
-    storage: StorageFile,
-    #[serde(default)]
-    router: Vec<RouterFile>,
+    pub interface: Vec<InterfaceSection>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+impl fmt::Debug for RouterSection {
+    /// Like the derived form, with the password left out.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RouterSection")
+            .field("name", &self.name)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("password_file", &self.password_file)
+            .field("source", &self.source)
+            .field("timeout", &self.timeout)
+            .field("interface", &self.interface)
+            .finish()
+    }
+}
+
+/// `[[router.interface]]` as written.
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct StorageFile {
-    data_dir: Option<PathBuf>,
-    profile: Option<Profile>,
+pub struct InterfaceSection {
+    /// `name`.
+    pub name: String,
+    /// `label`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// `rrd`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rrd: Option<PathBuf>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `[web]` as written.
+#[derive(Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-struct RouterFile {
-    name: Option<String>,
-    host: String,
-    port: Option<u16>,
-    user: String,
-    password: Option<String>,
-    password_file: Option<PathBuf>,
-    source: Option<Source>,
-    timeout: Option<f64>,
-    #[serde(default)]
-    interface: Vec<InterfaceFile>,
+pub struct WebSection {
+    /// `enabled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// `listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<IpAddr>,
+    /// `port`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// `title`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `theme`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub theme: Option<Theme>,
+    /// `allow`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow: Option<Vec<String>>,
+    /// `trusted_proxies`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InterfaceFile {
-    name: String,
-    label: Option<String>,
-    rrd: Option<PathBuf>,
+impl StorageSection {
+    fn is_empty(&self) -> bool {
+        *self == StorageSection::default()
+    }
 }
 
-fn validate(file: File, path: &Path) -> Result<Config, Error> {
+impl WebSection {
+    fn is_empty(&self) -> bool {
+        *self == WebSection::default()
+    }
+}
+
+/// The TOML text of `document`.
+pub fn render(document: &Document) -> Result<String, toml::ser::Error> {
+    toml::to_string(document)
+}
+
+/// Writes a config file atomically: a temporary file beside it, written,
+/// flushed to disk and renamed over the target (then the directory is
+/// flushed), so a crash leaves the old file or the new one, never half of
+/// one. The file is readable by its owner only (it may hold a password),
+/// or also by the group `mt-trafmon` (mode 0640) when that group exists
+/// and the writer may give the file to it (root, on an installed system),
+/// so that the service can read it.
+pub fn save(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let directory = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temporary = directory.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temporary)?;
+        if let Some(group) = service_group() {
+            if rustix::fs::fchown(&file, None, Some(group)).is_ok() {
+                rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(0o640))?;
+            }
+        }
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)?;
+        std::fs::File::open(directory)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
+}
+
+/// The group the packaged service runs as, if this system has it.
+fn service_group() -> Option<rustix::fs::Gid> {
+    let groups = std::fs::read_to_string("/etc/group").ok()?;
+    groups.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        (fields.next()? == SERVICE_GROUP)
+            .then(|| fields.nth(1)?.parse().ok())
+            .flatten()
+            .map(rustix::fs::Gid::from_raw)
+    })
+}
+
+fn validate(file: Document, path: &Path) -> Result<Config, Error> {
     let invalid = |key: String, message: String| Error::Invalid {
         path: path.to_path_buf(),
         key,
@@ -245,6 +444,16 @@ fn validate(file: File, path: &Path) -> Result<Config, Error> {
                     key("password_file"),
                     "give either password or password_file, not both".into(),
                 ));
+            }
+            (Some(password), None) if password.starts_with(secret::PREFIX) => {
+                secret::deobfuscate(&secret::machine_key(), &password).map_err(|e| {
+                    invalid(
+                        key("password"),
+                        format!(
+                            "the xor: password cannot be read ({e}); it is tied to the machine id of the machine that wrote it: give the password in plain text or in password_file"
+                        ),
+                    )
+                })?
             }
             (Some(password), None) => password,
             (None, Some(file)) => {
@@ -321,7 +530,31 @@ fn validate(file: File, path: &Path) -> Result<Config, Error> {
             seen.push((&interface.rrd, here));
         }
     }
-    Ok(Config { storage, routers })
+    let web = file.web;
+    let port = web.port.unwrap_or(DEFAULT_WEB_PORT);
+    if port == 0 {
+        return Err(invalid("web.port".into(), "must be 1 to 65535".into()));
+    }
+    let list = |key: &str, entries: &[String]| {
+        AllowList::parse(entries).map_err(|e: acl::Error| invalid(key.into(), e.to_string()))
+    };
+    let web = Web {
+        enabled: web.enabled.unwrap_or(true),
+        listen: web.listen.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+        port,
+        title: web.title.unwrap_or_else(|| DEFAULT_TITLE.to_string()),
+        theme: web.theme.unwrap_or(Theme::Dark),
+        allow: match &web.allow {
+            Some(entries) => list("web.allow", entries)?,
+            None => AllowList::default_private(),
+        },
+        trusted_proxies: list("web.trusted_proxies", &web.trusted_proxies)?,
+    };
+    Ok(Config {
+        storage,
+        routers,
+        web,
+    })
 }
 
 /// A router or interface name as part of a file name: letters, digits,
@@ -435,8 +668,17 @@ name = "vlan/10 guests"
             error.contains("huge") && error.contains("line 2"),
             "{error}"
         );
-        let error = check("[web]\nport = 1\n").unwrap_err().to_string();
-        assert!(error.contains("web"), "{error}");
+        let error = check(&format!("{MINIMAL}[web]\nprot = 1\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("prot") && error.contains("line 10"),
+            "{error}"
+        );
+        let error = check(&format!("{MINIMAL}[web]\nlisten = \"everywhere\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("line 10"), "{error}");
     }
 
     #[test]
@@ -484,6 +726,99 @@ name = "vlan/10 guests"
         );
         let error = check(&missing).unwrap_err().to_string();
         assert!(error.contains("/nonexistent/pass"), "{error}");
+    }
+
+    #[test]
+    fn the_web_section() {
+        let web = check(MINIMAL).unwrap().web;
+        assert!(web.enabled);
+        assert_eq!(web.listen, "::".parse::<IpAddr>().unwrap());
+        assert_eq!((web.port, web.theme), (8080, Theme::Dark));
+        assert_eq!(web.title, "MikroTik Traffic Monitor");
+        assert_eq!(web.allow, AllowList::default_private());
+        assert!(web.trusted_proxies.is_empty());
+        let web = check(&format!(
+            "{MINIMAL}[web]\nenabled = false\nlisten = \"127.0.0.1\"\nport = 8081\ntitle = \"Home\"\ntheme = \"classic\"\nallow = []\ntrusted_proxies = [\"10.0.0.1\"]\n"
+        ))
+        .unwrap()
+        .web;
+        assert!(!web.enabled);
+        assert_eq!(web.listen, "127.0.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!((web.port, web.theme), (8081, Theme::Classic));
+        assert!(web.allow.is_empty(), "an empty list is kept: nobody");
+        assert_eq!(
+            web.trusted_proxies,
+            AllowList::parse(&["10.0.0.1"]).unwrap()
+        );
+        let error = check(&format!("{MINIMAL}[web]\nallow = [\"10.0.0.0/33\"]\n")).unwrap_err();
+        assert!(
+            matches!(&error, Error::Invalid { key, .. } if key == "web.allow"),
+            "{error}"
+        );
+        let error = check(&format!("{MINIMAL}[web]\nport = 0\n")).unwrap_err();
+        assert!(
+            matches!(&error, Error::Invalid { key, .. } if key == "web.port"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn xor_passwords_render_and_save() {
+        let stored = secret::obfuscate(&secret::machine_key(), "pa%ss\"word");
+        let config = check(&MINIMAL.replace("\"secret\"", &format!("{stored:?}"))).unwrap();
+        assert_eq!(config.routers[0].password, "pa%ss\"word");
+        let error = check(&MINIMAL.replace("\"secret\"", "\"xor:AAAA\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("router[0].password") && error.contains("machine"),
+            "{error}"
+        );
+
+        let document = Document {
+            router: vec![RouterSection {
+                host: "::1".into(),
+                user: "u \"q\"".into(),
+                password: Some(stored),
+                interface: vec![InterfaceSection {
+                    name: "vlan 10".into(),
+                    ..InterfaceSection::default()
+                }],
+                ..RouterSection::default()
+            }],
+            web: WebSection {
+                theme: Some(Theme::Classic),
+                allow: Some(vec!["10.0.0.0/8".into()]),
+                ..WebSection::default()
+            },
+            ..Document::default()
+        };
+        let text = render(&document).unwrap();
+        assert!(
+            !text.contains("[storage]"),
+            "empty sections are not written:\n{text}"
+        );
+        let config = check(&text).unwrap();
+        assert_eq!(config.routers[0].user, "u \"q\"");
+        assert_eq!(config.routers[0].password, "pa%ss\"word");
+        assert_eq!(config.web.theme, Theme::Classic);
+
+        let dir = std::env::temp_dir().join(format!("mt-trafmon-save-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("mt-trafmon.toml");
+        std::fs::write(&path, "old").unwrap();
+        save(&path, &text).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert!(mode == 0o600 || mode == 0o640, "{mode:o}");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+        assert!(save(&dir.join("missing/x.toml"), "x").is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

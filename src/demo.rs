@@ -4,21 +4,22 @@
 //! compact profile, pre-fills a few days of the simulator's traffic so long
 //! ranges have something to show, and prints each interface's rates once a
 //! second until it is stopped (SIGINT/SIGTERM); then it removes the
-//! directory. (With the web server, the demo will serve the graph pages.)
+//! directory. It serves the graph page on 127.0.0.1:8080 meanwhile.
 
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::collector::{RouterHealth, SystemClock};
-use crate::config::{self, Config, Interface, Router, Source, Storage};
-use crate::daemon::Daemon;
+use crate::config::{self, Config, Interface, Router, Source, Storage, Theme, Web};
 use crate::rrd;
+use crate::service::{Parts, Service};
 use crate::sim::{self, Simulator};
 use crate::store::{self, Profile};
+use crate::web::acl::AllowList;
 
 /// The simulator's interfaces the demo monitors: the busy WAN and the quiet
 /// LAN port.
@@ -47,8 +48,21 @@ pub fn run(stop: &AtomicBool) -> Result<(), String> {
         "pre-filled {HISTORY_DAYS} days of history for {}",
         INTERFACES.join(", ")
     );
-    let daemon = Daemon::start(&config, Arc::new(SystemClock::new(None)))
+    let parts = Parts {
+        collect: true,
+        serve: true,
+    };
+    let service = Service::start(config, parts, Arc::new(SystemClock::new(None)))
         .map_err(|e| format!("cannot start the collector: {e}"))?;
+    let Some(server) = service.server() else {
+        return Err(
+            "cannot serve the page on 127.0.0.1:8080 (is another program using the port?)".into(),
+        );
+    };
+    println!(
+        "open http://{}/ in a browser; Ctrl-C stops the demo",
+        server.address()
+    );
     let header: Vec<String> = INTERFACES
         .iter()
         .map(|n| format!("{:>28}", format!("{n} rx / tx")))
@@ -57,7 +71,7 @@ pub fn run(stop: &AtomicBool) -> Result<(), String> {
     let mut printed_at = 0.0;
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
-        let health = daemon.snapshot();
+        let health = service.daemon().snapshot();
         let Some(line) = live_line(&health[0], printed_at) else {
             continue;
         };
@@ -68,7 +82,7 @@ pub fn run(stop: &AtomicBool) -> Result<(), String> {
             break;
         }
     }
-    let stopped = daemon.stop(Duration::from_millis(1500));
+    let stopped = service.stop(Duration::from_millis(1500));
     let _ = std::fs::remove_dir_all(&directory);
     drop(simulator);
     stopped.exit(0)
@@ -100,6 +114,15 @@ pub fn demo_config(router: SocketAddr, directory: &Path) -> Config {
             timeout: Duration::from_secs_f64(config::DEFAULT_TIMEOUT),
             interfaces,
         }],
+        web: Web {
+            enabled: true,
+            listen: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: config::DEFAULT_WEB_PORT,
+            title: "mt-trafmon demo".into(),
+            theme: Theme::Dark,
+            allow: AllowList::default_private(),
+            trusted_proxies: AllowList::default(),
+        },
     }
 }
 

@@ -8,7 +8,7 @@
 #      that collects from the simulator (routeros-sim, native, 127.0.0.1) into
 #      a compact RRD file, checked with rrdtool (aarch64; the host's rrdtool
 #      cannot read 32-bit ARM files, so for armv7 the file must be written
-#      to again and again), and, once the web server is there, /api/live;
+#      to again and again), and GET /api/live on 127.0.0.1 (both);
 #   3. the amd64 package in a throwaway Debian 12 root (debootstrap, chroot):
 #      the binary runs there, the system user, owners and modes, the
 #      conffile, the unit (systemd-analyze verify; the security exposure is

@@ -15,11 +15,13 @@
 #      (scripts/test-deb.sh).
 set -eu
 cd "$(dirname "$0")/.."
+# Each step's header says how long the run has taken so far.
+started=$(date +%s)
 
 sh scripts/deps.sh --packaging
 sh scripts/build-librrd.sh
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s (at %d s)\n' "$*" "$(($(date +%s) - started))"; }
 
 step "shellcheck"
 shellcheck -x scripts/*.sh debian/postinst debian/postrm
@@ -49,3 +51,5 @@ sh scripts/build-deb.sh
 
 step "package tests"
 sh scripts/test-deb.sh
+
+step "all tests passed"

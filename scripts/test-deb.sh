@@ -4,6 +4,8 @@
 #   1. lintian on the amd64, arm64 and armhf packages: no error, and no
 #      warning but those that only matter for uploads to the Debian archive
 #      (the list is $archive_only_tags below);
+#   1b. each binary needs only libc, libm, libgcc_s, glibc 2.34 at most;
+#      the stripped aarch64 binary stays within 1.5 MB ($aarch64_budget);
 #   2. each ARM binary under qemu-user: --version, then a short real run
 #      that collects from the simulator (routeros-sim, native, 127.0.0.1) into
 #      a compact RRD file, checked with rrdtool (aarch64; the host's rrdtool
@@ -29,6 +31,7 @@ cd "$(dirname "$0")/.."
 live_api=yes
 archive_only_tags="initial-upload-closes-no-bugs"
 max_exposure=2.0
+aarch64_budget=1500000
 
 step() { printf '\n== %s\n' "$*"; }
 fail() {
@@ -62,6 +65,25 @@ for arch in amd64 arm64 armhf; do
 $bad"
     echo "$deb: $(wc -c <"$deb") bytes, lintian clean"
 done
+
+# ---- 1b. what the binaries need at run time ----------------------------
+# Only libc, libm and libgcc_s (librrd is linked in), and no glibc symbol
+# newer than 2.34, which the packages' Depends promise.
+step "run-time needs"
+for triple in x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
+    binary=target/$triple/release/mt-trafmon
+    needed=$(readelf -d "$binary" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
+    expect_needed="libc.so.6 libgcc_s.so.1 libm.so.6 "
+    [ "$needed" = "$expect_needed" ] || fail "$binary needs: $needed"
+    glibc=$(readelf -V "$binary" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -n 1)
+    [ "$glibc" = GLIBC_2.34 ] || [ "$(printf '%s\nGLIBC_2.34\n' "$glibc" | sort -V | tail -n 1)" = GLIBC_2.34 ] ||
+        fail "$binary needs $glibc, the packages promise 2.34"
+    echo "$binary: $(wc -c <"$binary") bytes, needs $needed(up to $glibc)"
+done
+# The size budget of the issue that introduced the ARM builds (issue 6).
+size=$(wc -c <target/aarch64-unknown-linux-gnu/release/mt-trafmon)
+[ "$size" -le "$aarch64_budget" ] ||
+    fail "the aarch64 binary is $size bytes, over the budget of $aarch64_budget"
 
 # ---- 2. the ARM binaries under qemu-user -------------------------------
 cargo build --locked --quiet --bin routeros-sim

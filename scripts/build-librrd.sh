@@ -81,6 +81,7 @@ install_prefix() {
 }
 
 if is_complete "$cache"; then
+    touch "$cache" # in use: see the clean-up below
     install_prefix "$cache" "$prefix"
     say "$triple: copied from $cache"
     exit 0
@@ -195,12 +196,12 @@ $stamp_line
 rrdtool $rrdtool_version (Debian source), glibshim.c over the headers of glib $glib_version ($debarch)
 EOF
 
-# Fill the cache (dropping this target's builds by older script versions),
-# then install from the finished prefix.
+# Fill the cache, then install from the finished prefix. Builds by other
+# versions of the script stay (clones of other branches on this machine use
+# them), unless unused for 30 days.
 if mkdir -p "$cache_root" 2>/dev/null; then
-    for old in "$cache_root/$triple"-*; do
-        [ "$old" = "$cache" ] || rm -rf "$old"
-    done
+    find "$cache_root" -mindepth 1 -maxdepth 1 -name "$triple-*" \
+        ! -name "$triple-$hash" -mtime +30 -exec rm -rf {} +
     install_prefix "$out" "$cache"
 else
     say "cannot write the cache $cache_root; building without it"

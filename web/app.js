@@ -53,7 +53,7 @@ function sched(){clearTimeout(RT);if(S.rf)RT=setTimeout(()=>{(S.r!=='custom'||!d
 function sma(a){const k=M.ceil(60/d.st);if(k<2)return a;const o=[];let s=0,c=0;
 for(let i=0;i<a.length;i++){if(a[i]!=null){s+=a[i];c++}if(i>=k&&a[i-k]!=null){s-=a[i-k];c--}o.push(a[i]==null||!c?null:s/c)}return o}
 function nice(x){const p=10**M.floor(M.log10(x)),f=x/p;return p*(f<=1?1:f<=2?2:f<=2.5?2.5:f<=5?5:10)}
-function tticks(vs,ve,pw){const sp=ve-vs,mn=sp*90/pw,o=[],TS=[1,2,5,10,15,30,60,120,300,600,900,1800,3600,7200,10800,21600,43200,86400,172800,604800],st=TS.find(x=>x>=mn);
+function tticks(vs,ve,pw){const sp=ve-vs,mn=sp*75/pw,o=[],TS=[1,2,5,10,15,30,60,120,300,600,900,1800,3600,7200,10800,21600,43200,86400,172800,604800],st=TS.find(x=>x>=mn);
 if(st&&st<86400){const z=-new Date(vs*1e3).getTimezoneOffset()*60;for(let t=M.ceil((vs+z)/st)*st-z;t<=ve;t+=st){const a=new Date(t*1e3);
 o.push([t,st<60?ft(t,1):a.getHours()||a.getMinutes()?p2(a.getHours())+':'+p2(a.getMinutes()):a.getDate()+' '+MN[a.getMonth()]])}}
 else if(st){const a=new Date(vs*1e3);a.setHours(0,0,0,0);if(st===604800)a.setDate(a.getDate()-(a.getDay()+6)%7);for(;a/1e3<=ve;a.setDate(a.getDate()+st/86400))a/1e3>=vs&&o.push([a/1e3,a.getDate()+' '+MN[a.getMonth()]])}
@@ -85,8 +85,8 @@ if(mir){c.strokeStyle='#666666';c.lineWidth=1;c.beginPath();c.moveTo(g.x,R(B)+.5
 $('inf').textContent=fd(d.st)+'/point'+(d.rp?' · peaks of '+fd(d.pr)+(d.pe?'':' (approx.)'):'')+' · drag to zoom';
 $('wn').textContent=ft(vs)+' → '+ft(ve);if(tip!=null)tsh(tip)}
 function legend(){const l=$('lgd'),m=d.sm||{};l.textContent='';const E=(t,c,x)=>{const e=D.createElement(t);if(c)e.className=c;if(x!=null)e.textContent=x;return e};
-for(const[n,k,c]of[['RX','rx','x'],['TX','tx','y']]){const r=E('div');r.dataset.d=k;r.append(E('b',c),n+' ',E('span',0,'avg'),' '+fb(m[k+'_avg'])+'  ',E('span',0,'peak'),' '+fb(m[k+'_peak']));
-S.vo&&r.append('  ',E('span',0,'vol'),' '+fy(m[k+'_bytes']));l.append(r)}
+for(const[n,k,c]of[['RX','rx','x'],['TX','tx','y']]){const r=E('div');r.dataset.d=k;const G=(t,v)=>{const g=E('i');g.append(E('span',0,t),' '+v);r.append(' ',g)};r.append(E('b',c),n);G('avg',fb(m[k+'_avg']));G('peak',fb(m[k+'_peak']));
+S.vo&&G('vol',fy(m[k+'_bytes']));l.append(r)}
 if(m.known!=null&&m.known<1){const r=E('div');r.dataset.d='known';r.append(E('span',0,'known'),' '+(m.known*100).toFixed(1)+' %');l.append(r)}}
 const cx=e=>e.clientX-cv.getBoundingClientRect().left,cl=x=>{const g=geo();return M.min(g.x+g.pw,M.max(g.x,x))},tx=x=>{const g=geo();return d.vs+(x-g.x)/g.pw*(d.ve-d.vs)};
 function tsh(x){const g=geo();if(!d||x<g.x||x>g.x+g.pw)return thd();tip=x;const t=tx(x),i=M.ceil((t-d.t0)/d.st)-1,v=a=>a&&i>=0&&i<a.length?a[i]:null,rp=d.rp||d.rx,tp=d.tp||d.tx;

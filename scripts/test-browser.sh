@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs the browser tests of the graph page (tests/browser/page.test.js):
+# Runs the browser tests of the graph page (tests/browser/page.test.js, and
+# the static checks of web/ in tests/browser/static.test.js):
 # headless Debian Chromium driven by playwright-core from Node, against the
 # real mt-trafmon daemon collecting from routeros-sim, all on 127.0.0.1.
 # Installs what is missing first: Debian's chromium and nodejs/npm (apt, as

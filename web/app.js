@@ -39,10 +39,10 @@ $('sm').checked=S.sm;$('lg').checked=S.lg;$('vo').checked=S.vo;if(S.i&&IF.some(f
 $('zb').disabled=!((H.state&&H.state.d)>0);$('nw').disabled=S.r!=='custom'}
 async function gj(u){const r=await fetch(u,AbortSignal.timeout?{signal:AbortSignal.timeout(8e3)}:{});let j;try{j=await r.json()}catch(x){throw Error('Bad answer from the server (HTTP '+r.status+')')}if(!r.ok)throw Error(j.error||'HTTP '+r.status);return j}
 async function load(inc){const[s,e]=win(),g=geo(),n=M.min(1e4,M.max(1,R(g.pw))),k=[S.i,n,S.r==='custom'?s:e-s].join('|'),q=++LQ,
-ok=inc&&d&&d.k===k&&d.lu!=null;let u='/api/series?start='+s+'&end='+e+'&points='+n+(S.i?'&iface='+encodeURIComponent(S.i):'');
+ok=inc===1&&d&&d.k===k&&d.lu!=null;let u='/api/series?start='+s+'&end='+e+'&points='+n+(S.i?'&iface='+encodeURIComponent(S.i):'');
 if(ok)u+='&since='+(d.lu-d.lu%d.st-d.st);let j;
 try{j=await gj(u)}catch(x){if(q===LQ){er.textContent=x.name==='TimeoutError'?'The server did not answer in time.':x.name==='TypeError'?'Server unreachable.':x.message;er.hidden=false}return}
-if(q!==LQ)return;er.hidden=true;off=j.now-Date.now()/1e3;
+if(q!==LQ)return;er.hidden=true;off=j.now-Date.now()/1e3;if(S.r!=='custom'&&!inc&&M.abs(e-j.now)>M.max(5,(e-s)/200))return load(2);
 const N=R((j.end-j.start)/j.step),A=()=>new Array(N).fill(null),pk=Array.isArray(j.rx_peak),
 x={k,vs:s,ve:e,n,i:j.iface,st:j.step,t0:j.start,lu:j.last_update,sm:j.summary,res:j.resolution,pr:j.peak_resolution,pe:j.peak_exact,rx:A(),tx:A(),rp:pk?A():null,tp:pk?A():null};
 if(ok&&(d.st!==j.step||!d.rp!==!pk))return load(0);
@@ -66,8 +66,8 @@ rx=S.sm?sma(d.rx):d.rx,tx=S.sm?sma(d.tx):d.tx,mx=a=>{let m=0;if(a)for(const v of
 ti=[];let top=M.max(mx(rx),mx(d.rp),mir?0:M.max(mx(tx),mx(d.tp))),bot=mir?M.max(mx(tx),mx(d.tp)):0,Y,B;
 Object.assign(cv.dataset,{vs,ve,step:d.st,t0:d.t0,n:d.n,lu:d.lu});
 if(S.lg){const hi=M.max(1,M.ceil(M.log10(M.max(top,10)))),k=M.ceil(hi/M.max(1,M.floor(g.ph/24)));Y=v=>g.y+g.ph*(1-M.log10(M.max(v,1))/hi);B=g.y+g.ph;for(let e=0;e<=hi;e+=k)ti.push(10**e)}
-else{const u=nice(((top+bot)||1e3)/M.max(2,M.floor(g.ph/45)));top=M.ceil(top/u)*u;bot=M.ceil(bot/u)*u;if(!top&&!bot)top=u;
-Y=v=>g.y+(top-v)/(top+bot)*g.ph;B=Y(0);for(let i=-R(bot/u);i<=R(top/u);i++)ti.push(i*u)}
+else{if(!top&&!bot)top=1e3;const u=nice((top+bot)/M.max(2,M.floor(g.ph/45)));top=M.ceil(top/u)*u;bot=M.ceil(bot/u)*u;
+Y=v=>g.y+(top-v)/(top+bot)*g.ph;B=Y(0);cv.dataset.top=top;for(let i=-R(bot/u);i<=R(top/u);i++)ti.push(i*u)}
 c.font='11px system-ui,sans-serif';c.lineWidth=1;c.textBaseline='middle';c.textAlign='right';
 for(const v of ti){const y=R(Y(v))+.5;c.strokeStyle=P.gr;c.beginPath();c.moveTo(g.x,y);c.lineTo(g.x+g.pw,y);c.stroke();c.fillStyle=P.fo;c.fillText(si(v),g.x-6,y)}
 c.textAlign='center';c.textBaseline='top';for(const[t,l]of tticks(vs,ve,g.pw)){const x=R(X(t))+.5;c.strokeStyle=P.gr;c.beginPath();c.moveTo(x,g.y);c.lineTo(x,g.y+g.ph);c.stroke();

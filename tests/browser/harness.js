@@ -1,8 +1,9 @@
-// Test fixtures of the browser tests: starts the simulator and the real mt-trafmon daemon on 127.0.0.1, launches Debian's
+// Test fixtures of the browser tests: pre-fills an RRD file with a day of history, starts the simulator and the real
+// mt-trafmon daemon on 127.0.0.1 (the daemon continues that file live), launches Debian's
 // headless Chromium (never a downloaded browser), and offers page helpers (pixel counts, plot rectangle, waits).
 // Nothing here sends traffic anywhere but loopback. Used by page.test.js; run through scripts/test-browser.sh.
 'use strict';
-const { spawn } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -74,6 +75,36 @@ function startSim(dir) {
   });
 }
 
+// The compact profile's layout (src/store.rs, Profile::Compact); the daemon refuses a file laid out otherwise.
+const COMPACT = ['DS:rx:GAUGE:3:0:U', 'DS:tx:GAUGE:3:0:U', 'RRA:AVERAGE:0.5:1:691200', 'RRA:AVERAGE:0.5:10:267840',
+  'RRA:AVERAGE:0.5:60:527040', 'RRA:MAX:0.5:60:527040', 'RRA:AVERAGE:0.5:3600:87840', 'RRA:MAX:0.5:3600:87840'];
+const HISTORY = 26 * 3600;
+const GAP = [3 * 3600, 3 * 3600 - 600]; // seconds before now: ten minutes without data
+
+/**
+ * Pre-fills `file` with 26 hours of 1 s samples ending a second ago (the daemon only collects live, and coarse windows
+ * need history to show peaks): a slow wave with 1 s noise on RX, a smooth wave on TX, and one ten-minute gap.
+ * Uses Debian's rrdtool CLI, in batches; well under a second.
+ */
+function prefill(file) {
+  const end = Math.floor(Date.now() / 1000) - 1;
+  const start = end - HISTORY;
+  execFileSync('rrdtool', ['create', file, '--start', String(start - 1), '--step', '1', ...COMPACT]);
+  let batch = [];
+  let seed = 1;
+  const noise = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  for (let t = start; t <= end; t++) {
+    if (t > end - GAP[0] && t <= end - GAP[1]) continue;
+    const rx = Math.round(2e7 + 1e7 * Math.sin(t / 3000) + 8e6 * noise());
+    const tx = Math.round(2e6 + 1e6 * Math.sin(t / 2000));
+    batch.push(`${t}:${rx}:${tx}`);
+    if (batch.length === 8000 || t === end) {
+      execFileSync('rrdtool', ['update', file, ...batch]);
+      batch = [];
+    }
+  }
+}
+
 /**
  * The whole stack: simulator, daemon (web server on a free loopback port), Chromium.
  * Returns { base, browser, sim, daemon, dir, api(path), stop() }.
@@ -84,6 +115,8 @@ async function startStack() {
   if (process.env.MT_TEST_URL) return external(dir, process.env.MT_TEST_URL);
   const sim = await startSim(dir);
   const webPort = await freePort();
+  const wan = path.join(dir, 'sim-ether1.rrd');
+  prefill(wan);
   const config = path.join(dir, 'mt-trafmon.toml');
   fs.writeFileSync(config, `# written by tests/browser/harness.js
 [storage]
@@ -100,6 +133,7 @@ password = "secret"
 [[router.interface]]
 name = "ether1"
 label = "WAN"
+rrd = "${wan}"
 
 [[router.interface]]
 name = "ether2"
@@ -175,22 +209,23 @@ async function plot(page) {
     const c = document.getElementById('cv');
     const b = c.getBoundingClientRect();
     const d = c.dataset;
-    return { left: b.left, top: b.top, x: +d.px, y: +d.py, w: +d.pw, h: +d.ph, vs: +d.vs, ve: +d.ve, step: +d.step, t0: +d.t0, n: +d.n, lu: +d.lu };
+    return { left: b.left, top: b.top, x: +d.px, y: +d.py, w: +d.pw, h: +d.ph, vs: +d.vs, ve: +d.ve, step: +d.step, t0: +d.t0, n: +d.n, lu: +d.lu, ymax: +d.top };
   });
 }
 
 /**
- * Counts canvas pixels inside the plot rectangle within `tol` of each RGB colour in `colours`;
+ * Counts canvas pixels inside the plot rectangle (or only its columns cols = [x0, x1), CSS px) within `tol` of each RGB
+ * colour in `colours`;
  * returns { total, bgShare (share of pixels equal to `bg`), c: [{ n, meanY (CSS px) }] }.
  */
-async function pixels(page, colours, tol = 6, bg = [26, 29, 38]) {
-  return page.evaluate(([colours, tol, bg]) => {
+async function pixels(page, colours, tol = 6, bg = [26, 29, 38], cols = null) {
+  return page.evaluate(([colours, tol, bg, cols]) => {
     const c = document.getElementById('cv');
     const d = c.dataset;
     const r = c.width / c.getBoundingClientRect().width;
-    const x0 = Math.ceil(+d.px * r) + 2;
+    const x0 = cols ? Math.round(cols[0] * r) : Math.ceil(+d.px * r) + 2;
     const y0 = Math.ceil(+d.py * r) + 2;
-    const w = Math.floor(+d.pw * r) - 4;
+    const w = cols ? Math.max(1, Math.round((cols[1] - cols[0]) * r)) : Math.floor(+d.pw * r) - 4;
     const h = Math.floor(+d.ph * r) - 4;
     const px = c.getContext('2d').getImageData(x0, y0, w, h).data;
     const out = colours.map(() => ({ n: 0, sy: 0 }));
@@ -205,7 +240,27 @@ async function pixels(page, colours, tol = 6, bg = [26, 29, 38]) {
       });
     }
     return { total: w * h, bgShare: same / (w * h), c: out.map((o) => ({ n: o.n, meanY: o.n ? o.sy / o.n / r : NaN })) };
-  }, [colours, tol, bg]);
+  }, [colours, tol, bg, cols]);
 }
 
-module.exports = { ARTIFACTS, startStack, newPage, until, waitLoads, loads, plot, pixels };
+/**
+ * The y (CSS px, canvas coordinates) of the highest pixel in the column at CSS x that is none of the `ignore` colours
+ * (background, grid lines), scanning down from the top of the plot; null if the column is empty.
+ */
+async function topmost(page, x, ignore, tol = 10) {
+  return page.evaluate(([x, ignore, tol]) => {
+    const c = document.getElementById('cv');
+    const d = c.dataset;
+    const r = c.width / c.getBoundingClientRect().width;
+    const y0 = Math.ceil(+d.py * r) + 2;
+    const h = Math.floor(+d.ph * r) - 4;
+    const px = c.getContext('2d').getImageData(Math.round(x * r), y0, 1, h).data;
+    for (let k = 0; k < h; k++) {
+      const p = px.slice(k * 4, k * 4 + 3);
+      if (!ignore.some((q) => q.every((v, j) => Math.abs(v - p[j]) <= tol))) return (y0 + k) / r;
+    }
+    return null;
+  }, [x, ignore, tol]);
+}
+
+module.exports = { GAP, ARTIFACTS, startStack, newPage, until, waitLoads, loads, plot, pixels, topmost };

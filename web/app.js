@@ -82,7 +82,7 @@ if(d.rp){F(bd(d.rx,d.rp,0),'rgba(0,204,102,.3)');F(bd(d.tx,d.tp,mir),'rgba(51,15
 if(sty==='line'){L(pa(rx,0),'#00cc66',2);L(pa(tx,0),'#3399ff',2)}
 else{const o=mir?'':'b0';F(pa(rx,0,1),'#99e6bb'+o);L(pa(rx,0),'#00aa55',1);F(pa(tx,mir,1),'#b3d9ff'+o);L(pa(tx,mir),'#2277cc',1)}
 if(mir){c.strokeStyle='#666666';c.lineWidth=1;c.beginPath();c.moveTo(g.x,R(B)+.5);c.lineTo(g.x+g.pw,R(B)+.5);c.stroke()}c.restore();
-$('inf').textContent=fd(d.st)+'/point'+(d.rp?' · peaks of '+fd(d.pr)+(d.pe?'':' (approx.)'):'')+' · drag to zoom';
+$('inf').textContent=fd(d.st)+'/point'+(d.rp?d.pe?' · true 1 s peaks':' · peaks partly from '+fd(d.pr)+' averages':'')+' · drag to zoom';
 $('wn').textContent=ft(vs)+' → '+ft(ve);if(tip!=null)tsh(tip)}
 function legend(){const l=$('lgd'),m=d.sm||{};l.textContent='';const E=(t,c,x)=>{const e=D.createElement(t);if(c)e.className=c;if(x!=null)e.textContent=x;return e};
 for(const[n,k,c]of[['RX','rx','x'],['TX','tx','y']]){const r=E('div');r.dataset.d=k;const G=(t,v)=>{const g=E('i');g.append(E('span',0,t),' '+v);r.append(' ',g)};r.append(E('b',c),n);G('avg',fb(m[k+'_avg']));G('peak',fb(m[k+'_peak']));

@@ -8,10 +8,11 @@
 //! sense (port 0, two interfaces writing one file) is an error that names
 //! the router and interface.
 //!
-//! Planned here by later work: the web section, the `xor:` password format
-//! of the original, writing the file (atomically, mode 0600).
+//! Planned here by later work: the `xor:` password format of the original,
+//! writing the file (atomically, mode 0600).
 
 use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use serde::Deserialize;
 
 use crate::routeros::client::DEFAULT_PORT;
 use crate::store::Profile;
+use crate::web::acl::{self, AllowList};
 
 /// The installed configuration file.
 pub const DEFAULT_PATH: &str = "/etc/mt-trafmon/mt-trafmon.toml";
@@ -27,6 +29,10 @@ pub const DEFAULT_DATA_DIR: &str = "/var/lib/mt-trafmon";
 /// Seconds a connection attempt or a router reply may take (the original's
 /// socket timeout).
 pub const DEFAULT_TIMEOUT: f64 = 10.0;
+/// The web server's port (the original's).
+pub const DEFAULT_WEB_PORT: u16 = 8080;
+/// The page title (the original's).
+pub const DEFAULT_TITLE: &str = "MikroTik Traffic Monitor";
 
 /// A validated configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +41,48 @@ pub struct Config {
     pub storage: Storage,
     /// The routers to collect from, at least one.
     pub routers: Vec<Router>,
+    /// The web server.
+    pub web: Web,
+}
+
+/// The web server's settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Web {
+    /// Whether it runs at all.
+    pub enabled: bool,
+    /// The address it listens on; `::` (the default) means every IPv4 and
+    /// IPv6 address.
+    pub listen: IpAddr,
+    /// Its TCP port.
+    pub port: u16,
+    /// The page title.
+    pub title: String,
+    /// The page's theme until a visitor picks one.
+    pub theme: Theme,
+    /// Who may connect (empty: nobody).
+    pub allow: AllowList,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: AllowList,
+}
+
+/// The page's colours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Theme {
+    /// The original's dark palette.
+    Dark,
+    /// Light, like rrdtool's default ("White (classic)" in the original).
+    Classic,
+}
+
+impl Theme {
+    /// The name used in the config, URLs and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Theme::Dark => "dark",
+            Theme::Classic => "classic",
+        }
+    }
 }
 
 /// Where and how RRD files are kept.
@@ -178,6 +226,21 @@ struct File {
     storage: StorageFile,
     #[serde(default)]
     router: Vec<RouterFile>,
+    #[serde(default)]
+    web: WebFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebFile {
+    enabled: Option<bool>,
+    listen: Option<IpAddr>,
+    port: Option<u16>,
+    title: Option<String>,
+    theme: Option<Theme>,
+    allow: Option<Vec<String>>,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -321,7 +384,31 @@ fn validate(file: File, path: &Path) -> Result<Config, Error> {
             seen.push((&interface.rrd, here));
         }
     }
-    Ok(Config { storage, routers })
+    let web = file.web;
+    let port = web.port.unwrap_or(DEFAULT_WEB_PORT);
+    if port == 0 {
+        return Err(invalid("web.port".into(), "must be 1 to 65535".into()));
+    }
+    let list = |key: &str, entries: &[String]| {
+        AllowList::parse(entries).map_err(|e: acl::Error| invalid(key.into(), e.to_string()))
+    };
+    let web = Web {
+        enabled: web.enabled.unwrap_or(true),
+        listen: web.listen.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+        port,
+        title: web.title.unwrap_or_else(|| DEFAULT_TITLE.to_string()),
+        theme: web.theme.unwrap_or(Theme::Dark),
+        allow: match &web.allow {
+            Some(entries) => list("web.allow", entries)?,
+            None => AllowList::default_private(),
+        },
+        trusted_proxies: list("web.trusted_proxies", &web.trusted_proxies)?,
+    };
+    Ok(Config {
+        storage,
+        routers,
+        web,
+    })
 }
 
 /// A router or interface name as part of a file name: letters, digits,
@@ -435,8 +522,17 @@ name = "vlan/10 guests"
             error.contains("huge") && error.contains("line 2"),
             "{error}"
         );
-        let error = check("[web]\nport = 1\n").unwrap_err().to_string();
-        assert!(error.contains("web"), "{error}");
+        let error = check(&format!("{MINIMAL}[web]\nprot = 1\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("prot") && error.contains("line 10"),
+            "{error}"
+        );
+        let error = check(&format!("{MINIMAL}[web]\nlisten = \"everywhere\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("line 10"), "{error}");
     }
 
     #[test]
@@ -484,6 +580,40 @@ name = "vlan/10 guests"
         );
         let error = check(&missing).unwrap_err().to_string();
         assert!(error.contains("/nonexistent/pass"), "{error}");
+    }
+
+    #[test]
+    fn the_web_section() {
+        let web = check(MINIMAL).unwrap().web;
+        assert!(web.enabled);
+        assert_eq!(web.listen, "::".parse::<IpAddr>().unwrap());
+        assert_eq!((web.port, web.theme), (8080, Theme::Dark));
+        assert_eq!(web.title, "MikroTik Traffic Monitor");
+        assert_eq!(web.allow, AllowList::default_private());
+        assert!(web.trusted_proxies.is_empty());
+        let web = check(&format!(
+            "{MINIMAL}[web]\nenabled = false\nlisten = \"127.0.0.1\"\nport = 8081\ntitle = \"Home\"\ntheme = \"classic\"\nallow = []\ntrusted_proxies = [\"10.0.0.1\"]\n"
+        ))
+        .unwrap()
+        .web;
+        assert!(!web.enabled);
+        assert_eq!(web.listen, "127.0.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!((web.port, web.theme), (8081, Theme::Classic));
+        assert!(web.allow.is_empty(), "an empty list is kept: nobody");
+        assert_eq!(
+            web.trusted_proxies,
+            AllowList::parse(&["10.0.0.1"]).unwrap()
+        );
+        let error = check(&format!("{MINIMAL}[web]\nallow = [\"10.0.0.0/33\"]\n")).unwrap_err();
+        assert!(
+            matches!(&error, Error::Invalid { key, .. } if key == "web.allow"),
+            "{error}"
+        );
+        let error = check(&format!("{MINIMAL}[web]\nport = 0\n")).unwrap_err();
+        assert!(
+            matches!(&error, Error::Invalid { key, .. } if key == "web.port"),
+            "{error}"
+        );
     }
 
     #[test]

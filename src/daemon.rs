@@ -70,6 +70,13 @@ impl Daemon {
         }
     }
 
+    /// The file guard: collectors hold it shared while they write an RRD
+    /// file; whoever must not overlap a write (shutdown, the web server's
+    /// reads) takes it exclusively.
+    pub fn files(&self) -> Arc<RwLock<()>> {
+        self.writes.clone()
+    }
+
     /// A snapshot of every router's health.
     pub fn snapshot(&self) -> Vec<RouterHealth> {
         self.health

@@ -4,21 +4,23 @@
 //! compact profile, pre-fills a few days of the simulator's traffic so long
 //! ranges have something to show, and prints each interface's rates once a
 //! second until it is stopped (SIGINT/SIGTERM); then it removes the
-//! directory. (With the web server, the demo will serve the graph pages.)
+//! directory. It serves the graph page on 127.0.0.1:8080 meanwhile.
 
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::collector::{RouterHealth, SystemClock};
-use crate::config::{self, Config, Interface, Router, Source, Storage};
+use crate::config::{self, Config, Interface, Router, Source, Storage, Theme, Web};
 use crate::daemon::Daemon;
 use crate::rrd;
 use crate::sim::{self, Simulator};
 use crate::store::{self, Profile};
+use crate::web::acl::AllowList;
+use crate::web::{self, server::Server};
 
 /// The simulator's interfaces the demo monitors: the busy WAN and the quiet
 /// LAN port.
@@ -47,8 +49,21 @@ pub fn run(stop: &AtomicBool) -> Result<(), String> {
         "pre-filled {HISTORY_DAYS} days of history for {}",
         INTERFACES.join(", ")
     );
-    let daemon = Daemon::start(&config, Arc::new(SystemClock::new(None)))
+    let clock = Arc::new(SystemClock::new(None));
+    let daemon = Daemon::start(&config, clock.clone())
         .map_err(|e| format!("cannot start the collector: {e}"))?;
+    let state = web::State::new(&config, &daemon.health, daemon.files(), clock);
+    let server =
+        Server::start(config.web.listen, config.web.port, Arc::new(state)).map_err(|e| {
+            format!(
+                "cannot serve the page on {}:{}: {e} (is another program using the port?)",
+                config.web.listen, config.web.port
+            )
+        })?;
+    println!(
+        "open http://{}/ in a browser; Ctrl-C stops the demo",
+        server.address()
+    );
     let header: Vec<String> = INTERFACES
         .iter()
         .map(|n| format!("{:>28}", format!("{n} rx / tx")))
@@ -68,6 +83,7 @@ pub fn run(stop: &AtomicBool) -> Result<(), String> {
             break;
         }
     }
+    server.stop();
     let stopped = daemon.stop(Duration::from_millis(1500));
     let _ = std::fs::remove_dir_all(&directory);
     drop(simulator);
@@ -100,6 +116,15 @@ pub fn demo_config(router: SocketAddr, directory: &Path) -> Config {
             timeout: Duration::from_secs_f64(config::DEFAULT_TIMEOUT),
             interfaces,
         }],
+        web: Web {
+            enabled: true,
+            listen: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: config::DEFAULT_WEB_PORT,
+            title: "mt-trafmon demo".into(),
+            theme: Theme::Dark,
+            allow: AllowList::default_private(),
+            trusted_proxies: AllowList::default(),
+        },
     }
 }
 

@@ -7,6 +7,7 @@ pub mod collector;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod graph;
 pub mod logger;
 pub mod query;
 pub mod routeros;

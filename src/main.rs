@@ -14,6 +14,7 @@ use std::time::Duration;
 use mt_trafmon::cli::{self, Parsed};
 use mt_trafmon::collector::SystemClock;
 use mt_trafmon::daemon::{self, Daemon};
+use mt_trafmon::web::{self, server::Server};
 use mt_trafmon::{config, demo, logger};
 
 fn main() -> ExitCode {
@@ -80,14 +81,37 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let shift = std::env::var_os("MT_TRAFMON_CLOCK_SHIFT_FILE").map(PathBuf::from);
-    let daemon = match Daemon::start(&config, Arc::new(SystemClock::new(shift))) {
+    let clock = Arc::new(SystemClock::new(shift));
+    let daemon = match Daemon::start(&config, clock.clone()) {
         Ok(daemon) => daemon,
         Err(e) => {
             log::error!("cannot start the collectors: {e}");
             return ExitCode::FAILURE;
         }
     };
+    // A web server that cannot start is logged and the collectors go on:
+    // the data matter more than the page.
+    let server = match (config.web.enabled, args.collect_only) {
+        (true, false) => {
+            let state = web::State::new(&config, &daemon.health, daemon.files(), clock);
+            match Server::start(config.web.listen, config.web.port, Arc::new(state)) {
+                Ok(server) => Some(server),
+                Err(e) => {
+                    log::error!(
+                        "web: cannot listen on port {} of {}: {e}; collecting without the web server",
+                        config.web.port,
+                        config.web.listen
+                    );
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     daemon::wait_for(&stop);
     log::info!("stopping");
+    if let Some(server) = server {
+        server.stop();
+    }
     daemon.stop(Duration::from_millis(1500)).exit(0)
 }

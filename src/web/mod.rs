@@ -1,6 +1,166 @@
-//! The web side of mt-trafmon. Today only [`acl`], the allow-list and the
-//! client address it applies to; the server (`tiny_http` on a fixed pool of
-//! threads), the routing table and the compiled-in pages are the web issue's
-//! work (see `ARCHITECTURE.md`, planned modules).
+//! The web side of mt-trafmon: a `tiny_http` server on a fixed pool of
+//! worker threads ([`server`]) answering one routing table ([`routes`])
+//! with the compiled-in page ([`assets`]) and JSON read from the RRD files
+//! and the collectors' health, behind an allow-list ([`acl`]).
+//!
+//! [`State`] is everything a request may read. Host names of the
+//! allow-lists are resolved by a background thread into
+//! [`State::resolved`], never during a request.
+//!
+//! Invariant: read-only on the RRD files, and every read of one happens
+//! under the daemon's file guard taken exclusively, so it never overlaps a
+//! collector's write (librrd's locks do not exclude threads of one
+//! process; collectors hold the guard shared while they write).
 
 pub mod acl;
+pub mod assets;
+pub mod routes;
+pub mod server;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::collector::{Clock, RouterHealth};
+use crate::config::{Config, Theme};
+use crate::query;
+use acl::AllowList;
+
+/// What the request handlers read.
+pub struct State {
+    /// The page title.
+    pub title: String,
+    /// The page's default theme.
+    pub theme: Theme,
+    /// Who may connect.
+    pub allow: AllowList,
+    /// Whose `X-Forwarded-For` is believed.
+    pub proxies: AllowList,
+    /// The addresses the host names of `allow` and `proxies` resolve to.
+    pub resolved: RwLock<Resolved>,
+    /// The monitored interfaces, in config order.
+    pub interfaces: Vec<Served>,
+    /// The daemon's file guard (see the module invariant).
+    pub files: Arc<RwLock<()>>,
+    /// The clocks ("now" in the JSON is the server's).
+    pub clock: Arc<dyn Clock>,
+    denied: Mutex<HashMap<IpAddr, Instant>>,
+}
+
+/// The resolved addresses of the allow-lists' host names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resolved {
+    /// For [`State::allow`].
+    pub allow: Vec<IpAddr>,
+    /// For [`State::proxies`].
+    pub proxies: Vec<IpAddr>,
+}
+
+/// One interface as the web side sees it.
+pub struct Served {
+    /// Its id in URLs and JSON: `<router>/<interface>`.
+    pub id: String,
+    /// The router's name.
+    pub router: String,
+    /// The interface's name on the router.
+    pub name: String,
+    /// What the page calls it.
+    pub label: String,
+    /// Its RRD file.
+    pub rrd: PathBuf,
+    /// Its collector's health and its index among the router's interfaces.
+    pub health: (Arc<Mutex<RouterHealth>>, usize),
+    /// The query day cache of its file.
+    pub cache: Mutex<query::Cache>,
+}
+
+/// How often one client's denied requests are logged, at most.
+const DENIED_LOG_EVERY: Duration = Duration::from_secs(60);
+/// The most clients whose last denial is remembered for the rate limit.
+const DENIED_REMEMBERED: usize = 1024;
+
+impl State {
+    /// The state for `config`'s interfaces, reading health from `health`
+    /// (one per router, in config order).
+    pub fn new(
+        config: &Config,
+        health: &[Arc<Mutex<RouterHealth>>],
+        files: Arc<RwLock<()>>,
+        clock: Arc<dyn Clock>,
+    ) -> State {
+        let mut interfaces = Vec::new();
+        for (router, health) in config.routers.iter().zip(health) {
+            for (index, interface) in router.interfaces.iter().enumerate() {
+                interfaces.push(Served {
+                    id: format!("{}/{}", router.name, interface.name),
+                    router: router.name.clone(),
+                    name: interface.name.clone(),
+                    label: interface.label.clone(),
+                    rrd: interface.rrd.clone(),
+                    health: (health.clone(), index),
+                    cache: Mutex::new(query::Cache::new()),
+                });
+            }
+        }
+        State {
+            title: config.web.title.clone(),
+            theme: config.web.theme,
+            allow: config.web.allow.clone(),
+            proxies: config.web.trusted_proxies.clone(),
+            resolved: RwLock::new(Resolved::default()),
+            interfaces,
+            files,
+            clock,
+            denied: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Resolves the allow-lists' host names with `resolve` and keeps the
+    /// answers (a name that does not resolve allows nobody).
+    pub fn resolve_hosts(&self, resolve: impl Fn(&str) -> Vec<IpAddr>) {
+        let all = |list: &AllowList| list.hosts().iter().flat_map(|h| resolve(h)).collect();
+        let resolved = Resolved {
+            allow: all(&self.allow),
+            proxies: all(&self.proxies),
+        };
+        *self
+            .resolved
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = resolved;
+    }
+
+    /// Whether a denial of `client` at `now` should be logged: once a
+    /// minute per client, and never more than [`DENIED_REMEMBERED`] clients
+    /// remembered.
+    fn log_denial(&self, client: IpAddr, now: Instant) -> bool {
+        let mut denied = self.denied.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(last) = denied.get(&client) {
+            if now.duration_since(*last) < DENIED_LOG_EVERY {
+                return false;
+            }
+        }
+        if denied.len() >= DENIED_REMEMBERED {
+            denied.retain(|_, last| now.duration_since(*last) < DENIED_LOG_EVERY);
+            if denied.len() >= DENIED_REMEMBERED {
+                return false;
+            }
+        }
+        denied.insert(client, now);
+        true
+    }
+}
+
+/// Resolves a host name with the system's resolver (for the background
+/// thread); failures resolve to nothing.
+pub fn system_resolve(host: &str) -> Vec<IpAddr> {
+    use std::net::ToSocketAddrs;
+    match (host, 0).to_socket_addrs() {
+        Ok(addresses) => addresses.map(|a| a.ip().to_canonical()).collect(),
+        Err(e) => {
+            log::debug!("web: {host} does not resolve: {e}");
+            Vec::new()
+        }
+    }
+}

@@ -1,0 +1,577 @@
+//! The routing table: [`route`] turns a request ([`Req`]) into a [`Reply`]
+//! (a plain value; `server.rs` turns it into a `tiny_http` response and
+//! adds the security headers), so that tests call it directly.
+//!
+//! Order for every request: the allow-list (403), the method (405 but for
+//! GET and HEAD), the path (trailing slashes ignored), then the handler.
+//! A malformed parameter is a 400 with a sentence saying which and why;
+//! an unknown interface a 404. JSON shapes are documented in README.md,
+//! "URLs and JSON endpoints".
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::sync::PoisonError;
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::{Served, State, acl, assets};
+use crate::collector::{FileState, InterfaceHealth, RouterHealth};
+use crate::graph::{self, View};
+use crate::query::{self, Request};
+use crate::rrd;
+
+/// A sample older than this makes `/healthz` answer 503.
+pub const FRESH_SECONDS: f64 = 10.0;
+/// A sample older than this makes an interface `stale` (the page's yellow).
+pub const LIVE_SECONDS: f64 = 5.0;
+/// Points of a series when the request does not say.
+pub const DEFAULT_POINTS: u32 = 1000;
+
+/// A request, as much of it as routing needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Req<'a> {
+    /// `GET`, `HEAD`, …
+    pub method: &'a str,
+    /// Path and query as sent.
+    pub url: &'a str,
+    /// The TCP peer.
+    pub peer: IpAddr,
+    /// The `X-Forwarded-For` header, if any.
+    pub forwarded_for: Option<&'a str>,
+    /// The `Accept-Encoding` header, if any.
+    pub accept_encoding: Option<&'a str>,
+    /// The `If-None-Match` header, if any.
+    pub if_none_match: Option<&'a str>,
+}
+
+/// An answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: &'static str,
+    /// The body.
+    pub body: Body,
+    /// Extra headers (`ETag`, `Location`, `Content-Encoding`, `Allow`, …).
+    pub headers: Vec<(&'static str, String)>,
+    /// `Cache-Control`: `no-cache` for the page's files (revalidated with
+    /// their ETag), `no-store` for everything else.
+    pub cache: &'static str,
+}
+
+/// A reply body.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    /// Compiled-in bytes.
+    Static(&'static [u8]),
+    /// Made for this request.
+    Owned(Vec<u8>),
+}
+
+impl Body {
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Body::Static(bytes) => bytes,
+            Body::Owned(bytes) => bytes,
+        }
+    }
+}
+
+impl Reply {
+    fn text(status: u16, text: impl Into<String>) -> Reply {
+        Reply {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: Body::Owned(text.into().into_bytes()),
+            headers: Vec::new(),
+            cache: "no-store",
+        }
+    }
+
+    fn json(status: u16, value: &impl Serialize) -> Reply {
+        Reply {
+            status,
+            content_type: "application/json",
+            body: Body::Owned(serde_json::to_vec(value).unwrap_or_default()),
+            headers: Vec::new(),
+            cache: "no-store",
+        }
+    }
+
+    fn error(status: u16, message: impl Into<String>) -> Reply {
+        Reply::json(status, &json!({ "error": message.into() }))
+    }
+}
+
+/// Answers one request.
+#[rustfmt::skip]
+pub fn route(state: &State, req: &Req) -> Reply {
+    let client = {
+        let resolved = state.resolved.read().unwrap_or_else(PoisonError::into_inner);
+        let client = acl::client_address(req.peer, req.forwarded_for, &state.proxies, &resolved.proxies);
+        if !state.allow.allows(client, &resolved.allow) {
+            if state.log_denial(client, Instant::now()) {
+                log::warn!("web: access denied for {client} (not in web.allow; logged once a minute per address)");
+            }
+            return Reply::text(403, format!("403 Forbidden \u{2014} {client} is not in the allowed list.\n"));
+        }
+        client
+    };
+    if req.method != "GET" && req.method != "HEAD" {
+        let mut reply = Reply::text(405, "Method not allowed\n");
+        reply.headers.push(("Allow", "GET, HEAD".into()));
+        return reply;
+    }
+    let (path, query) = req.url.split_once('?').unwrap_or((req.url, ""));
+    let params = match parse_query(query) {
+        Ok(params) => params,
+        Err(message) => return Reply::error(400, message),
+    };
+    let path = match path.trim_end_matches('/') { "" => "/", path => path };
+    if params.iter().any(|(k, v)| k == "graph" && v == "1") {
+        return old_graph_link(query);
+    }
+    log::debug!("web: {client} {} {}", req.method, req.url);
+    let params = Params(&params);
+    match path {
+        "/api/interfaces" => interfaces(state),
+        "/api/live"       => live(state),
+        "/live"           => original_live(state),
+        "/api/series"     => series(state, &params).unwrap_or_else(|e| e),
+        "/api/rrdtool"    => rrdtool(state, &params).unwrap_or_else(|e| e),
+        "/healthz"        => healthz(state),
+        _ => match assets::find(path) {
+            Some(asset) => asset_reply(asset, req),
+            None => Reply::text(404, "Not found\n"),
+        },
+    }
+}
+
+/// Query parameters, decoded; blank values dropped (as the original did).
+struct Params<'a>(&'a [(String, String)]);
+
+impl Params<'_> {
+    /// The last value of `name`.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The last value of `name` as a whole number, `None` if absent.
+    fn int(&self, name: &str) -> Result<Option<i64>, Reply> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(text) => text
+                .parse()
+                .map(Some)
+                .map_err(|_| Reply::error(400, format!("{name}={text:?} is not a whole number"))),
+        }
+    }
+
+    /// The interface `iface` names, the first one by default.
+    fn interface<'s>(&self, state: &'s State) -> Result<&'s Served, Reply> {
+        let found = match self.get("iface") {
+            None => state.interfaces.first(),
+            Some(id) => state.interfaces.iter().find(|s| s.id == id),
+        };
+        found.ok_or_else(|| {
+            let known: Vec<&str> = state.interfaces.iter().map(|s| s.id.as_str()).collect();
+            Reply::error(
+                404,
+                format!(
+                    "no interface {:?}; known: {}",
+                    self.get("iface").unwrap_or(""),
+                    known.join(", ")
+                ),
+            )
+        })
+    }
+}
+
+/// Splits and percent-decodes a query string (`+` is a space). Blank
+/// values are dropped; malformed escapes or non-UTF-8 are an error.
+pub fn parse_query(query: &str) -> Result<Vec<(String, String)>, String> {
+    let mut params = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = percent_decode(name)?;
+        let value = percent_decode(value)?;
+        if !value.is_empty() {
+            params.push((name, value));
+        }
+    }
+    Ok(params)
+}
+
+fn percent_decode(text: &str) -> Result<String, String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
+                let byte = hex
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| format!("malformed %-escape in the query: {text:?}"))?;
+                out.push(byte);
+                i += 2;
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| format!("the query is not UTF-8: {text:?}"))
+}
+
+/// The original's `?graph=1` image links: the page with the same view.
+fn old_graph_link(query: &str) -> Reply {
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("graph=") && !p.starts_with("_="))
+        .collect();
+    let mut reply = Reply::text(303, "See /\n");
+    reply
+        .headers
+        .push(("Location", format!("/?{}", rest.join("&"))));
+    reply
+}
+
+fn asset_reply(asset: &'static assets::Asset, req: &Req) -> Reply {
+    let mut reply = Reply {
+        status: 200,
+        content_type: asset.content_type,
+        body: Body::Static(asset.body),
+        headers: vec![
+            ("ETag", asset.etag.to_string()),
+            ("Vary", "Accept-Encoding".into()),
+        ],
+        cache: "no-cache",
+    };
+    let matches = req.if_none_match.is_some_and(|tags| {
+        tags.split(',')
+            .any(|t| t.trim() == asset.etag || t.trim() == "*")
+    });
+    if matches {
+        reply.status = 304;
+        reply.body = Body::Static(b"");
+        return reply;
+    }
+    let gzip = req.accept_encoding.is_some_and(accepts_gzip);
+    if gzip && asset.gzip.len() < asset.body.len() {
+        reply.body = Body::Static(asset.gzip);
+        reply.headers.push(("Content-Encoding", "gzip".into()));
+    }
+    reply
+}
+
+/// Whether an `Accept-Encoding` value accepts gzip (and does not refuse it
+/// with `q=0`).
+fn accepts_gzip(header: &str) -> bool {
+    header.split(',').any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or("");
+        let refused = parts.any(|p| {
+            p.strip_prefix("q=")
+                .and_then(|q| q.parse::<f64>().ok())
+                .is_some_and(|q| q == 0.0)
+        });
+        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+    })
+}
+
+/// One interface's health, read under its router's lock.
+fn with_health<T>(served: &Served, f: impl FnOnce(&RouterHealth, &InterfaceHealth) -> T) -> T {
+    let (health, index) = &served.health;
+    let router = health.lock().unwrap_or_else(PoisonError::into_inner);
+    f(&router, &router.interfaces[*index])
+}
+
+/// The interface's state for the JSON: `ok`, `waiting`, `stale` or
+/// `error`, and the error's text.
+fn state_of(
+    router: &RouterHealth,
+    interface: &InterfaceHealth,
+    now: f64,
+) -> (&'static str, Option<String>) {
+    if let FileState::Failed(message) = &interface.file {
+        return ("error", Some(message.clone()));
+    }
+    let error = || router.last_error.as_ref().map(|(_, e)| e.clone());
+    match &interface.last_sample {
+        Some(sample) if now - sample.at <= LIVE_SECONDS => ("ok", None),
+        Some(_) if !router.connected => ("error", error()),
+        Some(_) => ("stale", None),
+        None if !router.connected && router.last_error.is_some() => ("error", error()),
+        None => ("waiting", None),
+    }
+}
+
+fn interfaces(state: &State) -> Reply {
+    let now = state.clock.now().wall;
+    let list: Vec<_> = state
+        .interfaces
+        .iter()
+        .map(|served| {
+            with_health(served, |router, interface| {
+                let (status, error) = state_of(router, interface, now);
+                json!({
+                    "id": served.id,
+                    "router": served.router,
+                    "name": served.name,
+                    "label": served.label,
+                    "rrd": served.rrd.to_string_lossy(),
+                    "state": status,
+                    "connected": router.connected,
+                    "error": error,
+                    "last_sample": interface.last_sample.map(|s| s.at),
+                })
+            })
+        })
+        .collect();
+    Reply::json(
+        200,
+        &json!({
+            "title": state.title,
+            "theme": state.theme.name(),
+            "version": env!("CARGO_PKG_VERSION"),
+            "now": now,
+            "interfaces": list,
+        }),
+    )
+}
+
+fn live(state: &State) -> Reply {
+    let now = state.clock.now().wall;
+    let list: Vec<_> = state
+        .interfaces
+        .iter()
+        .map(|served| {
+            with_health(served, |router, interface| {
+                let (status, error) = state_of(router, interface, now);
+                let sample = interface.last_sample;
+                json!({
+                    "id": served.id,
+                    "rx": sample.map(|s| s.rx_bps),
+                    "tx": sample.map(|s| s.tx_bps),
+                    "ts": sample.map(|s| s.at),
+                    "state": status,
+                    "error": error,
+                })
+            })
+        })
+        .collect();
+    Reply::json(200, &json!({ "now": now, "interfaces": list }))
+}
+
+/// `/live` in the original's shape, for the first interface.
+fn original_live(state: &State) -> Reply {
+    let sample = state
+        .interfaces
+        .first()
+        .and_then(|served| with_health(served, |_, interface| interface.last_sample));
+    /// The original's field order.
+    #[derive(Serialize)]
+    struct Live {
+        rx: i64,
+        tx: i64,
+        ts: Option<f64>,
+    }
+    let body = match sample {
+        Some(s) => Live {
+            rx: s.rx_bps.round() as i64,
+            tx: s.tx_bps.round() as i64,
+            ts: Some(s.at),
+        },
+        None => Live {
+            rx: 0,
+            tx: 0,
+            ts: None,
+        },
+    };
+    Reply::json(200, &body)
+}
+
+fn healthz(state: &State) -> Reply {
+    let now = state.clock.now().wall;
+    let mut problems = String::new();
+    for served in &state.interfaces {
+        with_health(served, |router, interface| {
+            let why = router
+                .last_error
+                .as_ref()
+                .map_or(String::new(), |(_, e)| format!(" (router: {e})"));
+            let why = match &interface.file {
+                FileState::Failed(message) => format!(" (file: {message})"),
+                _ => why,
+            };
+            match interface.last_sample {
+                Some(s) if now - s.at <= FRESH_SECONDS => {}
+                Some(s) => {
+                    let _ = writeln!(
+                        problems,
+                        "{}: no sample for {:.0} s{why}",
+                        served.id,
+                        now - s.at
+                    );
+                }
+                None => {
+                    let _ = writeln!(problems, "{}: no sample yet{why}", served.id);
+                }
+            }
+        });
+    }
+    match problems.is_empty() {
+        true => Reply::text(200, "ok\n"),
+        false => Reply::text(503, problems),
+    }
+}
+
+/// A whole-bit/s rate for the JSON.
+fn rounded(value: Option<f64>) -> Option<i64> {
+    value.filter(|v| v.is_finite()).map(|v| v.round() as i64)
+}
+
+#[derive(Serialize)]
+struct SeriesJson<'a> {
+    iface: &'a str,
+    start: i64,
+    end: i64,
+    step: u64,
+    resolution: Option<u64>,
+    peak_resolution: Option<u64>,
+    peak_exact: bool,
+    last_update: i64,
+    now: f64,
+    summary: Summary,
+    t0: i64,
+    rx: Vec<Option<i64>>,
+    tx: Vec<Option<i64>>,
+    rx_peak: Option<Vec<Option<i64>>>,
+    tx_peak: Option<Vec<Option<i64>>>,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    rx_avg: Option<f64>,
+    tx_avg: Option<f64>,
+    rx_peak: Option<f64>,
+    tx_peak: Option<f64>,
+    rx_bytes: f64,
+    tx_bytes: f64,
+    known: f64,
+}
+
+fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
+    let served = params.interface(state)?;
+    let (Some(start), Some(end)) = (params.int("start")?, params.int("end")?) else {
+        return Err(Reply::error(
+            400,
+            "start and end (Unix seconds) are required",
+        ));
+    };
+    let points = match params.int("points")? {
+        None => DEFAULT_POINTS,
+        Some(p) => u32::try_from(p).map_err(|_| {
+            Reply::error(
+                400,
+                format!("points={p} is out of range (1 to {})", query::MAX_POINTS),
+            )
+        })?,
+    };
+    let since = params.int("since")?;
+    let request = Request { start, end, points };
+    request
+        .check()
+        .map_err(|e| Reply::error(400, e.to_string()))?;
+    if !served.rrd.exists() {
+        return Err(Reply::error(
+            503,
+            format!(
+                "no data yet: {} does not exist (the collector creates it)",
+                served.rrd.display()
+            ),
+        ));
+    }
+    let result = {
+        let _files = state.files.write().unwrap_or_else(PoisonError::into_inner);
+        let mut cache = served.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        query::series_cached(&mut cache, &served.rrd, &request)
+    };
+    let series = result.map_err(|e| match e {
+        query::Error::Rrd(_) | query::Error::Answer(_) => Reply::error(503, e.to_string()),
+        _ => Reply::error(500, e.to_string()),
+    })?;
+    let max = |values: &mut dyn Iterator<Item = Option<f64>>| values.flatten().reduce(f64::max);
+    let known_seconds = series.volume.known * (end - start) as f64;
+    let average = |bytes: f64| (known_seconds > 0.0).then(|| bytes * 8.0 / known_seconds);
+    let summary = Summary {
+        rx_avg: average(series.volume.rx_bytes),
+        tx_avg: average(series.volume.tx_bytes),
+        rx_peak: max(&mut series.points.iter().map(|p| p.rx_peak.or(p.rx))),
+        tx_peak: max(&mut series.points.iter().map(|p| p.tx_peak.or(p.tx))),
+        rx_bytes: series.volume.rx_bytes,
+        tx_bytes: series.volume.tx_bytes,
+        known: series.volume.known,
+    };
+    let shown: Vec<&query::Point> = series
+        .points
+        .iter()
+        .filter(|p| since.is_none_or(|since| p.time >= since))
+        .collect();
+    let peaks = series.step > 1;
+    let column =
+        |f: fn(&query::Point) -> Option<f64>| shown.iter().map(|p| rounded(f(p))).collect();
+    let body = SeriesJson {
+        iface: &served.id,
+        start: series.start,
+        end: series.end,
+        step: series.step,
+        resolution: series.resolution,
+        peak_resolution: series.peak_resolution,
+        peak_exact: series.peak_exact,
+        last_update: series.last_update,
+        now: state.clock.now().wall,
+        summary,
+        t0: shown.first().map_or(series.end, |p| p.time),
+        rx: column(|p| p.rx),
+        tx: column(|p| p.tx),
+        rx_peak: peaks.then(|| column(|p| p.rx_peak)),
+        tx_peak: peaks.then(|| column(|p| p.tx_peak)),
+    };
+    Ok(Reply::json(200, &body))
+}
+
+fn rrdtool(state: &State, params: &Params) -> Result<Reply, Reply> {
+    let served = params.interface(state)?;
+    let view = View::from_query(params.0.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let info = {
+        let _files = state.files.write().unwrap_or_else(PoisonError::into_inner);
+        rrd::info(&served.rrd)
+    };
+    let archives: Vec<(u64, u64)> = match &info {
+        Ok(info) => info
+            .archives
+            .iter()
+            .filter(|a| a.cf == "AVERAGE")
+            .map(|a| (a.pdp_per_row * info.step, a.rows))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let step = graph::effective_step(&view, &archives);
+    let command = graph::rrdtool_command(&view, &served.rrd.to_string_lossy(), &state.title, step);
+    Ok(Reply::json(200, &json!({ "command": command })))
+}
+
+#[cfg(test)]
+mod tests;

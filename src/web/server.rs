@@ -1,0 +1,228 @@
+//! The HTTP server: binds the listening socket (`::` means every IPv4 and
+//! IPv6 address), runs `tiny_http` (our patched copy, see
+//! `vendor/tiny_http/PATCHED.md`) with limits on connections, a fixed pool
+//! of [`WORKERS`] threads that answer requests through
+//! [`routes::route`], a background thread that resolves the allow-lists'
+//! host names, and one that warms each interface's query cache.
+//!
+//! Every answer carries the security headers of [`SECURITY_HEADERS`];
+//! `HEAD` gets the headers of `GET` without the body (tiny_http drops it).
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use super::State;
+use super::routes::{self, Req};
+use crate::query::{self, Request};
+
+/// Worker threads answering requests.
+pub const WORKERS: usize = 4;
+/// Connections open at once, in all and from one address; more are
+/// closed on accept.
+pub const MAX_CONNECTIONS: usize = 256;
+/// See [`MAX_CONNECTIONS`].
+pub const MAX_PER_CLIENT: usize = 32;
+/// How long a connection may wait for the client's next bytes (or for a
+/// write to go through) before it is closed.
+pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the allow-lists' host names are resolved again.
+pub const RESOLVE_EVERY: Duration = Duration::from_secs(60);
+
+/// Headers on every answer.
+pub const SECURITY_HEADERS: [(&str, &str); 4] = [
+    (
+        "Content-Security-Policy",
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+];
+
+/// A running server.
+pub struct Server {
+    http: Arc<tiny_http::Server>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    address: SocketAddr,
+}
+
+impl Server {
+    /// Binds `listen:port` and starts the threads.
+    pub fn start(listen: IpAddr, port: u16, state: Arc<State>) -> io::Result<Server> {
+        let listener = bind(listen, port)?;
+        let address = listener.local_addr()?;
+        let limits = tiny_http::Limits {
+            max_connections: MAX_CONNECTIONS,
+            max_per_client: MAX_PER_CLIENT,
+            timeout: Some(CONNECTION_TIMEOUT),
+        };
+        let http = tiny_http::Server::from_listener_with_limits(listener, None, limits)
+            .map_err(io::Error::other)?;
+        let http = Arc::new(http);
+        if state.allow.is_empty() {
+            log::warn!("web: web.allow is empty, so every client is denied");
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        for n in 0..WORKERS {
+            let (http, state, stop) = (http.clone(), state.clone(), stop.clone());
+            threads.push(
+                thread::Builder::new()
+                    .name(format!("web {n}"))
+                    .spawn(move || work(&http, &state, &stop))?,
+            );
+        }
+        let (resolver_state, resolver_stop) = (state.clone(), stop.clone());
+        threads.push(
+            thread::Builder::new()
+                .name("web resolve".into())
+                .spawn(move || resolve(&resolver_state, &resolver_stop))?,
+        );
+        threads.push(
+            thread::Builder::new()
+                .name("web warm".into())
+                .spawn(move || warm(&state))?,
+        );
+        log::info!("web: serving http://{address}/");
+        Ok(Server {
+            http,
+            stop,
+            threads,
+            address,
+        })
+    }
+
+    /// The address it listens on (with the port the system picked for 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Stops answering and closes the socket; a request in progress is
+    /// finished first.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.http.unblock();
+        for thread in self.threads {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A listening socket on `listen:port`. For `::` the socket also takes
+/// IPv4 (dual stack); where the system has no IPv6, `::` falls back to
+/// `0.0.0.0`.
+fn bind(listen: IpAddr, port: u16) -> io::Result<TcpListener> {
+    use rustix::net::{AddressFamily, SocketType, ipproto, sockopt};
+    let family = match listen {
+        IpAddr::V4(_) => AddressFamily::INET,
+        IpAddr::V6(_) => AddressFamily::INET6,
+    };
+    let socket = match rustix::net::socket(family, SocketType::STREAM, Some(ipproto::TCP)) {
+        Err(e) if listen.is_unspecified() && family == AddressFamily::INET6 => {
+            log::warn!("web: no IPv6 here ({e}); listening on IPv4 only");
+            return bind(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
+        }
+        result => result?,
+    };
+    sockopt::set_socket_reuseaddr(&socket, true)?;
+    if family == AddressFamily::INET6 {
+        sockopt::set_ipv6_v6only(&socket, !listen.is_unspecified())?;
+    }
+    rustix::net::bind(&socket, &SocketAddr::new(listen, port))?;
+    rustix::net::listen(&socket, 128)?;
+    Ok(TcpListener::from(socket))
+}
+
+fn work(http: &tiny_http::Server, state: &State, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        let request = match http.recv_timeout(Duration::from_millis(500)) {
+            Ok(Some(request)) => request,
+            Ok(None) => continue,
+            Err(e) => {
+                log::warn!("web: {e}");
+                thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        let header = |name: &str| {
+            request
+                .headers()
+                .iter()
+                .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+                .map(|h| h.value.as_str())
+        };
+        let Some(peer) = request.remote_addr().map(|a| a.ip()) else {
+            continue;
+        };
+        let method = request.method().as_str().to_string();
+        let reply = routes::route(
+            state,
+            &Req {
+                method: &method,
+                url: request.url(),
+                peer,
+                forwarded_for: header("X-Forwarded-For"),
+                accept_encoding: header("Accept-Encoding"),
+                if_none_match: header("If-None-Match"),
+            },
+        );
+        let status = reply.status;
+        let mut response =
+            tiny_http::Response::from_data(reply.body.bytes().to_vec()).with_status_code(status);
+        let headers = [
+            ("Content-Type", reply.content_type),
+            ("Cache-Control", reply.cache),
+        ]
+        .into_iter()
+        .chain(SECURITY_HEADERS)
+        .chain(reply.headers.iter().map(|(k, v)| (*k, v.as_str())));
+        for (name, value) in headers {
+            if let Ok(header) = tiny_http::Header::from_bytes(name, value) {
+                response.add_header(header);
+            }
+        }
+        if let Err(e) = request.respond(response) {
+            log::debug!("web: answering {peer}: {e}");
+        }
+    }
+}
+
+fn resolve(state: &State, stop: &AtomicBool) {
+    if state.allow.hosts().is_empty() && state.proxies.hosts().is_empty() {
+        return;
+    }
+    while !stop.load(Ordering::Relaxed) {
+        state.resolve_hosts(super::system_resolve);
+        let mut waited = Duration::ZERO;
+        while waited < RESOLVE_EVERY && !stop.load(Ordering::Relaxed) {
+            thread::sleep(Duration::from_millis(200));
+            waited += Duration::from_millis(200);
+        }
+    }
+}
+
+/// Reads ten years of each file once, so that the first long view is
+/// served from the day cache.
+fn warm(state: &State) {
+    let now = state.clock.now().wall as i64;
+    for served in &state.interfaces {
+        if !served.rrd.exists() {
+            continue;
+        }
+        let request = Request {
+            start: now - 10 * 366 * 86_400,
+            end: now,
+            points: 1000,
+        };
+        let _files = state.files.write().unwrap_or_else(PoisonError::into_inner);
+        let mut cache = served.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Err(e) = query::series_cached(&mut cache, &served.rrd, &request) {
+            log::debug!("web: warming the cache of {}: {e}", served.id);
+        }
+    }
+}

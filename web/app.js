@@ -48,7 +48,7 @@ x={k,vs:s,ve:e,n,i:j.iface,st:j.step,t0:j.start,lu:j.last_update,sm:j.summary,re
 if(ok&&(d.st!==j.step||!d.rp!==!pk))return load(0);
 const put=(o,b,f)=>{for(let i=0;i<(o.rx||[]).length;i++){const m=R((b+i*x.st-x.t0)/x.st);if(m<0||m>=N||!f(b+i*x.st))continue;
 x.rx[m]=o.rx[i];x.tx[m]=o.tx[i];if(pk){x.rp[m]=o.rp?o.rp[i]:o.rx_peak[i];x.tp[m]=o.tp?o.tp[i]:o.tx_peak[i]}}};
-if(ok)put(d,d.t0,t=>t<j.t0);put(j,j.t0,()=>1);d=x;draw();legend();if(!FG){FG=1;performance.mark('mt-first-graph')}cv.dataset.ld=(+cv.dataset.ld|0)+1}
+if(ok)put(d,d.t0,t=>t<j.t0);put(j,j.t0,()=>1);d=x;FG||performance.mark('mt-data');draw();legend();if(!FG){FG=1;performance.mark('mt-first-graph')}cv.dataset.ld=(+cv.dataset.ld|0)+1}
 function sched(){clearTimeout(RT);if(S.rf)RT=setTimeout(()=>{(S.r!=='custom'||!d||d.lu==null||d.lu<S.e?load(1):Promise.resolve()).finally(sched)},S.rf*1e3)}
 function sma(a){const k=M.ceil(60/d.st);if(k<2)return a;const o=[];let s=0,c=0;
 for(let i=0;i<a.length;i++){if(a[i]!=null){s+=a[i];c++}if(i>=k&&a[i-k]!=null){s-=a[i-k];c--}o.push(a[i]==null||!c?null:s/c)}return o}

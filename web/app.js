@@ -14,7 +14,7 @@ fy=v=>{if(v==null)return'—';const k=M.min(4,M.max(0,M.floor(M.log10(M.max(v,1)
 si=v=>{if(!v)return'0';const a=M.abs(v),k=M.min(4,M.max(0,M.floor(M.log10(a)/3+1e-9)));return(v<0?'−':'')+ +(a/1e3**k).toPrecision(3)+(k?' '+'kMGT'[k-1]:'')},
 fd=s=>{const f=(v,u)=>+v.toFixed(1)+' '+u;return s<60?s+' s':s<3600?f(s/60,'min'):s<86400?f(s/3600,'h'):f(s/86400,'d')},
 now=()=>Date.now()/1e3+off,
-thm=()=>S.th||localStorage.getItem('mt-theme')||ST;
+ls=(k,v)=>{try{return v?localStorage.setItem(k,v):localStorage.getItem(k)}catch(x){}},thm=()=>S.th||ls('mt-theme')||ST;
 function parse(q){const p=new URLSearchParams(q),g=k=>{const a=p.getAll(k);return a.length?a[a.length-1]:null},
 I=(k,lo,hi,df)=>{const v=g(k);return isI(v)?M.min(hi,M.max(lo,+v)):df},r=g('range'),s=g('start'),e=g('end'),y=g('style'),o={r:PR[r]?r:'1h'};
 if(isI(s)&&isI(e)&&+e>+s){o.r='custom';o.s=+s;o.e=+e}
@@ -102,7 +102,7 @@ if(b-a>=12&&tx(b)-tx(a)>=1){thd();go({r:'custom',s:R(tx(a)),e:R(tx(b))},1)}else 
 cv.addEventListener('pointercancel',()=>{dr=null;sel.hidden=true});cv.addEventListener('pointerleave',e=>{e.pointerType==='mouse'&&!dr&&thd()});
 const vw=()=>d?[d.vs,d.ve]:win(),zo=f=>{if(!d)return;const[s,e]=vw(),c=(s+e)/2,h=(e-s)*f/2;h>=1&&go(mk(c-h,c+h),1)},pan=f=>{const[s,e]=vw(),k=(e-s)*f;go(mk(s+k,e+k),1)},
 nw=()=>{const[s,e]=vw();go({r:PK.find(k=>PR[k]>=e-s)||'10y'},1)},bk=()=>{H.state&&H.state.d>0&&H.back()},
-tg=()=>{const t=thm()==='classic'?'dark':'classic';localStorage.setItem('mt-theme',t);S.th=t===ST?null:t;H.replaceState(H.state,'',url());sync();draw()},
+tg=()=>{const t=thm()==='classic'?'dark':'classic';ls('mt-theme',t);S.th=t===ST?null:t;H.replaceState(H.state,'',url());sync();draw()},
 flash=(b,ok)=>{const t=b.dataset.t||(b.dataset.t=b.textContent);b.textContent=ok?'✓ Copied':'Select & copy manually';b.classList.toggle('ok',ok);clearTimeout(b.T);b.T=setTimeout(()=>{b.textContent=t;b.classList.remove('ok')},2e3)};
 async function cp(t,b){let ok=0;try{await navigator.clipboard.writeText(t);ok=1}catch(x){}
 if(!ok){const a=D.createElement('textarea');a.value=t;a.readOnly=true;a.className='hid';D.body.append(a);a.select();try{ok=D.execCommand('copy')}catch(x){}a.remove()}

@@ -138,6 +138,23 @@ describe('mt-trafmon page', () => {
     };
     const [lineLine, lineArea] = await draw('line');
     assert.ok(lineLine.n > 20 && lineArea.n === 0, `line style: ${lineLine.n} line px, ${lineArea.n} area px`);
+    // Smooth (60 s moving average) calms the pre-filled 1 s noise: the line's height varies far less from column to column.
+    const spread = async () => {
+      const q = await plot(page);
+      const ys = [];
+      for (let k = 0; k < 60; k++) ys.push(await topmost(page, q.x + q.w * (0.1 + k * 0.01), [BG_DARK, ...GRID]));
+      const d = ys.slice(1).map((y, k) => Math.abs(y - ys[k]));
+      return d.reduce((a, b) => a + b, 0) / d.length;
+    };
+    const rough = await spread();
+    await page.check('#sm');
+    await page.waitForURL((u) => u.searchParams.get('smooth') === '1');
+    await waitLoads(page, ++n);
+    const smooth = await spread();
+    assert.ok(smooth < rough / 2, `column-to-column change: ${rough} px raw, ${smooth} px smoothed`);
+    await page.uncheck('#sm');
+    await page.waitForURL((u) => u.searchParams.get('smooth') === null);
+    await waitLoads(page, ++n);
     const [areaLine, areaArea] = await draw('area');
     assert.ok(areaLine.n === 0 && areaArea.n > 20, `area style: ${areaLine.n} line px, ${areaArea.n} area px`);
     const [, , rx, tx] = await draw('mirror');
@@ -281,6 +298,16 @@ describe('mt-trafmon page', () => {
       assert.equal(q.get(k), v, k);
     }
     assert.ok(!(await page.textContent('#lgd')).includes('vol'));
+    // start/end win over range (a custom window); out-of-range and non-integer sizes clamp or fall back, never fail.
+    const end = Math.floor(Date.now() / 1000) - 7200;
+    await page.goto(`${S.base}/?range=6h&start=${end - 1800}&end=${end}&width=100&height=abc&volume=1&volume=0`);
+    await waitLoads(page, 1);
+    const c = await plot(page);
+    assert.deepEqual([c.vs, c.ve], [end - 1800, end]);
+    assert.equal((await ctl(page)).range, 'custom');
+    assert.equal((await ctl(page)).volume, false, 'the last volume= wins');
+    const size = await page.evaluate(() => document.getElementById('cv').getBoundingClientRect().toJSON());
+    assert.deepEqual([size.width, size.height], [300, 420]);
     // The original's PNG URL redirects to the page with the same view.
     await page.goto(`${S.base}/?graph=1&range=24h&style=mirror`);
     await waitLoads(page);

@@ -5,7 +5,7 @@ PR={'5m':300,'15m':900,'1h':3600,'6h':21600,'24h':86400,'7d':604800,'30d':259200
 ML=58,MR=14,MT=20,MB=24,MN='Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' '),
 PL={dark:{bg:'#1a1d26',gr:'#404858',mg:'#606878',fo:'#e0e4ee',ax:'#808898'},classic:{bg:'#ffffff',gr:'#e2e5ea',mg:'#c4c9d2',fo:'#1a1f2b',ax:'#6b7280'}},
 cv=$('cv'),gw=$('gw'),sel=$('sel'),xh=$('xh'),tt=$('tt'),er=$('er'),rg=$('rg'),sy=$('sy'),rf=$('rf'),ifs=$('if'),lv=$('lv');
-let S,IF=[],ST='dark',off=0,d=null,LQ=0,FG=0,RT=0,LT=0,dr=null,tip=null,lst;
+let S,IF=[],ST='dark',off=0,d=null,LQ=0,FG=0,RT=0,LT=0,dr=null,tip=null;
 const isI=v=>v!=null&&/^\s*[-+]?\d+\s*$/.test(v),
 p2=n=>String(n).padStart(2,'0'),
 ft=(t,f)=>{const a=new Date(t*1e3);return(f?'':a.getFullYear()+'-'+p2(a.getMonth()+1)+'-'+p2(a.getDate())+' ')+p2(a.getHours())+':'+p2(a.getMinutes())+':'+p2(a.getSeconds())},
@@ -44,7 +44,7 @@ if(ok)u+='&since='+(d.lu-d.lu%d.st-d.st);let j;
 try{j=await gj(u)}catch(x){if(q===LQ){er.textContent=x.name==='TimeoutError'?'The server did not answer in time.':x.name==='TypeError'?'Server unreachable.':x.message;er.hidden=false}return}
 if(q!==LQ)return;er.hidden=true;off=j.now-Date.now()/1e3;if(S.r!=='custom'&&!inc&&M.abs(e-j.now)>M.max(5,(e-s)/200))return load(2);
 const N=R((j.end-j.start)/j.step),A=()=>new Array(N).fill(null),pk=Array.isArray(j.rx_peak),
-x={k,vs:s,ve:e,n,i:j.iface,st:j.step,t0:j.start,lu:j.last_update,sm:j.summary,res:j.resolution,pr:j.peak_resolution,pe:j.peak_exact,rx:A(),tx:A(),rp:pk?A():null,tp:pk?A():null};
+x={k,vs:s,ve:e,n,st:j.step,t0:j.start,lu:j.last_update,sm:j.summary,pr:j.peak_resolution,pe:j.peak_exact,rx:A(),tx:A(),rp:pk?A():null,tp:pk?A():null};
 if(ok&&(d.st!==j.step||!d.rp!==!pk))return load(0);
 const put=(o,b,f)=>{for(let i=0;i<(o.rx||[]).length;i++){const m=R((b+i*x.st-x.t0)/x.st);if(m<0||m>=N||!f(b+i*x.st))continue;
 x.rx[m]=o.rx[i];x.tx[m]=o.tx[i];if(pk){x.rp[m]=o.rp?o.rp[i]:o.rx_peak[i];x.tp[m]=o.tp?o.tp[i]:o.tx_peak[i]}}};
@@ -100,7 +100,7 @@ if(b-a>2){sel.hidden=false;sel.style.left=a+'px';sel.style.width=b-a+'px';sel.st
 cv.addEventListener('pointerup',e=>{if(!dr||dr.id!==e.pointerId)return;const a=M.min(dr.x0,cl(dr.x=cx(e))),b=M.max(dr.x0,cl(dr.x));sel.hidden=true;const m=dr.m;dr=null;
 if(b-a>=12&&tx(b)-tx(a)>=1){thd();go({r:'custom',s:R(tx(a)),e:R(tx(b))},1)}else if(m!=='mouse')tsh(cx(e))});
 cv.addEventListener('pointercancel',()=>{dr=null;sel.hidden=true});cv.addEventListener('pointerleave',e=>{e.pointerType==='mouse'&&!dr&&thd()});
-const vw=()=>d?[d.vs,d.ve]:win(),zo=f=>{if(!d)return;const[s,e]=vw(),c=(s+e)/2,h=(e-s)*f/2;h>=1&&go(mk(c-h,c+h),1)},pan=f=>{const[s,e]=vw(),k=(e-s)*f;go(mk(s+k,e+k),1)},
+const vw=()=>S.r!=='custom'&&d&&d.ve-d.vs===PR[S.r]?[d.vs,d.ve]:win(),zo=f=>{if(!d)return;const[s,e]=vw(),c=(s+e)/2,h=(e-s)*f/2;h>=1&&go(mk(c-h,c+h),1)},pan=f=>{const[s,e]=vw(),k=(e-s)*f;go(mk(s+k,e+k),1)},
 nw=()=>{const[s,e]=vw();go({r:PK.find(k=>PR[k]>=e-s)||'10y'},1)},bk=()=>{H.state&&H.state.d>0&&H.back()},
 tg=()=>{const t=thm()==='classic'?'dark':'classic';ls('mt-theme',t);S.th=t===ST?null:t;H.replaceState(H.state,'',url());sync();draw()},
 flash=(b,ok)=>{const t=b.dataset.t||(b.dataset.t=b.textContent);b.textContent=ok?'✓ Copied':'Select & copy manually';b.classList.toggle('ok',ok);clearTimeout(b.T);b.T=setTimeout(()=>{b.textContent=t;b.classList.remove('ok')},2e3)};
@@ -118,7 +118,7 @@ f={ArrowLeft:()=>pan(-.5),ArrowRight:()=>pan(.5),'-':()=>zo(2),'+':()=>zo(.5),'=
 if(i>=0&&k!==' ')f=()=>go({r:PK[i]},1);if(f){e.preventDefault();f()}});
 W.addEventListener('popstate',()=>{S=parse(location.search);sync();load(0);sched()});
 let RZ;new ResizeObserver(()=>{draw();clearTimeout(RZ);RZ=setTimeout(()=>{d&&R(geo().pw)!==d.n&&load(0)},250)}).observe(gw);
-async function live(){let j;clearTimeout(LT);try{j=await gj('/api/live')}catch(x){lv.dataset.h='down';$('lt').textContent='server unreachable';$('ls').textContent='';lv.title='The web server could not be reached';LT=setTimeout(live,2e3);return}off=j.now-Date.now()/1e3;
+async function live(){let j;clearTimeout(LT);try{j=await gj('/api/live')}catch(x){const u=/TypeError|TimeoutError/.test(x.name);lv.dataset.h='down';$('lt').textContent=u?'server unreachable':x.message;$('ls').textContent='';lv.title=u?'The web server could not be reached':x.message;LT=setTimeout(live,2e3);return}off=j.now-Date.now()/1e3;
 const f=j.interfaces.find(f=>f.id===(S.i||(IF[0]||{}).id))||j.interfaces[0]||{},a=f.ts==null?null:j.now-f.ts,h=a==null?'none':a<5?'ok':a<30?'warn':'stale',
 s=a==null?'No data yet':a<5?'Live':a<30?R(a)+' s ago':'Stale — '+R(a)+' s ago';lv.dataset.h=h;lv.dataset.age=a==null?'':a;
 $('lt').textContent='⬇ RX '+fb(f.rx)+' ⬆ TX '+fb(f.tx);$('ls').textContent=f.ts==null?s:s+' · '+ft(f.ts,1);lv.title=s+(f.error?' — '+f.error:'');LT=setTimeout(live,2e3)}

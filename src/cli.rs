@@ -37,6 +37,42 @@ pub struct Args {
     /// and no real router needed), into a temporary directory
     #[argh(switch)]
     pub demo: bool,
+
+    /// a subcommand instead of the daemon
+    #[argh(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(FromArgs, Debug, PartialEq, Eq)]
+#[argh(subcommand)]
+pub enum Command {
+    /// `import-ini`.
+    ImportIni(ImportIni),
+}
+
+/// Read the original's mt-trafmon.ini and write the equivalent TOML config
+/// (to standard output unless --output is given); what could not be
+/// carried over is listed on standard error.
+#[derive(FromArgs, Debug, PartialEq, Eq)]
+#[argh(subcommand, name = "import-ini")]
+pub struct ImportIni {
+    /// the original's mt-trafmon.ini
+    #[argh(positional)]
+    pub ini: PathBuf,
+
+    /// write the config here (mode 0600, atomically) instead of printing it
+    #[argh(option)]
+    pub output: Option<PathBuf>,
+
+    /// the directory the original ran in, for a relative rrd_file (default:
+    /// the current directory)
+    #[argh(option)]
+    pub cwd: Option<PathBuf>,
+
+    /// replace an existing --output file
+    #[argh(switch)]
+    pub force: bool,
 }
 
 /// What parsing decided.
@@ -65,6 +101,29 @@ pub fn parse(program: &str, args: &[&str]) -> Parsed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_import_subcommand() {
+        let Parsed::Run(args) = parse(
+            "mt-trafmon",
+            &["import-ini", "/opt/mt.ini", "--output", "/tmp/x.toml"],
+        ) else {
+            panic!("parses");
+        };
+        assert_eq!(
+            args.command,
+            Some(Command::ImportIni(ImportIni {
+                ini: "/opt/mt.ini".into(),
+                output: Some("/tmp/x.toml".into()),
+                cwd: None,
+                force: false,
+            }))
+        );
+        assert!(matches!(
+            parse("mt-trafmon", &["import-ini"]),
+            Parsed::Invalid(_)
+        ));
+    }
 
     #[test]
     fn flags() {

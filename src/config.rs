@@ -8,17 +8,21 @@
 //! sense (port 0, two interfaces writing one file) is an error that names
 //! the router and interface.
 //!
-//! Planned here by later work: the `xor:` password format of the original,
-//! writing the file (atomically, mode 0600).
+//! A password may be written in the original's `xor:` obfuscation (see
+//! [`secret`]; obfuscation, not encryption: anyone who can read the file and
+//! the machine id can undo it), so imported files work as they are.
+//! [`Document`] is the file's shape for writing too: [`render`] turns one
+//! into text and [`save`] writes it atomically, readable by its owner only.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::routeros::client::DEFAULT_PORT;
+use crate::secret;
 use crate::store::Profile;
 use crate::web::acl::{self, AllowList};
 
@@ -33,6 +37,8 @@ pub const DEFAULT_TIMEOUT: f64 = 10.0;
 pub const DEFAULT_WEB_PORT: u16 = 8080;
 /// The page title (the original's).
 pub const DEFAULT_TITLE: &str = "MikroTik Traffic Monitor";
+/// The group of the packaged service's user, which may read the config.
+pub const SERVICE_GROUP: &str = "mt-trafmon";
 
 /// A validated configuration.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,7 +72,7 @@ pub struct Web {
 }
 
 /// The page's colours.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Theme {
     /// The original's dark palette.
@@ -132,7 +138,7 @@ impl fmt::Debug for Router {
 }
 
 /// Where a router's rates come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Source {
     /// The 64-bit byte counters, once per second (exact volume; gaps
@@ -211,69 +217,199 @@ pub fn load(path: &Path) -> Result<Config, Error> {
 /// Parses and validates config text; `path` is named in errors and is the
 /// base of relative `password_file` paths.
 pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
-    let file: File = toml::from_str(text).map_err(|e| Error::Parse {
+    let file: Document = toml::from_str(text).map_err(|e| Error::Parse {
         path: path.to_path_buf(),
         message: e.to_string(),
     })?;
     validate(file, path)
 }
 
-/// The file as written, before validation.
-#[derive(Debug, Deserialize)]
+/// The file as written, before validation: what [`parse`] reads and what
+/// [`render`] writes (the wizard and the ini importer build one). `None`
+/// and empty fields take their defaults and are not written.
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct File {
-    #[serde(default)]
-    storage: StorageFile,
-    #[serde(default)]
-    router: Vec<RouterFile>,
-    #[serde(default)]
-    web: WebFile,
+pub struct Document {
+    /// `[storage]`.
+    #[serde(default, skip_serializing_if = "StorageSection::is_empty")]
+    pub storage: StorageSection,
+    /// `[[router]]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub router: Vec<RouterSection>,
+    /// `[web]`.
+    #[serde(default, skip_serializing_if = "WebSection::is_empty")]
+    pub web: WebSection,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// `[storage]` as written.
+#[derive(Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-struct WebFile {
-    enabled: Option<bool>,
-    listen: Option<IpAddr>,
-    port: Option<u16>,
-    title: Option<String>,
-    theme: Option<Theme>,
-    allow: Option<Vec<String>>,
+pub struct StorageSection {
+    /// `data_dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// `profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Profile>,
+}
+
+/// `[[router]]` as written.
+#[derive(Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterSection {
+    /// `name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `host`.
+    pub host: String,
+    /// `port`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// `user`.
+    pub user: String,
+    /// Plain, or the original's `xor:` obfuscation (see [`secret`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// `password_file`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// `source`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    /// `timeout`, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
+    /// `[[router.interface]]`.
     #[serde(default)]
-    trusted_proxies: Vec<String>,
+    pub interface: Vec<InterfaceSection>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+impl fmt::Debug for RouterSection {
+    /// Like the derived form, with the password left out.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RouterSection")
+            .field("name", &self.name)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("password_file", &self.password_file)
+            .field("source", &self.source)
+            .field("timeout", &self.timeout)
+            .field("interface", &self.interface)
+            .finish()
+    }
+}
+
+/// `[[router.interface]]` as written.
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct StorageFile {
-    data_dir: Option<PathBuf>,
-    profile: Option<Profile>,
+pub struct InterfaceSection {
+    /// `name`.
+    pub name: String,
+    /// `label`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// `rrd`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rrd: Option<PathBuf>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `[web]` as written.
+#[derive(Debug, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-struct RouterFile {
-    name: Option<String>,
-    host: String,
-    port: Option<u16>,
-    user: String,
-    password: Option<String>,
-    password_file: Option<PathBuf>,
-    source: Option<Source>,
-    timeout: Option<f64>,
-    #[serde(default)]
-    interface: Vec<InterfaceFile>,
+pub struct WebSection {
+    /// `enabled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// `listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<IpAddr>,
+    /// `port`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// `title`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `theme`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub theme: Option<Theme>,
+    /// `allow`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow: Option<Vec<String>>,
+    /// `trusted_proxies`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InterfaceFile {
-    name: String,
-    label: Option<String>,
-    rrd: Option<PathBuf>,
+impl StorageSection {
+    fn is_empty(&self) -> bool {
+        *self == StorageSection::default()
+    }
 }
 
-fn validate(file: File, path: &Path) -> Result<Config, Error> {
+impl WebSection {
+    fn is_empty(&self) -> bool {
+        *self == WebSection::default()
+    }
+}
+
+/// The TOML text of `document`.
+pub fn render(document: &Document) -> Result<String, toml::ser::Error> {
+    toml::to_string(document)
+}
+
+/// Writes a config file atomically: a temporary file beside it, written,
+/// flushed to disk and renamed over the target (then the directory is
+/// flushed), so a crash leaves the old file or the new one, never half of
+/// one. The file is readable by its owner only (it may hold a password),
+/// or also by the group `mt-trafmon` (mode 0640) when that group exists
+/// and the writer may give the file to it (root, on an installed system),
+/// so that the service can read it.
+pub fn save(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let directory = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temporary = directory.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temporary)?;
+        if let Some(group) = service_group() {
+            if rustix::fs::fchown(&file, None, Some(group)).is_ok() {
+                rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(0o640))?;
+            }
+        }
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)?;
+        std::fs::File::open(directory)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
+}
+
+/// The group the packaged service runs as, if this system has it.
+fn service_group() -> Option<rustix::fs::Gid> {
+    let groups = std::fs::read_to_string("/etc/group").ok()?;
+    groups.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        (fields.next()? == SERVICE_GROUP)
+            .then(|| fields.nth(1)?.parse().ok())
+            .flatten()
+            .map(rustix::fs::Gid::from_raw)
+    })
+}
+
+fn validate(file: Document, path: &Path) -> Result<Config, Error> {
     let invalid = |key: String, message: String| Error::Invalid {
         path: path.to_path_buf(),
         key,
@@ -308,6 +444,16 @@ fn validate(file: File, path: &Path) -> Result<Config, Error> {
                     key("password_file"),
                     "give either password or password_file, not both".into(),
                 ));
+            }
+            (Some(password), None) if password.starts_with(secret::PREFIX) => {
+                secret::deobfuscate(&secret::machine_key(), &password).map_err(|e| {
+                    invalid(
+                        key("password"),
+                        format!(
+                            "the xor: password cannot be read ({e}); it is tied to the machine id of the machine that wrote it: give the password in plain text or in password_file"
+                        ),
+                    )
+                })?
             }
             (Some(password), None) => password,
             (None, Some(file)) => {
@@ -614,6 +760,65 @@ name = "vlan/10 guests"
             matches!(&error, Error::Invalid { key, .. } if key == "web.port"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn xor_passwords_render_and_save() {
+        let stored = secret::obfuscate(&secret::machine_key(), "pa%ss\"word");
+        let config = check(&MINIMAL.replace("\"secret\"", &format!("{stored:?}"))).unwrap();
+        assert_eq!(config.routers[0].password, "pa%ss\"word");
+        let error = check(&MINIMAL.replace("\"secret\"", "\"xor:AAAA\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("router[0].password") && error.contains("machine"),
+            "{error}"
+        );
+
+        let document = Document {
+            router: vec![RouterSection {
+                host: "::1".into(),
+                user: "u \"q\"".into(),
+                password: Some(stored),
+                interface: vec![InterfaceSection {
+                    name: "vlan 10".into(),
+                    ..InterfaceSection::default()
+                }],
+                ..RouterSection::default()
+            }],
+            web: WebSection {
+                theme: Some(Theme::Classic),
+                allow: Some(vec!["10.0.0.0/8".into()]),
+                ..WebSection::default()
+            },
+            ..Document::default()
+        };
+        let text = render(&document).unwrap();
+        assert!(
+            !text.contains("[storage]"),
+            "empty sections are not written:\n{text}"
+        );
+        let config = check(&text).unwrap();
+        assert_eq!(config.routers[0].user, "u \"q\"");
+        assert_eq!(config.routers[0].password, "pa%ss\"word");
+        assert_eq!(config.web.theme, Theme::Classic);
+
+        let dir = std::env::temp_dir().join(format!("mt-trafmon-save-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("mt-trafmon.toml");
+        std::fs::write(&path, "old").unwrap();
+        save(&path, &text).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert!(mode == 0o600 || mode == 0o640, "{mode:o}");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+        assert!(save(&dir.join("missing/x.toml"), "x").is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

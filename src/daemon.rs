@@ -1,10 +1,15 @@
-//! The running daemon: starts a collector thread per router, stops them on
-//! request, and installs the SIGINT/SIGTERM flag. `main` and the demo both
-//! run the collectors through it.
+//! The running daemon: a collector thread per router, started, replaced
+//! and stopped as the configuration says ([`Daemon::apply`]), and the
+//! SIGINT/SIGTERM flag. `main`, the demo and live reload all run the
+//! collectors through it.
 //!
 //! Shutdown never cuts an RRD write in half: collectors write only while
-//! holding the shared write guard for reading, and [`Stopped::exit`] takes it
-//! for writing and ends the process holding it.
+//! holding the shared file guard for reading, and [`Stopped::exit`] takes
+//! it for writing and ends the process holding it. A replaced collector
+//! gets its stop flag set and the guard is then taken once for writing,
+//! after which it writes nothing (it checks the flag under the guard), so
+//! its replacement may start on the same files at once: never two writers
+//! on one file.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -12,62 +17,106 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::collector::{self, Clock, Job, RouterHealth};
-use crate::config::Config;
+use crate::config::{self, Config};
+use crate::store::Profile;
 
 /// The collectors of a configuration, running.
 pub struct Daemon {
-    stop: Arc<AtomicBool>,
     writes: Arc<RwLock<()>>,
-    threads: Vec<JoinHandle<()>>,
-    /// One health state per router, in config order.
-    pub health: Vec<Arc<Mutex<RouterHealth>>>,
+    clock: Arc<dyn Clock>,
+    collectors: Vec<Collector>,
+}
+
+/// One router's collector thread.
+struct Collector {
+    router: config::Router,
+    profile: Profile,
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+    health: Arc<Mutex<RouterHealth>>,
+}
+
+/// What [`Daemon::apply`] changed, for the log.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Routers whose collector started (new, or replaced after a change).
+    pub started: Vec<String>,
+    /// Routers whose collector stopped for good.
+    pub stopped: Vec<String>,
 }
 
 impl Daemon {
-    /// Starts one collector thread per router.
+    /// Starts one collector thread per router of `config`.
     pub fn start(config: &Config, clock: Arc<dyn Clock>) -> std::io::Result<Daemon> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let writes = Arc::new(RwLock::new(()));
-        let mut threads = Vec::new();
-        let mut health = Vec::new();
+        let mut daemon = Daemon {
+            writes: Arc::new(RwLock::new(())),
+            clock,
+            collectors: Vec::new(),
+        };
+        daemon.apply(config)?;
+        Ok(daemon)
+    }
+
+    /// Makes the running collectors those of `config`: a router whose
+    /// settings (connection, interfaces, files, profile) are unchanged
+    /// keeps its collector and its session; a changed one is replaced (so
+    /// it reconnects once); a removed one is stopped; a new one started.
+    pub fn apply(&mut self, config: &Config) -> std::io::Result<Changes> {
+        let mut changes = Changes::default();
+        let profile = config.storage.profile;
+        let (mut kept, retired): (Vec<Collector>, Vec<Collector>) =
+            std::mem::take(&mut self.collectors)
+                .into_iter()
+                .partition(|c| c.profile == profile && config.routers.contains(&c.router));
+        for collector in &retired {
+            collector.stop.store(true, Ordering::Relaxed);
+            if !config
+                .routers
+                .iter()
+                .any(|r| r.name == collector.router.name)
+            {
+                changes.stopped.push(collector.router.name.clone());
+            }
+        }
+        if !retired.is_empty() {
+            // A write in flight ends; later ones see the stop flag. The
+            // retired threads then end on their own (one blocked on a
+            // silent router at its timeout).
+            drop(self.writes.write().unwrap_or_else(PoisonError::into_inner));
+        }
         for router in &config.routers {
-            let state = Arc::new(Mutex::new(RouterHealth::new(router)));
+            if let Some(i) = kept.iter().position(|c| c.router == *router) {
+                self.collectors.push(kept.swap_remove(i));
+                continue;
+            }
+            let stop = Arc::new(AtomicBool::new(false));
+            let health = Arc::new(Mutex::new(RouterHealth::new(router)));
             let job = Job {
                 router: router.clone(),
-                profile: config.storage.profile,
-                health: state.clone(),
+                profile,
+                health: health.clone(),
                 stop: stop.clone(),
-                writes: writes.clone(),
-                clock: clock.clone(),
+                writes: self.writes.clone(),
+                clock: self.clock.clone(),
             };
             let thread = thread::Builder::new()
                 .name(format!("collect {}", router.name))
                 .spawn(move || collector::run(job))?;
-            threads.push(thread);
-            health.push(state);
+            changes.started.push(router.name.clone());
+            self.collectors.push(Collector {
+                router: router.clone(),
+                profile,
+                stop,
+                thread,
+                health,
+            });
         }
-        Ok(Daemon {
-            stop,
-            writes,
-            threads,
-            health,
-        })
+        Ok(changes)
     }
 
-    /// Asks the collectors to stop and waits for them up to `patience`
-    /// (a collector blocked on a silent router may take longer; it is left
-    /// behind, and [`Stopped::exit`] makes sure it is not writing).
-    pub fn stop(self, patience: Duration) -> Stopped {
-        self.stop.store(true, Ordering::Relaxed);
-        let deadline = Instant::now() + patience;
-        for thread in &self.threads {
-            while !thread.is_finished() && Instant::now() < deadline {
-                thread::sleep(Duration::from_millis(20));
-            }
-        }
-        Stopped {
-            writes: self.writes,
-        }
+    /// One health state per router, in config order.
+    pub fn health(&self) -> Vec<Arc<Mutex<RouterHealth>>> {
+        self.collectors.iter().map(|c| c.health.clone()).collect()
     }
 
     /// The file guard: collectors hold it shared while they write an RRD
@@ -79,10 +128,33 @@ impl Daemon {
 
     /// A snapshot of every router's health.
     pub fn snapshot(&self) -> Vec<RouterHealth> {
-        self.health
+        self.collectors
             .iter()
-            .map(|h| h.lock().unwrap_or_else(PoisonError::into_inner).clone())
+            .map(|c| {
+                c.health
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone()
+            })
             .collect()
+    }
+
+    /// Asks the collectors to stop and waits for them up to `patience`
+    /// (a collector blocked on a silent router may take longer; it is left
+    /// behind, and [`Stopped::exit`] makes sure it is not writing).
+    pub fn stop(self, patience: Duration) -> Stopped {
+        for collector in &self.collectors {
+            collector.stop.store(true, Ordering::Relaxed);
+        }
+        let deadline = Instant::now() + patience;
+        for collector in &self.collectors {
+            while !collector.thread.is_finished() && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Stopped {
+            writes: self.writes,
+        }
     }
 }
 

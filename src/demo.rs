@@ -15,12 +15,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::collector::{RouterHealth, SystemClock};
 use crate::config::{self, Config, Interface, Router, Source, Storage, Theme, Web};
-use crate::daemon::Daemon;
 use crate::rrd;
+use crate::service::{Parts, Service};
 use crate::sim::{self, Simulator};
 use crate::store::{self, Profile};
 use crate::web::acl::AllowList;
-use crate::web::{self, server::Server};
 
 /// The simulator's interfaces the demo monitors: the busy WAN and the quiet
 /// LAN port.
@@ -49,17 +48,17 @@ pub fn run(stop: &AtomicBool) -> Result<(), String> {
         "pre-filled {HISTORY_DAYS} days of history for {}",
         INTERFACES.join(", ")
     );
-    let clock = Arc::new(SystemClock::new(None));
-    let daemon = Daemon::start(&config, clock.clone())
+    let parts = Parts {
+        collect: true,
+        serve: true,
+    };
+    let service = Service::start(config, parts, Arc::new(SystemClock::new(None)))
         .map_err(|e| format!("cannot start the collector: {e}"))?;
-    let state = web::State::new(&config, &daemon.health, daemon.files(), clock);
-    let server =
-        Server::start(config.web.listen, config.web.port, Arc::new(state)).map_err(|e| {
-            format!(
-                "cannot serve the page on {}:{}: {e} (is another program using the port?)",
-                config.web.listen, config.web.port
-            )
-        })?;
+    let Some(server) = service.server() else {
+        return Err(
+            "cannot serve the page on 127.0.0.1:8080 (is another program using the port?)".into(),
+        );
+    };
     println!(
         "open http://{}/ in a browser; Ctrl-C stops the demo",
         server.address()
@@ -72,7 +71,7 @@ pub fn run(stop: &AtomicBool) -> Result<(), String> {
     let mut printed_at = 0.0;
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
-        let health = daemon.snapshot();
+        let health = service.daemon().snapshot();
         let Some(line) = live_line(&health[0], printed_at) else {
             continue;
         };
@@ -83,8 +82,7 @@ pub fn run(stop: &AtomicBool) -> Result<(), String> {
             break;
         }
     }
-    server.stop();
-    let stopped = daemon.stop(Duration::from_millis(1500));
+    let stopped = service.stop(Duration::from_millis(1500));
     let _ = std::fs::remove_dir_all(&directory);
     drop(simulator);
     stopped.exit(0)

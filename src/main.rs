@@ -9,13 +9,18 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::thread;
+use std::time::{Duration, Instant};
 
-use mt_trafmon::cli::{self, Parsed};
+use mt_trafmon::cli::{self, Command, ImportIni, Parsed};
 use mt_trafmon::collector::SystemClock;
-use mt_trafmon::daemon::{self, Daemon};
-use mt_trafmon::web::{self, server::Server};
-use mt_trafmon::{config, demo, logger};
+use mt_trafmon::daemon;
+use mt_trafmon::service::{Parts, Service, Watch};
+use mt_trafmon::{config, demo, import_ini, logger};
+
+/// How often the config file is looked at for changes.
+const RELOAD_EVERY: Duration = Duration::from_secs(1);
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
@@ -35,6 +40,9 @@ fn main() -> ExitCode {
     if args.version {
         println!("mt-trafmon {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
+    }
+    if let Some(Command::ImportIni(import)) = &args.command {
+        return import_ini(import);
     }
     if args.web_only && args.collect_only {
         eprintln!("mt-trafmon: -w (web only) and -c (collect only) exclude each other");
@@ -76,42 +84,84 @@ fn main() -> ExitCode {
         env!("CARGO_PKG_VERSION"),
         path.display()
     );
-    if args.web_only {
-        log::error!("-w: the web server is not built yet, so web-only mode has nothing to run");
-        return ExitCode::from(2);
+    if args.web_only && !config.web.enabled {
+        log::error!("-w (web only) with web.enabled = false in the config: nothing to run");
+        return ExitCode::FAILURE;
     }
     let shift = std::env::var_os("MT_TRAFMON_CLOCK_SHIFT_FILE").map(PathBuf::from);
-    let clock = Arc::new(SystemClock::new(shift));
-    let daemon = match Daemon::start(&config, clock.clone()) {
-        Ok(daemon) => daemon,
+    let parts = Parts {
+        collect: !args.web_only,
+        serve: !args.collect_only,
+    };
+    let mut watch = Watch::new(&path);
+    let mut service = match Service::start(config, parts, Arc::new(SystemClock::new(shift))) {
+        Ok(service) => service,
         Err(e) => {
             log::error!("cannot start the collectors: {e}");
             return ExitCode::FAILURE;
         }
     };
-    // A web server that cannot start is logged and the collectors go on:
-    // the data matter more than the page.
-    let server = match (config.web.enabled, args.collect_only) {
-        (true, false) => {
-            let state = web::State::new(&config, &daemon.health, daemon.files(), clock);
-            match Server::start(config.web.listen, config.web.port, Arc::new(state)) {
-                Ok(server) => Some(server),
-                Err(e) => {
-                    log::error!(
-                        "web: cannot listen on port {} of {}: {e}; collecting without the web server",
-                        config.web.port,
-                        config.web.listen
-                    );
-                    None
-                }
+    // Config changes apply within a second or two (see service::Watch).
+    let mut checked = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        thread::sleep(Duration::from_millis(50));
+        if checked.elapsed() >= RELOAD_EVERY {
+            checked = Instant::now();
+            if let Some(config) = watch.poll() {
+                service.apply(config);
             }
         }
-        _ => None,
-    };
-    daemon::wait_for(&stop);
-    log::info!("stopping");
-    if let Some(server) = server {
-        server.stop();
     }
-    daemon.stop(Duration::from_millis(1500)).exit(0)
+    log::info!("stopping");
+    service.stop(Duration::from_millis(1500)).exit(0)
+}
+
+/// `mt-trafmon import-ini`: the original's ini as TOML, with notes on
+/// standard error.
+fn import_ini(args: &ImportIni) -> ExitCode {
+    let cwd = match args.cwd.clone().map_or_else(std::env::current_dir, Ok) {
+        Ok(cwd) => cwd,
+        Err(e) => {
+            eprintln!("mt-trafmon: cannot tell the current directory: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let import = match import_ini::run(&args.ini, &cwd) {
+        Ok(import) => import,
+        Err(e) => {
+            eprintln!("mt-trafmon: cannot import {}: {e}", args.ini.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    for note in &import.notes {
+        eprintln!("note: {note}");
+    }
+    let text = match import.toml() {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("mt-trafmon: cannot write the config: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(output) = &args.output else {
+        print!("{text}");
+        return ExitCode::SUCCESS;
+    };
+    if output.exists() && !args.force {
+        eprintln!(
+            "mt-trafmon: {} exists; give --force to replace it",
+            output.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    match config::save(output, &text) {
+        Ok(()) => {
+            eprintln!("wrote {}", output.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("mt-trafmon: cannot write {}: {e}", output.display());
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::rrd;
 
@@ -30,7 +30,7 @@ use crate::rrd;
 pub const DATA_SOURCES: [&str; 2] = ["DS:rx:GAUGE:3:0:U", "DS:tx:GAUGE:3:0:U"];
 
 /// How much history a new file keeps, and at which resolutions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Profile {
     /// The original's layout, 834.7 MiB per file: 1 s for a year, 10 s and

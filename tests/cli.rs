@@ -1,6 +1,6 @@
 //! The `mt-trafmon` binary as a user runs it: `--version`, usage errors and
-//! their exit status, and `--demo` printing rates read from the built-in
-//! simulated router.
+//! their exit status, `import-ini` on a sample of the original's ini, and
+//! `--demo` printing rates read from the built-in simulated router.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -109,4 +109,67 @@ fn demo_collects_from_the_simulated_router_and_cleans_up() {
     assert_eq!(status.code(), Some(0));
     assert!(started.elapsed() < Duration::from_secs(2));
     assert!(!directory.exists(), "the demo removes its files");
+}
+
+#[test]
+fn import_ini_writes_a_config_the_daemon_reads() {
+    let dir = support::TestDir::new("import");
+    let ini = dir.path("mt-trafmon.ini");
+    std::fs::write(
+        &ini,
+        "[router]\nhost = 127.0.0.1\nuser = monitor\npassword_plain = 100%% sure\ninterface = ether2\n\
+         [storage]\nrrd_file = traffic.rrd\n[web]\nport = 8090\npage_title = Home\ndark_graph = false\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .arg("import-ini")
+        .arg(&ini)
+        .arg("--cwd")
+        .arg(&dir.0)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("note: "));
+
+    let output = dir.path("mt-trafmon.toml");
+    let run = |force: bool| {
+        let mut command = Command::new(BIN);
+        command
+            .arg("import-ini")
+            .arg(&ini)
+            .arg("--output")
+            .arg(&output)
+            .arg("--cwd")
+            .arg(&dir.0);
+        if force {
+            command.arg("--force");
+        }
+        command.output().unwrap()
+    };
+    assert!(run(false).status.success());
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), printed);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&output).unwrap().permissions().mode() & 0o777;
+    assert!(mode == 0o600 || mode == 0o640, "{mode:o}");
+    let again = run(false);
+    assert_eq!(again.status.code(), Some(1), "an existing file is kept");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    assert!(run(true).status.success());
+
+    let config = mt_trafmon::config::load(&output).unwrap();
+    assert_eq!(config.routers[0].password, "100% sure");
+    assert_eq!(config.routers[0].interfaces[0].rrd, dir.path("traffic.rrd"));
+    assert_eq!(config.web.port, 8090);
+
+    let missing = Command::new(BIN)
+        .args(["import-ini", "/nonexistent/mt.ini"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/mt.ini"));
 }

@@ -10,8 +10,10 @@
 //! capped backoff, a failed write with the next sample).
 //!
 //! Invariant: a collector is the only writer of its RRD files, and writes
-//! only while holding the shared write guard for reading, so that shutdown
-//! (which takes it for writing) never cuts a write in half.
+//! only while holding the shared write guard for reading and while its
+//! stop flag is unset, so that shutdown (which takes the guard for writing)
+//! never cuts a write in half, and a collector being replaced writes
+//! nothing once its stop flag is set and the guard has been taken.
 
 pub mod tracker;
 
@@ -461,6 +463,12 @@ fn write(job: &Job, slots: &mut [Slot], offset: f64) {
             .collect();
         let result = {
             let _guard = job.writes.read().unwrap_or_else(PoisonError::into_inner);
+            // Checked under the guard: once the daemon has set `stop` and
+            // then held the guard exclusively, this collector writes no more
+            // (a replacement may take over its files at once).
+            if job.stop.load(Ordering::Relaxed) {
+                return;
+            }
             rrd::update(&slot.path, &lines)
         };
         match result {

@@ -70,10 +70,13 @@ pub struct Served {
     pub label: String,
     /// Its RRD file.
     pub rrd: PathBuf,
-    /// Its collector's health and its index among the router's interfaces.
-    pub health: (Arc<Mutex<RouterHealth>>, usize),
-    /// The query day cache of its file.
-    pub cache: Mutex<query::Cache>,
+    /// Its collector's health and its index among the router's
+    /// interfaces; `None` in web-only mode (another machine collects, and
+    /// the live values come from the file).
+    pub health: Option<(Arc<Mutex<RouterHealth>>, usize)>,
+    /// The query day cache of its file (kept across config changes while
+    /// the file stays the same).
+    pub cache: Arc<Mutex<query::Cache>>,
 }
 
 /// How often one client's denied requests are logged, at most.
@@ -83,15 +86,17 @@ const DENIED_REMEMBERED: usize = 1024;
 
 impl State {
     /// The state for `config`'s interfaces, reading health from `health`
-    /// (one per router, in config order).
+    /// (one per router, in config order; empty in web-only mode); query
+    /// caches of files that `previous` served are kept.
     pub fn new(
         config: &Config,
         health: &[Arc<Mutex<RouterHealth>>],
         files: Arc<RwLock<()>>,
         clock: Arc<dyn Clock>,
+        previous: Option<&State>,
     ) -> State {
         let mut interfaces = Vec::new();
-        for (router, health) in config.routers.iter().zip(health) {
+        for (r, router) in config.routers.iter().enumerate() {
             for (index, interface) in router.interfaces.iter().enumerate() {
                 interfaces.push(Served {
                     id: format!("{}/{}", router.name, interface.name),
@@ -99,8 +104,10 @@ impl State {
                     name: interface.name.clone(),
                     label: interface.label.clone(),
                     rrd: interface.rrd.clone(),
-                    health: (health.clone(), index),
-                    cache: Mutex::new(query::Cache::new()),
+                    health: health.get(r).map(|h| (h.clone(), index)),
+                    cache: previous
+                        .and_then(|p| p.interfaces.iter().find(|s| s.rrd == interface.rrd))
+                        .map_or_else(Arc::default, |s| s.cache.clone()),
                 });
             }
         }

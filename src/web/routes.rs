@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{Served, State, acl, assets};
-use crate::collector::{FileState, InterfaceHealth, RouterHealth};
+use crate::collector::{FileState, Sample};
 use crate::graph::{self, View};
 use crate::query::{self, Request};
 use crate::rrd;
@@ -290,30 +290,91 @@ fn accepts_gzip(header: &str) -> bool {
     })
 }
 
-/// One interface's health, read under its router's lock.
-fn with_health<T>(served: &Served, f: impl FnOnce(&RouterHealth, &InterfaceHealth) -> T) -> T {
-    let (health, index) = &served.health;
-    let router = health.lock().unwrap_or_else(PoisonError::into_inner);
-    f(&router, &router.interfaces[*index])
+/// What is known of an interface's collection right now.
+struct Status {
+    /// The latest sample.
+    sample: Option<Sample>,
+    /// `ok`, `waiting`, `stale` or `error`.
+    state: &'static str,
+    /// Why, for `error` (and for a stale sample when known).
+    error: Option<String>,
+    /// Whether its collector has a session; `None` in web-only mode.
+    connected: Option<bool>,
 }
 
-/// The interface's state for the JSON: `ok`, `waiting`, `stale` or
-/// `error`, and the error's text.
-fn state_of(
-    router: &RouterHealth,
-    interface: &InterfaceHealth,
-    now: f64,
-) -> (&'static str, Option<String>) {
-    if let FileState::Failed(message) = &interface.file {
-        return ("error", Some(message.clone()));
+/// The interface's status: from its collector's health, or, in web-only
+/// mode, from its RRD file's last row.
+fn status(state: &State, served: &Served, now: f64) -> Status {
+    let Some((health, index)) = &served.health else {
+        return file_status(state, served, now);
+    };
+    let router = health.lock().unwrap_or_else(PoisonError::into_inner);
+    let interface = &router.interfaces[*index];
+    let router_error = router
+        .last_error
+        .as_ref()
+        .map(|(_, e)| format!("router: {e}"));
+    let (kind, error) = match (&interface.file, &interface.last_sample) {
+        (FileState::Failed(message), _) => ("error", Some(format!("file: {message}"))),
+        (_, Some(sample)) if now - sample.at <= LIVE_SECONDS => ("ok", None),
+        (_, Some(_)) if !router.connected => ("error", router_error),
+        (_, Some(_)) => ("stale", router_error),
+        (_, None) if !router.connected && router.last_error.is_some() => ("error", router_error),
+        (_, None) => ("waiting", None),
+    };
+    Status {
+        sample: interface.last_sample,
+        state: kind,
+        error,
+        connected: Some(router.connected),
     }
-    let error = || router.last_error.as_ref().map(|(_, e)| e.clone());
-    match &interface.last_sample {
-        Some(sample) if now - sample.at <= LIVE_SECONDS => ("ok", None),
-        Some(_) if !router.connected => ("error", error()),
-        Some(_) => ("stale", None),
-        None if !router.connected && router.last_error.is_some() => ("error", error()),
-        None => ("waiting", None),
+}
+
+/// Web-only mode: the file's last update and the 1 s row ending there.
+fn file_status(state: &State, served: &Served, now: f64) -> Status {
+    let read = || -> Result<Sample, String> {
+        let _files = state.files.write().unwrap_or_else(PoisonError::into_inner);
+        let info = rrd::info(&served.rrd).map_err(|e| e.to_string())?;
+        let last = info.last_update;
+        let rows =
+            rrd::fetch(&served.rrd, "AVERAGE", last - 1, last, 1).map_err(|e| e.to_string())?;
+        let value = |name: &str| {
+            let column = rows.names.iter().position(|n| n == name)?;
+            let row = usize::try_from((last - rows.start) / rows.step as i64 - 1).ok()?;
+            let value = *rows.values.get(row * rows.names.len() + column)?;
+            value.is_finite().then_some(value)
+        };
+        Ok(Sample {
+            at: last as f64,
+            rx_bps: value("rx").unwrap_or(f64::NAN),
+            tx_bps: value("tx").unwrap_or(f64::NAN),
+        })
+    };
+    if !served.rrd.exists() {
+        return Status {
+            sample: None,
+            state: "waiting",
+            error: Some(format!("{} does not exist yet", served.rrd.display())),
+            connected: None,
+        };
+    }
+    match read() {
+        Ok(sample) => Status {
+            sample: Some(sample),
+            state: if now - sample.at <= LIVE_SECONDS {
+                "ok"
+            } else {
+                "stale"
+            },
+            error: None,
+            connected: None,
+        },
+        Err(e) => Status {
+            sample: None,
+            state: "error",
+            error: Some(format!("file: {e}")),
+            connected: None,
+        },
     }
 }
 
@@ -323,19 +384,17 @@ fn interfaces(state: &State) -> Reply {
         .interfaces
         .iter()
         .map(|served| {
-            with_health(served, |router, interface| {
-                let (status, error) = state_of(router, interface, now);
-                json!({
-                    "id": served.id,
-                    "router": served.router,
-                    "name": served.name,
-                    "label": served.label,
-                    "rrd": served.rrd.to_string_lossy(),
-                    "state": status,
-                    "connected": router.connected,
-                    "error": error,
-                    "last_sample": interface.last_sample.map(|s| s.at),
-                })
+            let status = status(state, served, now);
+            json!({
+                "id": served.id,
+                "router": served.router,
+                "name": served.name,
+                "label": served.label,
+                "rrd": served.rrd.to_string_lossy(),
+                "state": status.state,
+                "connected": status.connected,
+                "error": status.error,
+                "last_sample": status.sample.map(|s| s.at),
             })
         })
         .collect();
@@ -351,23 +410,26 @@ fn interfaces(state: &State) -> Reply {
     )
 }
 
+/// A rate for the JSON: `null` when unknown.
+fn finite(value: f64) -> Option<f64> {
+    value.is_finite().then_some(value)
+}
+
 fn live(state: &State) -> Reply {
     let now = state.clock.now().wall;
     let list: Vec<_> = state
         .interfaces
         .iter()
         .map(|served| {
-            with_health(served, |router, interface| {
-                let (status, error) = state_of(router, interface, now);
-                let sample = interface.last_sample;
-                json!({
-                    "id": served.id,
-                    "rx": sample.map(|s| s.rx_bps),
-                    "tx": sample.map(|s| s.tx_bps),
-                    "ts": sample.map(|s| s.at),
-                    "state": status,
-                    "error": error,
-                })
+            let status = status(state, served, now);
+            let sample = status.sample;
+            json!({
+                "id": served.id,
+                "rx": sample.and_then(|s| finite(s.rx_bps)),
+                "tx": sample.and_then(|s| finite(s.tx_bps)),
+                "ts": sample.map(|s| s.at),
+                "state": status.state,
+                "error": status.error,
             })
         })
         .collect();
@@ -376,10 +438,11 @@ fn live(state: &State) -> Reply {
 
 /// `/live` in the original's shape, for the first interface.
 fn original_live(state: &State) -> Reply {
+    let now = state.clock.now().wall;
     let sample = state
         .interfaces
         .first()
-        .and_then(|served| with_health(served, |_, interface| interface.last_sample));
+        .and_then(|served| status(state, served, now).sample);
     /// The original's field order.
     #[derive(Serialize)]
     struct Live {
@@ -387,10 +450,11 @@ fn original_live(state: &State) -> Reply {
         tx: i64,
         ts: Option<f64>,
     }
+    let whole = |v: f64| rounded(Some(v)).unwrap_or(0);
     let body = match sample {
         Some(s) => Live {
-            rx: s.rx_bps.round() as i64,
-            tx: s.tx_bps.round() as i64,
+            rx: whole(s.rx_bps),
+            tx: whole(s.tx_bps),
             ts: Some(s.at),
         },
         None => Live {
@@ -406,30 +470,22 @@ fn healthz(state: &State) -> Reply {
     let now = state.clock.now().wall;
     let mut problems = String::new();
     for served in &state.interfaces {
-        with_health(served, |router, interface| {
-            let why = router
-                .last_error
-                .as_ref()
-                .map_or(String::new(), |(_, e)| format!(" (router: {e})"));
-            let why = match &interface.file {
-                FileState::Failed(message) => format!(" (file: {message})"),
-                _ => why,
-            };
-            match interface.last_sample {
-                Some(s) if now - s.at <= FRESH_SECONDS => {}
-                Some(s) => {
-                    let _ = writeln!(
-                        problems,
-                        "{}: no sample for {:.0} s{why}",
-                        served.id,
-                        now - s.at
-                    );
-                }
-                None => {
-                    let _ = writeln!(problems, "{}: no sample yet{why}", served.id);
-                }
+        let status = status(state, served, now);
+        let why = status.error.map_or(String::new(), |e| format!(" ({e})"));
+        match status.sample {
+            Some(s) if now - s.at <= FRESH_SECONDS => {}
+            Some(s) => {
+                let _ = writeln!(
+                    problems,
+                    "{}: no sample for {:.0} s{why}",
+                    served.id,
+                    now - s.at
+                );
             }
-        });
+            None => {
+                let _ = writeln!(problems, "{}: no sample yet{why}", served.id);
+            }
+        }
     }
     match problems.is_empty() {
         true => Reply::text(200, "ok\n"),

@@ -2,8 +2,10 @@
 //! IPv6 address), runs `tiny_http` (our patched copy, see
 //! `vendor/tiny_http/PATCHED.md`) with limits on connections, a fixed pool
 //! of [`WORKERS`] threads that answer requests through
-//! [`routes::route`], a background thread that resolves the allow-lists'
-//! host names, and one that warms each interface's query cache.
+//! [`routes::route`], and a background thread that resolves the
+//! allow-lists' host names again every minute. A new [`State`] (a changed
+//! config) is swapped in whole; its host names are resolved and its query
+//! caches warmed in the background.
 //!
 //! Every answer carries the security headers of [`SECURITY_HEADERS`];
 //! `HEAD` gets the headers of `GET` without the body (tiny_http drops it).
@@ -11,7 +13,7 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -46,10 +48,14 @@ pub const SECURITY_HEADERS: [(&str, &str); 4] = [
 /// A running server.
 pub struct Server {
     http: Arc<tiny_http::Server>,
+    state: Shared,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     address: SocketAddr,
 }
+
+/// The state the workers read, swapped whole by [`Server::set_state`].
+type Shared = Arc<RwLock<Arc<State>>>;
 
 impl Server {
     /// Binds `listen:port` and starts the threads.
@@ -64,37 +70,59 @@ impl Server {
         let http = tiny_http::Server::from_listener_with_limits(listener, None, limits)
             .map_err(io::Error::other)?;
         let http = Arc::new(http);
-        if state.allow.is_empty() {
-            log::warn!("web: web.allow is empty, so every client is denied");
-        }
         let stop = Arc::new(AtomicBool::new(false));
+        let shared: Shared = Arc::new(RwLock::new(state.clone()));
         let mut threads = Vec::new();
         for n in 0..WORKERS {
-            let (http, state, stop) = (http.clone(), state.clone(), stop.clone());
+            let (http, shared, stop) = (http.clone(), shared.clone(), stop.clone());
             threads.push(
                 thread::Builder::new()
                     .name(format!("web {n}"))
-                    .spawn(move || work(&http, &state, &stop))?,
+                    .spawn(move || work(&http, &shared, &stop))?,
             );
         }
-        let (resolver_state, resolver_stop) = (state.clone(), stop.clone());
+        let (resolver_state, resolver_stop) = (shared.clone(), stop.clone());
         threads.push(
             thread::Builder::new()
                 .name("web resolve".into())
                 .spawn(move || resolve(&resolver_state, &resolver_stop))?,
         );
-        threads.push(
-            thread::Builder::new()
-                .name("web warm".into())
-                .spawn(move || warm(&state))?,
-        );
         log::info!("web: serving http://{address}/");
-        Ok(Server {
+        let server = Server {
             http,
+            state: shared,
             stop,
             threads,
             address,
-        })
+        };
+        server.set_state(state);
+        Ok(server)
+    }
+
+    /// Answers from now on with `state` (a changed config); resolves its
+    /// host names and warms its interfaces' query caches in the background.
+    pub fn set_state(&self, state: Arc<State>) {
+        if state.allow.is_empty() {
+            log::warn!("web: web.allow is empty, so every client is denied");
+        }
+        *self.state.write().unwrap_or_else(PoisonError::into_inner) = state.clone();
+        let spawned = thread::Builder::new()
+            .name("web warm".into())
+            .spawn(move || {
+                state.resolve_hosts(super::system_resolve);
+                warm(&state);
+            });
+        if let Err(e) = spawned {
+            log::warn!("web: cannot warm the query caches: {e}");
+        }
+    }
+
+    /// The state it answers from.
+    pub fn state(&self) -> Arc<State> {
+        self.state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The address it listens on (with the port the system picked for 0).
@@ -138,7 +166,7 @@ fn bind(listen: IpAddr, port: u16) -> io::Result<TcpListener> {
     Ok(TcpListener::from(socket))
 }
 
-fn work(http: &tiny_http::Server, state: &State, stop: &AtomicBool) {
+fn work(http: &tiny_http::Server, shared: &Shared, stop: &AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
         let request = match http.recv_timeout(Duration::from_millis(500)) {
             Ok(Some(request)) => request,
@@ -160,8 +188,12 @@ fn work(http: &tiny_http::Server, state: &State, stop: &AtomicBool) {
             continue;
         };
         let method = request.method().as_str().to_string();
+        let state = shared
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let reply = routes::route(
-            state,
+            &state,
             &Req {
                 method: &method,
                 url: request.url(),
@@ -192,16 +224,24 @@ fn work(http: &tiny_http::Server, state: &State, stop: &AtomicBool) {
     }
 }
 
-fn resolve(state: &State, stop: &AtomicBool) {
-    if state.allow.hosts().is_empty() && state.proxies.hosts().is_empty() {
-        return;
-    }
-    while !stop.load(Ordering::Relaxed) {
-        state.resolve_hosts(super::system_resolve);
+/// Resolves the host names of the current state's allow-lists again every
+/// [`RESOLVE_EVERY`] (the first time is done by [`Server::set_state`]).
+fn resolve(shared: &Shared, stop: &AtomicBool) {
+    loop {
         let mut waited = Duration::ZERO;
-        while waited < RESOLVE_EVERY && !stop.load(Ordering::Relaxed) {
+        while waited < RESOLVE_EVERY {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
             thread::sleep(Duration::from_millis(200));
             waited += Duration::from_millis(200);
+        }
+        let state = shared
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if !state.allow.hosts().is_empty() || !state.proxies.hosts().is_empty() {
+            state.resolve_hosts(super::system_resolve);
         }
     }
 }

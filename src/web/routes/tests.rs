@@ -56,7 +56,13 @@ fn setup(web: &str) -> Setup {
         .iter()
         .map(|r| Arc::new(Mutex::new(RouterHealth::new(r))))
         .collect();
-    let state = State::new(&config, &health, Arc::new(RwLock::new(())), Arc::new(Fixed));
+    let state = State::new(
+        &config,
+        &health,
+        Arc::new(RwLock::new(())),
+        Arc::new(Fixed),
+        None,
+    );
     Setup { state, health, dir }
 }
 
@@ -340,7 +346,7 @@ fn interfaces_live_and_the_originals_live() {
     setup.health[0].lock().unwrap().last_error = Some((NOW, "connection refused".into()));
     let live = json_of(&get(&setup.state, "/api/live"));
     assert_eq!(live["interfaces"][1]["state"], "error");
-    assert_eq!(live["interfaces"][1]["error"], "connection refused");
+    assert_eq!(live["interfaces"][1]["error"], "router: connection refused");
 }
 
 #[test]
@@ -480,4 +486,57 @@ fn rrdtool_command_for_the_view() {
     assert!(command.contains(&format!("DEF:rx_raw={file}:rx:AVERAGE")));
     assert!(command.contains("--color 'BACK#1a1d26'"));
     assert_eq!(get(&setup.state, "/api/rrdtool?iface=x").status, 404);
+}
+
+/// Web-only mode (`-w`): no collector here, so the live values and the
+/// health come from the files another machine writes.
+#[test]
+fn web_only_reads_live_values_from_the_file() {
+    let mut setup = setup("");
+    let config = config::parse(
+        &format!(
+            "[storage]\ndata_dir = {:?}\n[[router]]\nname = \"home\"\nhost = \"h\"\nuser = \"u\"\n\
+             [[router.interface]]\nname = \"ether1\"\n[[router.interface]]\nname = \"ether2\"\n",
+            setup.dir
+        ),
+        Path::new("test.toml"),
+    )
+    .unwrap();
+    setup.state = State::new(
+        &config,
+        &[],
+        Arc::new(RwLock::new(())),
+        Arc::new(Fixed),
+        None,
+    );
+    assert!(setup.state.interfaces.iter().all(|s| s.health.is_none()));
+    fill(&setup, 0);
+    let live = json_of(&get(&setup.state, "/api/live"));
+    let first = &live["interfaces"][0];
+    assert_eq!(
+        first["ts"],
+        NOW as i64 as f64 - 100.0,
+        "the file's last update"
+    );
+    assert_eq!(
+        (first["rx"].as_f64(), first["tx"].as_f64()),
+        (Some(1000.0), Some(8.0))
+    );
+    assert_eq!(first["state"], "stale", "100 s old");
+    assert_eq!(live["interfaces"][1]["state"], "waiting");
+    assert!(
+        live["interfaces"][1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist")
+    );
+    let original = json_of(&get(&setup.state, "/live"));
+    assert_eq!(original["rx"], 1000);
+    let health = get(&setup.state, "/healthz");
+    assert_eq!(health.status, 503);
+    let text = String::from_utf8(health.body.bytes().to_vec()).unwrap();
+    assert!(
+        text.starts_with("home/ether1: no sample for 100 s\n"),
+        "{text}"
+    );
 }

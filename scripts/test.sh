@@ -7,7 +7,9 @@
 #      the simulator, simulator, tidy checks);
 #   3. the MSRV: a check build with Debian's Rust 1.85;
 #   4. the cross-check of the simulator with PyPI's librouteros and
-#      routeros-api (tests/interop, in a venv under target/).
+#      routeros-api (tests/interop, in a venv under target/);
+#   5. the browser tests of the graph page in headless Debian Chromium
+#      (scripts/test-browser.sh).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -35,3 +37,6 @@ if [ ! -x "$venv/bin/pytest" ]; then
 fi
 cargo build --locked --bin routeros-sim --quiet
 ROUTEROS_SIM="$PWD/target/debug/routeros-sim" "$venv/bin/pytest" -q tests/interop
+
+step "browser tests of the page (headless Chromium)"
+sh scripts/test-browser.sh

@@ -35,6 +35,9 @@ struct Session {
     child: Child,
     master: File,
     output: Arc<Mutex<Vec<u8>>>,
+    /// The thread that copies the terminal's output; it ends when the
+    /// child and its terminal are gone.
+    reader: thread::JoinHandle<()>,
     /// How much of the output the expectations have consumed.
     seen: usize,
 }
@@ -69,7 +72,7 @@ impl Session {
         let output = Arc::new(Mutex::new(Vec::new()));
         let mut reader = master.try_clone().unwrap();
         let sink = output.clone();
-        thread::spawn(move || {
+        let reader = thread::spawn(move || {
             let mut buffer = [0u8; 4096];
             // Ends with EIO once the child and its terminal are gone.
             while let Ok(n @ 1..) = reader.read(&mut buffer) {
@@ -80,6 +83,7 @@ impl Session {
             child,
             master,
             output,
+            reader,
             seen: 0,
         }
     }
@@ -138,8 +142,16 @@ impl Session {
             }
             thread::sleep(Duration::from_millis(10));
         };
-        // Let the reader take the last output.
-        thread::sleep(Duration::from_millis(100));
+        // The last output is in once the reader has met the end.
+        while !self.reader.is_finished() {
+            if started.elapsed() > PATIENCE {
+                panic!(
+                    "the terminal stayed open; the transcript:\n{}",
+                    self.transcript()
+                );
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
         (status, self.transcript())
     }
 }

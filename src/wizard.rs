@@ -14,8 +14,8 @@
 //! movement and no colour, each with its default in brackets (Enter takes
 //! it). A bad answer is refused with the reason and asked again. Nothing is
 //! written before the last answer; end of input stops the dialogue with
-//! [`Stop::EndOfInput`], and Ctrl-C ends the process (after the terminal's
-//! echo is restored) with nothing written.
+//! [`Stop::EndOfInput`], and Ctrl-C (or SIGTERM) ends the process, after
+//! the terminal's echo is restored, with nothing written.
 //!
 //! A newly typed password is stored in the original's `xor:` form (see
 //! [`secret`]; obfuscation, not encryption: the file's mode is what protects
@@ -27,9 +27,11 @@ use std::fmt;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::config::{self, Document, InterfaceSection, RouterSection};
 use crate::routeros::client::{self, Client, DEFAULT_PORT, Interface};
@@ -836,8 +838,9 @@ fn cannot_write(path: &Path, reason: &str) -> String {
 
 /// The wizard at this process's terminal: reads the file at `path` for the
 /// defaults, runs the dialogue on standard input and output, and on Ctrl-C
-/// restores the terminal, says whether anything was written and ends the
-/// process by SIGINT. Call it only when [`terminal_available`].
+/// (or SIGTERM) restores the terminal, says whether anything was written
+/// and ends the process by that signal. Call it only when
+/// [`terminal_available`].
 pub fn run_terminal(path: &Path) -> Result<Outcome, Stop> {
     let key = secret::machine_key();
     let (document, found) = match std::fs::read_to_string(path) {
@@ -898,17 +901,24 @@ pub fn run_terminal(path: &Path) -> Result<Outcome, Stop> {
     let stdin = io::stdin();
     let saved = rustix::termios::tcgetattr(&stdin).map_err(|e| Stop::Terminal(e.into()))?;
     let written = Arc::new(AtomicBool::new(false));
-    let interrupted = Arc::new(AtomicBool::new(false));
     let finished = Arc::new(AtomicBool::new(false));
-    let signal = signal_hook::flag::register(signal_hook::consts::SIGINT, interrupted.clone())
-        .map_err(Stop::Terminal)?;
+    // The number of the signal that came, 0 for none.
+    let received = Arc::new(AtomicUsize::new(0));
+    let mut handlers = Vec::new();
+    for signal in [SIGINT, SIGTERM] {
+        let handler = signal_hook::flag::register_usize(signal, received.clone(), signal as usize);
+        handlers.push(handler.map_err(Stop::Terminal)?);
+    }
     // The main thread may be blocked reading the terminal (the signal
-    // handler restarts the read), so a thread of its own acts on Ctrl-C.
+    // handler restarts the read), so a thread of its own acts on Ctrl-C
+    // (and SIGTERM): the echo back on, a word on what was written, then the
+    // signal's own ending.
     let watcher = {
         let (written, finished, path) = (written.clone(), finished.clone(), path.to_path_buf());
         thread::spawn(move || {
             while !finished.load(Ordering::SeqCst) {
-                if interrupted.load(Ordering::SeqCst) {
+                let signal = received.load(Ordering::SeqCst) as i32;
+                if signal != 0 {
                     let _ = rustix::termios::tcsetattr(
                         io::stdin(),
                         rustix::termios::OptionalActions::Now,
@@ -919,10 +929,8 @@ pub fn run_terminal(path: &Path) -> Result<Outcome, Stop> {
                         false => "nothing was written".to_string(),
                     };
                     eprintln!("\n  Interrupted: {what}.");
-                    let _ = signal_hook::low_level::emulate_default_handler(
-                        signal_hook::consts::SIGINT,
-                    );
-                    std::process::exit(130);
+                    let _ = signal_hook::low_level::emulate_default_handler(signal);
+                    std::process::exit(128 + signal);
                 }
                 thread::sleep(Duration::from_millis(20));
             }
@@ -937,7 +945,9 @@ pub fn run_terminal(path: &Path) -> Result<Outcome, Stop> {
         start,
     );
     finished.store(true, Ordering::SeqCst);
-    signal_hook::low_level::unregister(signal);
+    for handler in handlers {
+        signal_hook::low_level::unregister(handler);
+    }
     let _ = watcher.join();
     result
 }

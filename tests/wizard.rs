@@ -3,8 +3,8 @@
 //! `setsid -c`, so that a typed Ctrl-C is a real SIGINT), answering the
 //! in-process simulated router and scripted loopback peers. Covers the
 //! happy path, each connection-test failure, re-asked answers, "save
-//! anyway" yes and no, Ctrl-C, end of input, the first start without a
-//! config (into the daemon) and the password's echo.
+//! anyway" yes and no, Ctrl-C, SIGTERM, end of input, the first start
+//! without a config (into the daemon) and the password's echo.
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -598,4 +598,22 @@ fn the_first_start_at_a_terminal_runs_the_wizard_then_the_daemon() {
     let (status, transcript) = session.finish();
     assert_eq!(status.code(), Some(0), "a clean stop: {transcript}");
     assert!(!transcript.contains("Interrupted"), "{transcript}");
+}
+
+#[test]
+fn sigterm_at_the_password_prompt_turns_the_echo_back_on_too() {
+    let dir = TestDir::new("wizard-sigterm");
+    let path = dir.path("mt-trafmon.toml");
+    let mut session = Session::start(&[OsStr::new("-s"), "--config".as_ref(), path.as_os_str()]);
+    for prompt in ["? [Y/n]: ", "? [Y/n]: ", "]: ", "]: ", "]: "] {
+        session.answer(prompt, "");
+    }
+    session.expect("Password (not shown; Enter for none): ");
+    assert!(!session.echoes());
+    support::terminate(&session.child);
+    session.expect("  Interrupted: nothing was written.\n");
+    assert!(session.echoes());
+    let (status, transcript) = session.finish();
+    assert_eq!(status.signal(), Some(15), "ended by SIGTERM: {transcript}");
+    assert!(!path.exists());
 }

@@ -9,7 +9,9 @@
 #   3. the MSRV: a check build with Debian's Rust 1.85;
 #   4. the cross-check of the simulator with PyPI's librouteros and
 #      routeros-api (tests/interop, in a venv under target/);
-#   5. the release binaries and Debian packages for amd64, arm64 and armhf
+#   5. the browser tests of the graph page in headless Debian Chromium
+#      (scripts/test-browser.sh);
+#   6. the release binaries and Debian packages for amd64, arm64 and armhf
 #      (scripts/build-deb.sh), then their tests: lintian, the ARM binaries
 #      under qemu-user, the amd64 package in a throwaway Debian root
 #      (scripts/test-deb.sh).
@@ -45,6 +47,9 @@ if [ ! -x "$venv/bin/pytest" ]; then
 fi
 cargo build --locked --bin routeros-sim --quiet
 ROUTEROS_SIM="$PWD/target/debug/routeros-sim" "$venv/bin/pytest" -q tests/interop
+
+step "browser tests of the page (headless Chromium)"
+sh scripts/test-browser.sh
 
 step "release binaries and Debian packages (amd64, arm64, armhf)"
 sh scripts/build-deb.sh

@@ -2,11 +2,19 @@
 //! config and runs the chosen mode until SIGINT or SIGTERM. Wiring only;
 //! everything else lives in the library.
 //!
-//! Exit statuses: 0 after a clean stop (and for `--help`, `--version`),
-//! 1 when the config cannot be used or the daemon cannot start, 2 for bad
-//! arguments and for modes that are not built yet.
+//! Without a config file at its path, at a terminal, it runs the setup
+//! wizard first and then goes on (unless the wizard started the packaged
+//! service); without a terminal it says how to create the file and exits 3.
+//!
+//! Exit statuses: 0 after a clean stop, after the wizard wrote the config
+//! (`-s`), and for `--help` and `--version`; 1 when the config cannot be
+//! used, the daemon cannot start, or the wizard ended without writing; 2
+//! for bad arguments; 3 when there is no config file and no terminal to run
+//! the wizard on (also `-s` without a terminal), so that systemd and
+//! scripts can tell "not set up yet" from "broken". Ctrl-C in the wizard
+//! ends the process by SIGINT (a shell shows 130).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -17,7 +25,10 @@ use mt_trafmon::cli::{self, Command, ImportIni, Parsed};
 use mt_trafmon::collector::SystemClock;
 use mt_trafmon::daemon;
 use mt_trafmon::service::{Parts, Service, Watch};
-use mt_trafmon::{config, demo, import_ini, logger};
+use mt_trafmon::{config, demo, import_ini, logger, wizard};
+
+/// The exit status for "no config and no terminal to run the wizard on".
+const NOT_SET_UP: u8 = 3;
 
 /// How often the config file is looked at for changes.
 const RELOAD_EVERY: Duration = Duration::from_secs(1);
@@ -48,14 +59,55 @@ fn main() -> ExitCode {
         eprintln!("mt-trafmon: -w (web only) and -c (collect only) exclude each other");
         return ExitCode::from(2);
     }
+    let path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH));
     if args.setup {
-        eprintln!(
-            "mt-trafmon: the setup wizard is not built yet; write {} by hand (see README, Configuration)",
-            config::DEFAULT_PATH
-        );
-        return ExitCode::from(2);
+        if !wizard::terminal_available() {
+            eprintln!(
+                "mt-trafmon: the setup wizard needs a terminal (standard input and output); run mt-trafmon -s in one, or write {} by hand (see README, Configuration)",
+                path.display()
+            );
+            return ExitCode::from(NOT_SET_UP);
+        }
+        return match wizard::run_terminal(&path) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(stop) => {
+                eprintln!("mt-trafmon: {stop}");
+                ExitCode::FAILURE
+            }
+        };
     }
     logger::init(args.quiet);
+    let mut parts = Parts {
+        collect: !args.web_only,
+        serve: !args.collect_only,
+    };
+    if !args.demo && matches!(path.try_exists(), Ok(false)) {
+        if !wizard::terminal_available() {
+            let flag = match path == Path::new(config::DEFAULT_PATH) {
+                true => String::new(),
+                false => format!(" --config {}", path.display()),
+            };
+            log::error!(
+                "no config file at {}, and no terminal to ask on: create it once with `mt-trafmon -s{flag}` (as root), or from the original's ini with `mt-trafmon import-ini`",
+                path.display()
+            );
+            return ExitCode::from(NOT_SET_UP);
+        }
+        match wizard::run_terminal(&path) {
+            Ok(outcome) if outcome.service_started => return ExitCode::SUCCESS,
+            Ok(outcome) => {
+                parts.collect &= outcome.collects;
+                parts.serve &= outcome.serves;
+            }
+            Err(stop) => {
+                eprintln!("mt-trafmon: {stop}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let stop = match daemon::signal_flag() {
         Ok(stop) => stop,
         Err(e) => {
@@ -69,9 +121,6 @@ fn main() -> ExitCode {
         }
         return ExitCode::FAILURE;
     }
-    let path = args
-        .config
-        .unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH));
     let config = match config::load(&path) {
         Ok(config) => config,
         Err(e) => {
@@ -89,10 +138,6 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let shift = std::env::var_os("MT_TRAFMON_CLOCK_SHIFT_FILE").map(PathBuf::from);
-    let parts = Parts {
-        collect: !args.web_only,
-        serve: !args.collect_only,
-    };
     let mut watch = Watch::new(&path);
     let mut service = match Service::start(config, parts, Arc::new(SystemClock::new(shift))) {
         Ok(service) => service,

@@ -1,6 +1,7 @@
 //! The `mt-trafmon` binary as a user runs it: `--version`, usage errors and
-//! their exit status, `import-ini` on a sample of the original's ini, and
-//! `--demo` printing rates read from the built-in simulated router.
+//! their exit status, the exit status without a config or a terminal,
+//! `import-ini` on a sample of the original's ini, and `--demo` printing
+//! rates read from the built-in simulated router.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -35,16 +36,43 @@ fn version_and_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("exclude each other"));
 
+    // The wizard needs a terminal; here standard input is not one.
     let out = Command::new(BIN).arg("-s").output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("wizard"));
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the setup wizard needs a terminal"),
+        "{stderr}"
+    );
+}
 
+#[test]
+fn without_a_config_and_a_terminal_it_names_the_wizard() {
     let out = Command::new(BIN)
         .args(["--config", "/nonexistent/mt-trafmon.toml"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "a status of its own");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no config file at /nonexistent/mt-trafmon.toml")
+            && stderr.contains("`mt-trafmon -s --config /nonexistent/mt-trafmon.toml`"),
+        "{stderr}"
+    );
+
+    // A file that is there but wrong is another matter: status 1.
+    let dir = support::TestDir::new("cli-bad-config");
+    let path = dir.path("mt-trafmon.toml");
+    std::fs::write(&path, "[[router]]\nhost = 1\n").unwrap();
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&path)
+        .stdin(Stdio::null())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/mt-trafmon.toml"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(path.to_str().unwrap()));
 }
 
 #[test]

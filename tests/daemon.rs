@@ -430,8 +430,13 @@ fn bad_configs_are_refused_with_the_key_and_line() {
         .arg(dir.0.join("missing.toml"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+    // No file and no terminal for the wizard: a status of its own.
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("missing.toml") && stderr.contains("mt-trafmon -s"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -9,35 +9,18 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 mod support;
 
 use mt_trafmon::sim::{Options, Simulator};
-use support::{TestDir, rrdtool};
+use support::{Killed, TestDir, free_port, rrdtool};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mt-trafmon");
 /// The promise: changes apply within this.
 const WITHIN: Duration = Duration::from_secs(5);
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Sends a GET and returns status and body; `None` if nothing answers.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
@@ -115,9 +98,9 @@ impl Setup {
     }
 }
 
-fn start(setup: &Setup) -> Daemon {
+fn start(setup: &Setup) -> Killed {
     let log = std::fs::File::create(&setup.log).unwrap();
-    Daemon(
+    Killed(
         Command::new(BIN)
             .arg("--config")
             .arg(&setup.config)

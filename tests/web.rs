@@ -7,37 +7,19 @@
 //! text run through the real `rrdtool graph` against the daemon's file.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 mod support;
 
 use mt_trafmon::sim::{Options, Simulator};
-use support::TestDir;
+use support::{Killed, TestDir, free_port};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mt-trafmon");
 
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(dir: &TestDir, sim: &Simulator) -> (Daemon, SocketAddr) {
+fn start(dir: &TestDir, sim: &Simulator) -> (Killed, SocketAddr) {
     let port = free_port();
     let config = dir.path("mt-trafmon.toml");
     std::fs::write(
@@ -59,7 +41,7 @@ fn start(dir: &TestDir, sim: &Simulator) -> (Daemon, SocketAddr) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    (Daemon(child), SocketAddr::from(([127, 0, 0, 1], port)))
+    (Killed(child), SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
 /// Sends `request` on a new connection and reads the whole answer (the

@@ -168,7 +168,7 @@ pub fn client_address(
 /// letters, digits and hyphens, not starting or ending with a hyphen; a
 /// trailing dot is allowed; not all digits, so that a mistyped address is
 /// not taken for a name).
-fn is_host_name(name: &str) -> bool {
+pub fn is_host_name(name: &str) -> bool {
     let name = name.strip_suffix('.').unwrap_or(name);
     if name.is_empty() || name.len() > 253 {
         return false;

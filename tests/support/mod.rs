@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: a temporary directory per test,
-//! the `rrdtool` CLI, and the original's `rrdtool create` arguments. Each
-//! test file uses a part of them.
+//! the `rrdtool` CLI, the original's `rrdtool create` arguments, a child
+//! process killed on drop, and a free loopback port. Each test file uses a
+//! part of them.
 
 #![allow(dead_code)]
 
@@ -85,4 +86,23 @@ pub fn rrdtool(args: &[&str]) -> String {
         );
         return String::from_utf8(output.stdout).expect("rrdtool prints UTF-8");
     }
+}
+
+/// A child process (the daemon) killed when dropped, also when the test
+/// fails.
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
 }

@@ -1,0 +1,956 @@
+//! The setup wizard (`mt-trafmon -s`, and the first start at a terminal):
+//! a line-based dialogue that asks what this machine does (collect from
+//! the router, serve the web pages, or both), then the router, the
+//! interfaces, the storage and the web server, tests the router connection
+//! and writes the config file.
+//!
+//! The dialogue ([`run`]) reads answers from any `BufRead` and writes to any
+//! `Write`, so tests script it; what it needs from the world (echo off for
+//! the password, the router test, writing the file, the systemd service)
+//! goes through the [`Host`] trait. [`System`] is the real host and
+//! [`run_terminal`] the edge: the existing file, the machine key, Ctrl-C.
+//!
+//! Prompts are plain lines that work on a serial console: no cursor
+//! movement and no colour, each with its default in brackets (Enter takes
+//! it). A bad answer is refused with the reason and asked again. Nothing is
+//! written before the last answer; end of input stops the dialogue with
+//! [`Stop::EndOfInput`], and Ctrl-C (or SIGTERM) ends the process, after
+//! the terminal's echo is restored, with nothing written.
+//!
+//! A newly typed password is stored in the original's `xor:` form (see
+//! [`secret`]; obfuscation, not encryption: the file's mode is what protects
+//! it), so a config shown on screen or pasted into a bug report does not
+//! give the password away; a stored password that is kept stays as it was
+//! (plain, `xor:` or `password_file`).
+
+use std::fmt;
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+
+use crate::config::{self, Document, InterfaceSection, RouterSection};
+use crate::routeros::client::{self, Client, DEFAULT_PORT, Interface};
+use crate::secret::{self, Key};
+use crate::store::Profile;
+use crate::web::acl::{self, AllowList};
+
+/// The longest the connection test waits for each step (the original's 5 s);
+/// a shorter `router.timeout` in the file being edited wins.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where the packaged systemd unit may be installed.
+pub const UNIT_PATHS: [&str; 3] = [
+    "/etc/systemd/system/mt-trafmon.service",
+    "/lib/systemd/system/mt-trafmon.service",
+    "/usr/lib/systemd/system/mt-trafmon.service",
+];
+
+/// The router address offered when there is none yet (RouterOS's default).
+const DEFAULT_HOST: &str = "192.168.88.1";
+
+/// What the wizard starts from.
+pub struct Start {
+    /// The file as it is now (empty for a new one).
+    pub document: Document,
+    /// The first router's stored password, when it can be read here.
+    pub password: Option<String>,
+    /// How the file was found.
+    pub found: Found,
+    /// This machine's key for `xor:` passwords.
+    pub key: Key,
+}
+
+/// How the config file was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// There is none yet.
+    New,
+    /// It exists and its values are the defaults.
+    Existing,
+    /// It exists but is not a config (the reason); it is replaced only when
+    /// the dialogue ends.
+    Unusable(String),
+}
+
+/// How the dialogue ended well.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The machine collects from the router.
+    pub collects: bool,
+    /// The machine serves the web pages.
+    pub serves: bool,
+    /// The packaged service was enabled and started.
+    pub service_started: bool,
+}
+
+/// Why the dialogue ended without a config written.
+#[derive(Debug)]
+pub enum Stop {
+    /// The input ended (Ctrl-D) before the last answer.
+    EndOfInput,
+    /// The router test failed and the user chose neither to save nor to try
+    /// again.
+    NotSaved,
+    /// The config file cannot be read or written (the message says why and
+    /// what to do).
+    File(String),
+    /// Reading or writing the terminal failed.
+    Terminal(io::Error),
+}
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stop::EndOfInput => write!(f, "setup cancelled (end of input); nothing was written"),
+            Stop::NotSaved => write!(f, "setup ended without saving; nothing was written"),
+            Stop::File(message) => write!(f, "{message}"),
+            Stop::Terminal(e) => write!(f, "the terminal failed ({e}); nothing was written"),
+        }
+    }
+}
+
+impl std::error::Error for Stop {}
+
+/// A router login for the connection test.
+#[derive(Clone, Copy, Debug)]
+pub struct Login<'a> {
+    /// Address or host name.
+    pub host: &'a str,
+    /// API port.
+    pub port: u16,
+    /// API user.
+    pub user: &'a str,
+    /// Its password.
+    pub password: &'a str,
+    /// Deadline of each step (connect, each reply).
+    pub timeout: Duration,
+}
+
+/// What the dialogue needs from the world besides the lines it reads and
+/// writes.
+pub trait Host {
+    /// Turns the terminal's echo of typed characters off, or back on.
+    fn echo(&mut self, on: bool) -> io::Result<()>;
+    /// Connects, logs in and lists the router's interfaces.
+    fn interfaces(&mut self, login: Login<'_>) -> Result<Vec<Interface>, client::Error>;
+    /// Writes the config file, then reads it back as the daemon would; the
+    /// error says what went wrong and what to do.
+    fn save(&mut self, path: &Path, document: &Document) -> Result<(), String>;
+    /// Whether to offer the packaged service: running as root on a machine
+    /// booted with systemd, with the unit installed.
+    fn service_available(&mut self) -> bool;
+    /// `systemctl enable --now mt-trafmon`.
+    fn enable_service(&mut self) -> Result<(), String>;
+}
+
+/// The dialogue. `path` is where the config goes; `start` what it starts
+/// from. Returns what the machine does, or why nothing was written.
+pub fn run(
+    input: &mut dyn BufRead,
+    output: &mut dyn Write,
+    host: &mut dyn Host,
+    path: &Path,
+    start: Start,
+) -> Result<Outcome, Stop> {
+    let mut talk = Talk { input, output };
+    let mut document = start.document;
+    talk.say("")?;
+    talk.say(&"=".repeat(60))?;
+    talk.say("  mt-trafmon setup")?;
+    talk.say(&"=".repeat(60))?;
+    talk.say("")?;
+    match &start.found {
+        Found::New => talk.say(&format!("  This writes a new config file, {}.", path.display()))?,
+        Found::Existing => talk.say(&format!(
+            "  Editing {}: its values are the defaults (comments in it are not kept).",
+            path.display()
+        ))?,
+        Found::Unusable(why) => talk.say(&format!(
+            "  {} cannot be used ({why});\n  starting from the defaults. The file is replaced only at the end.",
+            path.display()
+        ))?,
+    }
+    talk.say(
+        "  Enter takes the value in [brackets]. Ctrl-C or Ctrl-D leaves without writing anything.",
+    )?;
+    talk.say("")?;
+
+    let (collects, serves) = loop {
+        let collects = talk.yes_no(
+            "Does this machine collect the traffic (talk to the router's API)?",
+            true,
+        )?;
+        let serves = talk.yes_no(
+            "Does this machine serve the web pages?",
+            document.web.enabled.unwrap_or(true),
+        )?;
+        if collects || serves {
+            break (collects, serves);
+        }
+        talk.say("    It has to do one of the two at least.")?;
+    };
+
+    let mut router = match document.router.is_empty() {
+        true => RouterSection::default(),
+        false => document.router.remove(0),
+    };
+    let others = document.router.len();
+    let old_interfaces = std::mem::take(&mut router.interface);
+    let old_name = router.name.take();
+
+    talk.say("")?;
+    talk.say("Router")?;
+    if others > 0 {
+        talk.say(&format!(
+            "  (the file has {others} more router(s); they are kept as they are)"
+        ))?;
+    }
+    let mut listed = None;
+    let name;
+    if collects {
+        let mut typed: Option<String> = None;
+        loop {
+            let default_host = match router.host.is_empty() {
+                true => DEFAULT_HOST.to_string(),
+                false => router.host.clone(),
+            };
+            router.host = talk.ask(
+                "Router address (IP address or host name)",
+                &default_host,
+                check_host,
+            )?;
+            let port = talk.ask(
+                "API port (the api service, not api-ssl)",
+                &router.port.unwrap_or(DEFAULT_PORT).to_string(),
+                check_port,
+            )?;
+            router.port = (port != DEFAULT_PORT).then_some(port);
+            let default_user = match router.user.is_empty() {
+                true => "admin".to_string(),
+                false => router.user.clone(),
+            };
+            router.user = talk.ask(
+                "API user (its group needs the api and read policies)",
+                &default_user,
+                check_text,
+            )?;
+            let stored = router.password.is_some() || router.password_file.is_some();
+            let keep = typed.clone().or_else(|| start.password.clone());
+            if stored && keep.is_none() {
+                talk.say("  The stored password cannot be read on this machine (an xor: password is tied to the machine that wrote it); enter it again.")?;
+            }
+            let prompt = match keep.is_some() {
+                true => "Password (not shown; Enter keeps the current one)",
+                false => "Password (not shown; Enter for none)",
+            };
+            let entered = talk.password(host, prompt)?;
+            let password = match (entered.is_empty(), keep) {
+                (true, Some(kept)) => kept,
+                _ => {
+                    typed = Some(entered.clone());
+                    entered
+                }
+            };
+            // The file's value is not validated yet: out of the daemon's
+            // range (or not a number), it is not used.
+            let timeout = router
+                .timeout
+                .filter(|seconds| (0.1..=600.0).contains(seconds))
+                .map_or(TEST_TIMEOUT, Duration::from_secs_f64)
+                .min(TEST_TIMEOUT);
+            talk.say(&format!(
+                "  Testing the connection to {} port {port} ...",
+                router.host
+            ))?;
+            let login = Login {
+                host: &router.host,
+                port,
+                user: &router.user,
+                password: &password,
+                timeout,
+            };
+            match host.interfaces(login) {
+                Ok(interfaces) => {
+                    talk.say(&format!(
+                        "  OK: logged in as {}; the router has {} interfaces.",
+                        router.user,
+                        interfaces.len()
+                    ))?;
+                    listed = Some(interfaces);
+                    break;
+                }
+                Err(error) => {
+                    talk.say(&format!("  FAILED: {}", explain(&error, login)))?;
+                    if talk.yes_no("Save these settings anyway?", false)? {
+                        break;
+                    }
+                    if !talk.yes_no("Change the router settings and test again?", true)? {
+                        return Err(Stop::NotSaved);
+                    }
+                }
+            }
+        }
+        if let Some(password) = typed {
+            router.password =
+                (!password.is_empty()).then(|| secret::obfuscate(&start.key, &password));
+            router.password_file = None;
+        }
+        name = talk.ask(
+            "Router name (in logs and RRD file names)",
+            old_name.as_deref().unwrap_or(&router.host),
+            check_text,
+        )?;
+    } else {
+        talk.say("  This machine only reads the RRD files that the collecting machine writes (e.g. over NFS); it does not connect to the router.")?;
+        let default_name = match (&old_name, router.host.is_empty()) {
+            (Some(name), _) => name.clone(),
+            (None, false) => router.host.clone(),
+            (None, true) => DEFAULT_HOST.to_string(),
+        };
+        name = talk.ask(
+            "Router name, as the collecting machine calls it (its files are <name>-<interface>.rrd)",
+            &default_name,
+            check_text,
+        )?;
+        if router.host.is_empty() {
+            router.host = name.clone();
+        }
+    }
+    router.name = (name != router.host).then(|| name.clone());
+
+    talk.say("")?;
+    talk.say("Interfaces")?;
+    let old_names: Vec<&str> = old_interfaces.iter().map(|i| i.name.as_str()).collect();
+    let chosen: Vec<String> = match listed {
+        Some(list) if !list.is_empty() => {
+            talk.say("  The router's interfaces:")?;
+            let width = list
+                .iter()
+                .map(|i| i.name.chars().count())
+                .max()
+                .unwrap_or(0);
+            let kind_width = list
+                .iter()
+                .map(|i| i.kind.chars().count())
+                .max()
+                .unwrap_or(0);
+            for (number, interface) in list.iter().enumerate() {
+                let state = match (interface.disabled, interface.running) {
+                    (true, _) => "disabled",
+                    (false, true) => "running",
+                    (false, false) => "not running",
+                };
+                talk.say(&format!(
+                    "  {:>3}  {:<width$}  {:<kind_width$}  {state}",
+                    number + 1,
+                    interface.name,
+                    interface.kind
+                ))?;
+            }
+            let kept: Vec<&str> = old_names
+                .iter()
+                .copied()
+                .filter(|name| list.iter().any(|i| i.name == *name))
+                .collect();
+            let default = match kept.is_empty() {
+                false => kept.join(", "),
+                true => list
+                    .iter()
+                    .find(|i| i.running && !i.disabled)
+                    .unwrap_or(&list[0])
+                    .name
+                    .clone(),
+            };
+            talk.ask(
+                "Interfaces to monitor (numbers or names, separated by commas)",
+                &default,
+                |answer| pick(answer, &list),
+            )?
+        }
+        _ => {
+            let default = match old_names.is_empty() {
+                true => "ether1".to_string(),
+                false => old_names.join(", "),
+            };
+            let prompt = match collects {
+                true => "Interfaces to monitor (names, separated by commas)",
+                false => "Interfaces to show (names, separated by commas)",
+            };
+            talk.ask(prompt, &default, names)?
+        }
+    };
+
+    talk.say("")?;
+    talk.say("Storage")?;
+    let data_dir = talk.ask(
+        "Directory for the RRD files",
+        &document
+            .storage
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(config::DEFAULT_DATA_DIR))
+            .to_string_lossy(),
+        |answer| check_path(answer).map(PathBuf::from),
+    )?;
+    document.storage.data_dir =
+        (data_dir != Path::new(config::DEFAULT_DATA_DIR)).then(|| data_dir.clone());
+    let mut files: Vec<PathBuf> = Vec::new();
+    for interface_name in &chosen {
+        let old = old_interfaces.iter().find(|i| i.name == *interface_name);
+        let derived = data_dir.join(format!(
+            "{}-{}.rrd",
+            config::file_name_part(&name),
+            config::file_name_part(interface_name)
+        ));
+        let default = old
+            .and_then(|i| i.rrd.clone())
+            .unwrap_or_else(|| derived.clone());
+        let file = talk.ask(
+            &format!("RRD file of {interface_name}"),
+            &default.to_string_lossy(),
+            |answer| {
+                let file = PathBuf::from(check_path(answer)?);
+                match files.contains(&file) {
+                    true => Err(format!("{answer} is already the file of another interface")),
+                    false => Ok(file),
+                }
+            },
+        )?;
+        router.interface.push(InterfaceSection {
+            name: interface_name.clone(),
+            label: old.and_then(|i| i.label.clone()),
+            rrd: (file != derived).then(|| file.clone()),
+        });
+        files.push(file);
+    }
+    if collects {
+        let profile = talk.ask(
+            "Layout of new RRD files: original (835 MiB each, 1 s values kept a year) or compact (33 MiB each, 1 s values kept 8 days)",
+            match document.storage.profile {
+                Some(Profile::Compact) => "compact",
+                _ => "original",
+            },
+            |answer| match answer {
+                "original" => Ok(Profile::Original),
+                "compact" => Ok(Profile::Compact),
+                _ => Err("answer original or compact".to_string()),
+            },
+        )?;
+        document.storage.profile = (profile != Profile::Original).then_some(profile);
+    }
+
+    let web = &mut document.web;
+    web.enabled = (!serves).then_some(false);
+    if serves {
+        talk.say("")?;
+        talk.say("Web pages")?;
+        let port = talk.ask(
+            "Web server port",
+            &web.port.unwrap_or(config::DEFAULT_WEB_PORT).to_string(),
+            check_port,
+        )?;
+        web.port = (port != config::DEFAULT_WEB_PORT).then_some(port);
+        let title = talk.ask(
+            "Page title",
+            web.title.as_deref().unwrap_or(config::DEFAULT_TITLE),
+            check_text,
+        )?;
+        web.title = (title != config::DEFAULT_TITLE).then_some(title);
+        let default_allow = acl::DEFAULT.map(String::from).to_vec();
+        let allow = talk.ask(
+            "Who may open the pages (addresses, ranges, host names, separated by commas; none for nobody)",
+            &match web.allow.as_deref() {
+                Some([]) => "none".to_string(),
+                Some(list) => list.join(", "),
+                None => default_allow.join(", "),
+            },
+            |answer| {
+                if answer == "none" {
+                    return Ok(Vec::new());
+                }
+                let entries: Vec<String> = answer
+                    .split(',')
+                    .map(|entry| entry.trim().to_string())
+                    .filter(|entry| !entry.is_empty())
+                    .collect();
+                AllowList::parse(&entries).map_err(|e| e.to_string())?;
+                Ok(entries)
+            },
+        )?;
+        web.allow = (allow != default_allow).then_some(allow);
+        let theme = talk.ask(
+            "Theme until a visitor picks one: dark or classic (light)",
+            web.theme.unwrap_or(config::Theme::Dark).name(),
+            |answer| match answer {
+                "dark" => Ok(config::Theme::Dark),
+                "classic" => Ok(config::Theme::Classic),
+                _ => Err("answer dark or classic".to_string()),
+            },
+        )?;
+        web.theme = (theme != config::Theme::Dark).then_some(theme);
+    }
+
+    document.router.insert(0, router);
+    host.save(path, &document).map_err(Stop::File)?;
+    talk.say("")?;
+    talk.say(&format!("  Written to {}.", path.display()))?;
+
+    let config_flag = match path == Path::new(config::DEFAULT_PATH) {
+        true => String::new(),
+        false => format!(" --config {}", path.display()),
+    };
+    let mut service_started = false;
+    let offer = "Enable and start the mt-trafmon service now (systemctl enable --now mt-trafmon)?";
+    if collects && host.service_available() && talk.yes_no(offer, true)? {
+        match host.enable_service() {
+            Ok(()) => {
+                talk.say("  The service is enabled and running; a running service reads a changed config by itself.")?;
+                service_started = true;
+            }
+            Err(message) => talk.say(&format!("  That failed: {message}"))?,
+        }
+    }
+    if !collects {
+        talk.say(&format!(
+            "  This machine only serves the pages: run it as mt-trafmon -w{config_flag}\n  (the packaged service runs without -w: add it with systemctl edit mt-trafmon)."
+        ))?;
+    } else if !service_started {
+        talk.say(&format!("  To run it: mt-trafmon{config_flag}"))?;
+    }
+    Ok(Outcome {
+        collects,
+        serves,
+        service_started,
+    })
+}
+
+/// What a failed connection test means, in plain words, with what to do.
+pub fn explain(error: &client::Error, login: Login<'_>) -> String {
+    use client::Error as E;
+    let Login {
+        host, port, user, ..
+    } = login;
+    match error {
+        E::BadCredentials { message, .. } => {
+            format!("wrong user name or password (the router said: {message}); check both")
+        }
+        E::NotAllowed { .. } => format!(
+            "user {user} may not use the API: the user's group lacks the api permission (policy 'api'); on the router: /user group set <group> policy=...,api"
+        ),
+        E::Permission { .. } => format!(
+            "user {user} may log in but not read the interfaces: the user's group lacks the read permission (policy 'read')"
+        ),
+        E::Refused { .. } => format!(
+            "nothing answers on port {port} of {host}: the API service is disabled or the port is closed; on the router: /ip service enable api (port 8728)"
+        ),
+        E::Unreachable { detail, .. } => format!(
+            "host {host} is unreachable ({detail}): check the address, that the router is on, and that no firewall drops the connection"
+        ),
+        E::Resolve { detail, .. } => {
+            format!("host name {host} not found ({detail}); check it, or give the IP address")
+        }
+        E::Timeout { after, .. } => format!(
+            "connected to {host} port {port}, but the router did not answer within {} s: is this the API port, and is the router overloaded?",
+            after.as_secs_f64()
+        ),
+        E::TlsMismatch { .. } => format!(
+            "port {port} of {host} answers with TLS: that is the api-ssl service; give the plain API port (8728) and enable the api service"
+        ),
+        E::Closed { during, .. } => format!(
+            "the router closed the connection while {during}: too many API sessions, or the api service is not available from this address"
+        ),
+        E::Fatal { reason } => format!("the router ended the session: {reason}"),
+        E::Protocol { detail, .. } => format!(
+            "what answers on port {port} of {host} does not speak the RouterOS API ({detail}); is it the API port?"
+        ),
+        E::Trap { .. } | E::UnknownInterface { .. } | E::Io { .. } => error.to_string(),
+    }
+}
+
+/// The dialogue's two ends.
+struct Talk<'a> {
+    input: &'a mut dyn BufRead,
+    output: &'a mut dyn Write,
+}
+
+impl Talk<'_> {
+    fn say(&mut self, line: &str) -> Result<(), Stop> {
+        writeln!(self.output, "{line}")
+            .and_then(|()| self.output.flush())
+            .map_err(Stop::Terminal)
+    }
+
+    /// One line without its line ending; `None` at end of input.
+    fn line(&mut self) -> Result<Option<Vec<u8>>, Stop> {
+        let mut line = Vec::new();
+        let read = self
+            .input
+            .read_until(b'\n', &mut line)
+            .map_err(Stop::Terminal)?;
+        if read == 0 {
+            return Ok(None);
+        }
+        while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            line.pop();
+        }
+        Ok(Some(line))
+    }
+
+    /// Asks until `check` accepts the answer (trimmed; empty means
+    /// `default`) or the input ends.
+    fn ask<T>(
+        &mut self,
+        prompt: &str,
+        default: &str,
+        mut check: impl FnMut(&str) -> Result<T, String>,
+    ) -> Result<T, Stop> {
+        loop {
+            let shown = match default.is_empty() {
+                true => format!("  {prompt}: "),
+                false => format!("  {prompt} [{default}]: "),
+            };
+            write!(self.output, "{shown}")
+                .and_then(|()| self.output.flush())
+                .map_err(Stop::Terminal)?;
+            let Some(line) = self.line()? else {
+                self.say("")?;
+                return Err(Stop::EndOfInput);
+            };
+            let reason = match String::from_utf8(line) {
+                Err(_) => "that is not valid UTF-8 text".to_string(),
+                Ok(text) if text.chars().any(char::is_control) => {
+                    "that contains control characters (arrow keys and the like are not understood here)".to_string()
+                }
+                Ok(text) => {
+                    let answer = match text.trim() {
+                        "" => default,
+                        answer => answer,
+                    };
+                    match check(answer) {
+                        Ok(value) => return Ok(value),
+                        Err(reason) => reason,
+                    }
+                }
+            };
+            self.say(&format!("    {reason}; try again."))?;
+        }
+    }
+
+    /// Asks until the answer is y, yes, n or no (any case); Enter takes
+    /// `default`, shown as `[Y/n]` or `[y/N]`.
+    fn yes_no(&mut self, question: &str, default: bool) -> Result<bool, Stop> {
+        let shown = match default {
+            true => "Y/n",
+            false => "y/N",
+        };
+        self.ask(question, shown, |answer| {
+            match answer.to_ascii_lowercase().as_str() {
+                "y" | "yes" => Ok(true),
+                "n" | "no" => Ok(false),
+                _ if answer == shown => Ok(default),
+                _ => Err("answer y or n".to_string()),
+            }
+        })
+    }
+
+    /// Reads a password with the terminal's echo off; the line ending is
+    /// removed, nothing else (spaces are part of a password).
+    fn password(&mut self, host: &mut dyn Host, prompt: &str) -> Result<String, Stop> {
+        loop {
+            // Echo goes off before the prompt, so that nothing typed after
+            // the prompt appears can be echoed.
+            host.echo(false).map_err(Stop::Terminal)?;
+            let shown = write!(self.output, "  {prompt}: ").and_then(|()| self.output.flush());
+            let line = shown.map_err(Stop::Terminal).and_then(|()| self.line());
+            let restored = host.echo(true).map_err(Stop::Terminal);
+            let line = line?;
+            restored?;
+            self.say("")?;
+            let Some(line) = line else {
+                return Err(Stop::EndOfInput);
+            };
+            match String::from_utf8(line) {
+                Ok(password) => return Ok(password),
+                Err(_) => self.say("    that is not valid UTF-8 text; try again.")?,
+            }
+        }
+    }
+}
+
+fn check_port(answer: &str) -> Result<u16, String> {
+    match answer.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(port),
+        _ => Err(format!(
+            "{answer:?} is not a port: give a number from 1 to 65535"
+        )),
+    }
+}
+
+fn check_host(answer: &str) -> Result<String, String> {
+    let bare = answer
+        .strip_prefix('[')
+        .and_then(|a| a.strip_suffix(']'))
+        .unwrap_or(answer);
+    if bare.parse::<std::net::IpAddr>().is_ok() || acl::is_host_name(bare) {
+        return Ok(bare.to_string());
+    }
+    Err(format!(
+        "{answer:?} is not an IP address (192.168.88.1, fd00::1) or a host name (router.lan)"
+    ))
+}
+
+fn check_text(answer: &str) -> Result<String, String> {
+    match answer.is_empty() {
+        true => Err("this cannot be empty".to_string()),
+        false => Ok(answer.to_string()),
+    }
+}
+
+fn check_path(answer: &str) -> Result<String, String> {
+    if !answer.starts_with('/') {
+        return Err(format!(
+            "{answer:?} is not an absolute path (one that starts with /)"
+        ));
+    }
+    if answer.len() > 1 && answer.ends_with('/') {
+        return Err(format!("{answer:?} ends with /; give the name without it"));
+    }
+    Ok(answer.to_string())
+}
+
+/// Interface names, separated by commas, each once.
+fn names(answer: &str) -> Result<Vec<String>, String> {
+    let mut chosen: Vec<String> = Vec::new();
+    for name in answer.split(',').map(str::trim) {
+        if !name.is_empty() && !chosen.iter().any(|c| c == name) {
+            chosen.push(name.to_string());
+        }
+    }
+    match chosen.is_empty() {
+        true => Err("give at least one interface name".to_string()),
+        false => Ok(chosen),
+    }
+}
+
+/// Interfaces from the numbered list, by number or name.
+fn pick(answer: &str, list: &[Interface]) -> Result<Vec<String>, String> {
+    let mut chosen: Vec<String> = Vec::new();
+    for item in names(answer)? {
+        let found = match item.parse::<usize>() {
+            Ok(number) => number.checked_sub(1).and_then(|index| list.get(index)),
+            Err(_) => list.iter().find(|i| i.name == item),
+        };
+        let Some(interface) = found else {
+            return Err(format!(
+                "the router has no interface {item:?}; give numbers from 1 to {} or names from the list",
+                list.len()
+            ));
+        };
+        if !chosen.contains(&interface.name) {
+            chosen.push(interface.name.clone());
+        }
+    }
+    Ok(chosen)
+}
+
+/// Whether standard input and standard output are both terminals, as the
+/// wizard needs.
+pub fn terminal_available() -> bool {
+    io::stdin().is_terminal() && io::stdout().is_terminal()
+}
+
+/// The real [`Host`].
+pub struct System {
+    /// Set once the config file has been written.
+    written: Arc<AtomicBool>,
+}
+
+impl Host for System {
+    fn echo(&mut self, on: bool) -> io::Result<()> {
+        use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+        let stdin = io::stdin();
+        let mut modes = tcgetattr(&stdin)?;
+        modes.local_modes.set(LocalModes::ECHO, on);
+        tcsetattr(&stdin, OptionalActions::Now, &modes)?;
+        Ok(())
+    }
+
+    fn interfaces(&mut self, login: Login<'_>) -> Result<Vec<Interface>, client::Error> {
+        let options = client::Options {
+            connect_timeout: login.timeout,
+            io_timeout: login.timeout,
+        };
+        let mut client = Client::connect(login.host, login.port, options)?;
+        client.login(login.user, login.password)?;
+        let interfaces = client.interfaces()?;
+        client.quit();
+        Ok(interfaces)
+    }
+
+    fn save(&mut self, path: &Path, document: &Document) -> Result<(), String> {
+        let text = config::render(document)
+            .map_err(|e| format!("cannot turn the answers into TOML ({e}); nothing was written"))?;
+        config::parse(&text, path).map_err(|e| {
+            format!("the daemon would refuse these answers ({e}); nothing was written")
+        })?;
+        if let Some(directory) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(directory).map_err(|e| cannot_write(path, &e.to_string()))?;
+        }
+        config::save(path, &text).map_err(|e| cannot_write(path, &e.to_string()))?;
+        self.written.store(true, Ordering::SeqCst);
+        config::load(path).map(drop).map_err(|e| {
+            format!(
+                "{} was written, but the daemon refuses it: {e}",
+                path.display()
+            )
+        })
+    }
+
+    fn service_available(&mut self) -> bool {
+        rustix::process::geteuid().is_root()
+            && Path::new("/run/systemd/system").is_dir()
+            && UNIT_PATHS.iter().any(|unit| Path::new(unit).exists())
+    }
+
+    fn enable_service(&mut self) -> Result<(), String> {
+        let status = std::process::Command::new("systemctl")
+            .args(["enable", "--now", "mt-trafmon"])
+            .status()
+            .map_err(|e| format!("cannot run systemctl: {e}"))?;
+        match status.success() {
+            true => Ok(()),
+            false => Err(format!("systemctl enable --now mt-trafmon: {status}")),
+        }
+    }
+}
+
+fn cannot_write(path: &Path, reason: &str) -> String {
+    format!(
+        "cannot write {}: {reason}; run the wizard as root (sudo mt-trafmon -s) or give another file with --config PATH",
+        path.display()
+    )
+}
+
+/// The wizard at this process's terminal: reads the file at `path` for the
+/// defaults, runs the dialogue on standard input and output, and on Ctrl-C
+/// (or SIGTERM) restores the terminal, says whether anything was written
+/// and ends the process by that signal. Call it only when
+/// [`terminal_available`].
+pub fn run_terminal(path: &Path) -> Result<Outcome, Stop> {
+    let key = secret::machine_key();
+    let (document, found) = match std::fs::read_to_string(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => (Document::default(), Found::New),
+        Err(e) => {
+            return Err(Stop::File(format!(
+                "cannot read {}: {e}; run the wizard as root (sudo mt-trafmon -s) or give another file with --config PATH",
+                path.display()
+            )));
+        }
+        Ok(text) => match toml::from_str::<Document>(&text) {
+            Ok(document) => (document, Found::Existing),
+            Err(e) => {
+                // The parser's first line says where, its last one what.
+                let message = e.to_string();
+                let mut lines = message.lines().filter(|l| !l.trim().is_empty());
+                let (first, last) = (lines.next(), lines.next_back());
+                let why = [first, last]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(": ");
+                (Document::default(), Found::Unusable(why))
+            }
+        },
+    };
+    let directory = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if directory.is_dir() {
+        if let Err(e) = rustix::fs::access(directory, rustix::fs::Access::WRITE_OK) {
+            return Err(Stop::File(cannot_write(
+                path,
+                &io::Error::from(e).to_string(),
+            )));
+        }
+    }
+    let password = document.router.first().and_then(|router| {
+        match (&router.password, &router.password_file) {
+            (Some(stored), None) if stored.starts_with(secret::PREFIX) => {
+                secret::deobfuscate(&key, stored).ok()
+            }
+            (Some(stored), None) => Some(stored.clone()),
+            (None, Some(file)) => std::fs::read_to_string(directory.join(file))
+                .ok()
+                .map(|text| text.trim_end_matches(['\r', '\n']).to_string()),
+            _ => None,
+        }
+    });
+    let start = Start {
+        document,
+        password,
+        found,
+        key,
+    };
+
+    let stdin = io::stdin();
+    let saved = rustix::termios::tcgetattr(&stdin).map_err(|e| Stop::Terminal(e.into()))?;
+    let written = Arc::new(AtomicBool::new(false));
+    let finished = Arc::new(AtomicBool::new(false));
+    // The number of the signal that came, 0 for none.
+    let received = Arc::new(AtomicUsize::new(0));
+    let mut handlers = Vec::new();
+    for signal in [SIGINT, SIGTERM] {
+        let handler = signal_hook::flag::register_usize(signal, received.clone(), signal as usize);
+        handlers.push(handler.map_err(Stop::Terminal)?);
+    }
+    // The main thread may be blocked reading the terminal (the signal
+    // handler restarts the read), so a thread of its own acts on Ctrl-C
+    // (and SIGTERM): the echo back on, a word on what was written, then the
+    // signal's own ending.
+    let watcher = {
+        let (written, finished, path) = (written.clone(), finished.clone(), path.to_path_buf());
+        thread::spawn(move || {
+            while !finished.load(Ordering::SeqCst) {
+                let signal = received.load(Ordering::SeqCst) as i32;
+                if signal != 0 {
+                    let _ = rustix::termios::tcsetattr(
+                        io::stdin(),
+                        rustix::termios::OptionalActions::Now,
+                        &saved,
+                    );
+                    let what = match written.load(Ordering::SeqCst) {
+                        true => format!("the config was already written to {}", path.display()),
+                        false => "nothing was written".to_string(),
+                    };
+                    eprintln!("\n  Interrupted: {what}.");
+                    let _ = signal_hook::low_level::emulate_default_handler(signal);
+                    std::process::exit(128 + signal);
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let mut system = System { written };
+    let result = run(
+        &mut stdin.lock(),
+        &mut io::stdout(),
+        &mut system,
+        path,
+        start,
+    );
+    finished.store(true, Ordering::SeqCst);
+    for handler in handlers {
+        signal_hook::low_level::unregister(handler);
+    }
+    let _ = watcher.join();
+    result
+}
+
+#[cfg(test)]
+mod tests;

@@ -821,6 +821,32 @@ name = "vlan/10 guests"
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// The commented example the package installs (debian/mt-trafmon.toml)
+    /// shows every key with its default: uncommented (all but
+    /// `password_file`, which excludes `password`), it must parse, and give
+    /// what the defaults in this file give.
+    #[test]
+    fn the_shipped_example_shows_the_defaults() {
+        let example = include_str!("../debian/mt-trafmon.toml");
+        let setting = |line: &'static str| -> Option<&'static str> {
+            let rest = line.strip_prefix("# ")?;
+            let key = rest.split(" = ").next()?;
+            let is_key =
+                rest.contains(" = ") && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+            let is_table = rest.starts_with('[') && rest.ends_with(']');
+            ((is_key && key != "password_file") || is_table).then_some(rest)
+        };
+        let text: Vec<&str> = example.lines().filter_map(setting).collect();
+        assert!(text.len() > 20, "the example's settings: {text:?}");
+        let example = check(&text.join("\n")).unwrap();
+        let defaults = check(
+            "[[router]]\nname = \"gw\"\nhost = \"192.168.88.1\"\nuser = \"monitor\"\npassword = \"secret\"\n\
+             [[router.interface]]\nname = \"ether1\"\nlabel = \"WAN\"\n",
+        )
+        .unwrap();
+        assert_eq!(example, defaults);
+    }
+
     #[test]
     fn file_name_parts() {
         assert_eq!(file_name_part("ether1"), "ether1");

@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::collector::{RouterHealth, SystemClock};
 use crate::config::{self, Config, Interface, Router, Source, Storage, Theme, Web};
+use crate::daemon::Stopped;
 use crate::rrd;
 use crate::service::{Parts, Service};
 use crate::sim::{self, Simulator};
@@ -28,12 +29,21 @@ pub const INTERFACES: [&str; 2] = ["ether1", "ether2"];
 pub const HISTORY_DAYS: i64 = 3;
 
 /// Runs the demo until `stop` is set. Returns a message for the log if it
-/// could not start.
+/// could not start; the temporary directory is removed either way.
 pub fn run(stop: &AtomicBool) -> Result<(), String> {
     let simulator = Simulator::start(sim::Options::default())
         .map_err(|e| format!("cannot start the simulated router: {e}"))?;
     let directory = std::env::temp_dir().join(format!("mt-trafmon-demo-{}", std::process::id()));
-    let config = demo_config(simulator.addr(), &directory);
+    let result = run_in(stop, &simulator, &directory);
+    let _ = std::fs::remove_dir_all(&directory);
+    drop(simulator);
+    result?.exit(0)
+}
+
+/// The demo with its files in `directory`, until `stop` is set; returns
+/// the stopped daemon, which no longer writes there.
+fn run_in(stop: &AtomicBool, simulator: &Simulator, directory: &Path) -> Result<Stopped, String> {
+    let config = demo_config(simulator.addr(), directory);
     println!(
         "simulated router on {}; RRD files in {}",
         simulator.addr(),
@@ -41,7 +51,7 @@ pub fn run(stop: &AtomicBool) -> Result<(), String> {
     );
     let now = unix_now();
     for interface in &config.routers[0].interfaces {
-        prefill(&simulator, interface, now)
+        prefill(simulator, interface, now)
             .map_err(|e| format!("cannot pre-fill the demo history: {e}"))?;
     }
     println!(
@@ -55,6 +65,7 @@ pub fn run(stop: &AtomicBool) -> Result<(), String> {
     let service = Service::start(config, parts, Arc::new(SystemClock::new(None)))
         .map_err(|e| format!("cannot start the collector: {e}"))?;
     let Some(server) = service.server() else {
+        let _ = service.stop(Duration::from_millis(1500));
         return Err(
             "cannot serve the page on 127.0.0.1:8080 (is another program using the port?)".into(),
         );
@@ -82,10 +93,7 @@ pub fn run(stop: &AtomicBool) -> Result<(), String> {
             break;
         }
     }
-    let stopped = service.stop(Duration::from_millis(1500));
-    let _ = std::fs::remove_dir_all(&directory);
-    drop(simulator);
-    stopped.exit(0)
+    Ok(service.stop(Duration::from_millis(1500)))
 }
 
 /// The configuration the demo runs: the simulator's admin user, the two

@@ -122,6 +122,23 @@ fn demo_collects_from_the_simulated_router_and_cleans_up() {
         .unwrap();
     assert!(directory.join("demo-ether1.rrd").exists());
 
+    // A second demo finds the page's port taken: it says so, exits 1 and
+    // leaves no directory behind.
+    let second = Command::new(BIN).arg("--demo").output().unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(said.contains("8080"), "{said}");
+    let second_directory = String::from_utf8_lossy(&second.stdout)
+        .split("RRD files in ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .map(std::path::PathBuf::from)
+        .unwrap();
+    assert!(
+        !second_directory.exists(),
+        "{second_directory:?} left behind"
+    );
+
     support::terminate(&child);
     let started = std::time::Instant::now();
     let status = loop {

@@ -4,25 +4,26 @@
 //! collectors through it.
 //!
 //! Shutdown never cuts an RRD write in half: collectors write only while
-//! holding the shared file guard for reading, and [`Stopped::exit`] takes
-//! it for writing and ends the process holding it. A replaced collector
-//! gets its stop flag set and the guard is then taken once for writing,
-//! after which it writes nothing (it checks the flag under the guard), so
-//! its replacement may start on the same files at once: never two writers
-//! on one file.
+//! holding their file's lock ([`Files`]) with their stop flag unset, and
+//! [`Stopped::exit`] settles the locks after every flag is set. A replaced
+//! collector gets its stop flag set and the locks are settled, after which
+//! it writes nothing (it checks the flag under the lock), so its
+//! replacement may start on the same files at once: never two writers on
+//! one file.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::collector::{self, Clock, Job, RouterHealth};
 use crate::config::{self, Config};
+use crate::files::Files;
 use crate::store::Profile;
 
 /// The collectors of a configuration, running.
 pub struct Daemon {
-    writes: Arc<RwLock<()>>,
+    files: Files,
     clock: Arc<dyn Clock>,
     collectors: Vec<Collector>,
 }
@@ -49,7 +50,7 @@ impl Daemon {
     /// Starts one collector thread per router of `config`.
     pub fn start(config: &Config, clock: Arc<dyn Clock>) -> std::io::Result<Daemon> {
         let mut daemon = Daemon {
-            writes: Arc::new(RwLock::new(())),
+            files: Files::new(),
             clock,
             collectors: Vec::new(),
         };
@@ -82,7 +83,7 @@ impl Daemon {
             // A write in flight ends; later ones see the stop flag. The
             // retired threads then end on their own (one blocked on a
             // silent router at its timeout).
-            drop(self.writes.write().unwrap_or_else(PoisonError::into_inner));
+            self.files.settle();
         }
         for router in &config.routers {
             if let Some(i) = kept.iter().position(|c| c.router == *router) {
@@ -96,7 +97,7 @@ impl Daemon {
                 profile,
                 health: health.clone(),
                 stop: stop.clone(),
-                writes: self.writes.clone(),
+                files: self.files.clone(),
                 clock: self.clock.clone(),
             };
             let thread = thread::Builder::new()
@@ -119,11 +120,10 @@ impl Daemon {
         self.collectors.iter().map(|c| c.health.clone()).collect()
     }
 
-    /// The file guard: collectors hold it shared while they write an RRD
-    /// file; whoever must not overlap a write (shutdown, the web server's
-    /// reads) takes it exclusively.
-    pub fn files(&self) -> Arc<RwLock<()>> {
-        self.writes.clone()
+    /// The per-file locks the collectors write under; the web server
+    /// reads under them too.
+    pub fn files(&self) -> Files {
+        self.files.clone()
     }
 
     /// A snapshot of every router's health.
@@ -152,22 +152,20 @@ impl Daemon {
                 thread::sleep(Duration::from_millis(20));
             }
         }
-        Stopped {
-            writes: self.writes,
-        }
+        Stopped { files: self.files }
     }
 }
 
 /// A daemon asked to stop.
 pub struct Stopped {
-    writes: Arc<RwLock<()>>,
+    files: Files,
 }
 
 impl Stopped {
-    /// Ends the process with `code` once no RRD write is in progress, and
-    /// without letting another one start.
+    /// Ends the process with `code` once no RRD write is in progress
+    /// (every collector's stop flag is set, so none starts another).
     pub fn exit(self, code: i32) -> ! {
-        let _guard = self.writes.write().unwrap_or_else(PoisonError::into_inner);
+        self.files.settle();
         std::process::exit(code)
     }
 }

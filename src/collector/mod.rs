@@ -10,19 +10,21 @@
 //! capped backoff, a failed write with the next sample).
 //!
 //! Invariant: a collector is the only writer of its RRD files, and writes
-//! only while holding the shared write guard for reading and while its
-//! stop flag is unset, so that shutdown (which takes the guard for writing)
-//! never cuts a write in half, and a collector being replaced writes
-//! nothing once its stop flag is set and the guard has been taken.
+//! only while holding the file's lock for writing ([`Files::writing`]) and
+//! while its stop flag is unset, so that shutdown (which sets the flag,
+//! then [`Files::settle`]s) never cuts a write in half, and a collector
+//! being replaced writes nothing once its stop flag is set and the locks
+//! have settled.
 
 pub mod tracker;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::{self, Source};
+use crate::files::Files;
 use crate::routeros::client::{self, Client};
 use crate::rrd;
 use crate::store::{self, Creation, Profile};
@@ -180,8 +182,9 @@ pub struct Job {
     pub health: Arc<Mutex<RouterHealth>>,
     /// Set to end the thread.
     pub stop: Arc<AtomicBool>,
-    /// Held for reading around every RRD write.
-    pub writes: Arc<RwLock<()>>,
+    /// The per-file locks; a file's is held for writing around each of
+    /// its updates.
+    pub files: Files,
     /// The clocks.
     pub clock: Arc<dyn Clock>,
 }
@@ -461,15 +464,14 @@ fn write(job: &Job, slots: &mut [Slot], offset: f64) {
             .iter()
             .map(|l| rrd::update_line(l.at, l.rx, l.tx))
             .collect();
-        let result = {
-            let _guard = job.writes.read().unwrap_or_else(PoisonError::into_inner);
-            // Checked under the guard: once the daemon has set `stop` and
-            // then held the guard exclusively, this collector writes no more
-            // (a replacement may take over its files at once).
-            if job.stop.load(Ordering::Relaxed) {
-                return;
-            }
-            rrd::update(&slot.path, &lines)
+        // The stop flag is checked under the lock: once the daemon has set
+        // it and then settled the locks, this collector writes no more (a
+        // replacement may take over its files at once).
+        let result = job.files.writing(&slot.path, || {
+            (!job.stop.load(Ordering::Relaxed)).then(|| rrd::update(&slot.path, &lines))
+        });
+        let Some(result) = result else {
+            return;
         };
         match result {
             Ok(()) => {

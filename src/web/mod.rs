@@ -7,10 +7,10 @@
 //! allow-lists are resolved by a background thread into
 //! [`State::resolved`], never during a request.
 //!
-//! Invariant: read-only on the RRD files, and every read of one happens
-//! under the daemon's file guard taken exclusively, so it never overlaps a
-//! collector's write (librrd's locks do not exclude threads of one
-//! process; collectors hold the guard shared while they write).
+//! Invariant: read-only on the RRD files, and every read of one holds that
+//! file's lock for reading ([`Files::reading`]), so it never overlaps the
+//! collector's write of the same file (librrd's locks do not exclude
+//! threads of one process), and never delays a write of another file.
 
 pub mod acl;
 pub mod assets;
@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use crate::collector::{Clock, RouterHealth};
 use crate::config::{Config, Theme};
+use crate::files::Files;
 use crate::query;
 use acl::AllowList;
 
@@ -42,8 +43,9 @@ pub struct State {
     pub resolved: RwLock<Resolved>,
     /// The monitored interfaces, in config order.
     pub interfaces: Vec<Served>,
-    /// The daemon's file guard (see the module invariant).
-    pub files: Arc<RwLock<()>>,
+    /// The per-file locks shared with the collectors (see the module
+    /// invariant).
+    pub files: Files,
     /// The clocks ("now" in the JSON is the server's).
     pub clock: Arc<dyn Clock>,
     denied: Mutex<HashMap<IpAddr, Instant>>,
@@ -91,7 +93,7 @@ impl State {
     pub fn new(
         config: &Config,
         health: &[Arc<Mutex<RouterHealth>>],
-        files: Arc<RwLock<()>>,
+        files: Files,
         clock: Arc<dyn Clock>,
         previous: Option<&State>,
     ) -> State {

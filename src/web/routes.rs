@@ -333,11 +333,17 @@ fn status(state: &State, served: &Served, now: f64) -> Status {
 /// Web-only mode: the file's last update and the 1 s row ending there.
 fn file_status(state: &State, served: &Served, now: f64) -> Status {
     let read = || -> Result<Sample, String> {
-        let _files = state.files.write().unwrap_or_else(PoisonError::into_inner);
-        let info = rrd::info(&served.rrd).map_err(|e| e.to_string())?;
+        let info = state
+            .files
+            .reading(&served.rrd, || rrd::info(&served.rrd))
+            .map_err(|e| e.to_string())?;
         let last = info.last_update;
-        let rows =
-            rrd::fetch(&served.rrd, "AVERAGE", last - 1, last, 1).map_err(|e| e.to_string())?;
+        let rows = state
+            .files
+            .reading(&served.rrd, || {
+                rrd::fetch(&served.rrd, "AVERAGE", last - 1, last, 1)
+            })
+            .map_err(|e| e.to_string())?;
         let value = |name: &str| {
             let column = rows.names.iter().position(|n| n == name)?;
             let row = usize::try_from((last - rows.start) / rows.step as i64 - 1).ok()?;
@@ -559,11 +565,10 @@ fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
             ),
         ));
     }
-    let result = {
-        let _files = state.files.write().unwrap_or_else(PoisonError::into_inner);
+    let result = state.files.reading(&served.rrd, || {
         let mut cache = served.cache.lock().unwrap_or_else(PoisonError::into_inner);
         query::series_cached(&mut cache, &served.rrd, &request)
-    };
+    });
     let series = result.map_err(|e| match e {
         query::Error::Rrd(_) | query::Error::Answer(_) => Reply::error(503, e.to_string()),
         _ => Reply::error(500, e.to_string()),
@@ -611,10 +616,7 @@ fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
 fn rrdtool(state: &State, params: &Params) -> Result<Reply, Reply> {
     let served = params.interface(state)?;
     let view = View::from_query(params.0.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let info = {
-        let _files = state.files.write().unwrap_or_else(PoisonError::into_inner);
-        rrd::info(&served.rrd)
-    };
+    let info = state.files.reading(&served.rrd, || rrd::info(&served.rrd));
     let archives: Vec<(u64, u64)> = match &info {
         Ok(info) => info
             .archives

@@ -259,9 +259,11 @@ fn warm(state: &State) {
             end: now,
             points: 1000,
         };
-        let _files = state.files.write().unwrap_or_else(PoisonError::into_inner);
-        let mut cache = served.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Err(e) = query::series_cached(&mut cache, &served.rrd, &request) {
+        let result = state.files.reading(&served.rrd, || {
+            let mut cache = served.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            query::series_cached(&mut cache, &served.rrd, &request)
+        });
+        if let Err(e) = result {
             log::debug!("web: warming the cache of {}: {e}", served.id);
         }
     }

@@ -4,11 +4,12 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use super::*;
 use crate::collector::{Clock, Now, RouterHealth, Sample};
 use crate::config;
+use crate::files::Files;
 use crate::store::{self, Profile};
 use crate::web::State;
 
@@ -56,13 +57,7 @@ fn setup(web: &str) -> Setup {
         .iter()
         .map(|r| Arc::new(Mutex::new(RouterHealth::new(r))))
         .collect();
-    let state = State::new(
-        &config,
-        &health,
-        Arc::new(RwLock::new(())),
-        Arc::new(Fixed),
-        None,
-    );
+    let state = State::new(&config, &health, Files::new(), Arc::new(Fixed), None);
     Setup { state, health, dir }
 }
 
@@ -493,13 +488,7 @@ fn web_only_reads_live_values_from_the_file() {
         Path::new("test.toml"),
     )
     .unwrap();
-    setup.state = State::new(
-        &config,
-        &[],
-        Arc::new(RwLock::new(())),
-        Arc::new(Fixed),
-        None,
-    );
+    setup.state = State::new(&config, &[], Files::new(), Arc::new(Fixed), None);
     assert!(setup.state.interfaces.iter().all(|s| s.health.is_none()));
     fill(&setup, 0);
     let live = json_of(&get(&setup.state, "/api/live"));

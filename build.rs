@@ -1,29 +1,117 @@
-//! Build script: gzips the web page's files in `web/` once, at build time,
-//! and writes `assets.rs` into `OUT_DIR`: for each file its bytes, its
-//! gzip bytes and an ETag from a hash of its content, which
+//! Build script: makes the page's shipped files from its readable sources
+//! in `web/` once, at build time. HTML, CSS and JavaScript go through the
+//! small minifier in `build/minify.rs` (comments, indentation and blank
+//! lines out; literals untouched); the JavaScript files of a page are
+//! concatenated into one script inside one function scope. Each result is
+//! gzipped, and `assets.rs` is written into `OUT_DIR`: for each file its
+//! bytes, its gzip bytes and an ETag from a hash of its content, which
 //! `src/web/assets.rs` includes. Nothing else.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
-/// The files served, with their content types.
-const FILES: [(&str, &str); 4] = [
-    ("index.html", "text/html; charset=utf-8"),
-    ("app.css", "text/css; charset=utf-8"),
-    ("app.js", "text/javascript; charset=utf-8"),
-    ("favicon.svg", "image/svg+xml"),
+#[path = "build/minify.rs"]
+mod minify;
+
+/// How a shipped file is made from its sources.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// HTML, and SVG written the same way.
+    Html,
+    Css,
+    /// Scripts, concatenated in order into one function scope.
+    Js,
+}
+
+/// A shipped file: its name (served at `/<name>`), content type, and sources in `web/`.
+struct Shipped {
+    name: &'static str,
+    content_type: &'static str,
+    kind: Kind,
+    sources: &'static [&'static str],
+}
+
+/// The scripts both pages share, in order (web/README.md says what each holds).
+macro_rules! shared_scripts {
+    ($($page:literal),*) => {
+        &["common.js", "view.js", "series.js", "draw.js", "live.js", $($page),*]
+    };
+}
+
+/// The files served.
+const SHIPPED: [Shipped; 6] = [
+    Shipped {
+        name: "index.html",
+        content_type: "text/html; charset=utf-8",
+        kind: Kind::Html,
+        sources: &["index.html"],
+    },
+    Shipped {
+        name: "overview.html",
+        content_type: "text/html; charset=utf-8",
+        kind: Kind::Html,
+        sources: &["overview.html"],
+    },
+    Shipped {
+        name: "app.css",
+        content_type: "text/css; charset=utf-8",
+        kind: Kind::Css,
+        sources: &["app.css"],
+    },
+    Shipped {
+        name: "app.js",
+        content_type: "text/javascript; charset=utf-8",
+        kind: Kind::Js,
+        sources: shared_scripts!("page.js"),
+    },
+    Shipped {
+        name: "overview.js",
+        content_type: "text/javascript; charset=utf-8",
+        kind: Kind::Js,
+        sources: shared_scripts!("overview.js"),
+    },
+    Shipped {
+        name: "favicon.svg",
+        content_type: "image/svg+xml",
+        kind: Kind::Html,
+        sources: &["favicon.svg"],
+    },
 ];
 
+/// The shipped bytes of one file.
+fn make(file: &Shipped) -> Vec<u8> {
+    let mut out = String::new();
+    if let Kind::Js = file.kind {
+        out.push_str("(()=>{'use strict';\n");
+    }
+    for source in file.sources {
+        let path = Path::new("web").join(source);
+        println!("cargo:rerun-if-changed={}", path.display());
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let made = match file.kind {
+            Kind::Html => minify::html(&text),
+            Kind::Css => minify::css(&text),
+            Kind::Js => minify::js(&text),
+        };
+        out.push_str(&made.unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+    }
+    if let Kind::Js = file.kind {
+        out.push_str("})();\n");
+    }
+    out.into_bytes()
+}
+
 fn main() {
+    println!("cargo:rerun-if-changed=build/minify.rs");
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     let out = Path::new(&out);
     let mut code = String::from("&[\n");
-    for (name, content_type) in FILES {
-        let source = Path::new("web").join(name);
-        println!("cargo:rerun-if-changed={}", source.display());
-        let bytes = std::fs::read(&source)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", source.display()));
+    for file in &SHIPPED {
+        let name = file.name;
+        let content_type = file.content_type;
+        let bytes = make(file);
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         encoder.write_all(&bytes).expect("gzip in memory");
         let gzip = encoder.finish().expect("gzip in memory");

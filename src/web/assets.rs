@@ -1,7 +1,8 @@
-//! The page's files from `web/`, compiled into the binary by `build.rs`
-//! as they are and gzipped, each with an ETag from a hash of its content.
-//! Nothing is read from the file system at run time, and no URL maps to a
-//! path.
+//! The pages' files, made by `build.rs` from the readable sources in
+//! `web/` (minified, the scripts of a page in one file) and compiled into
+//! the binary with their gzip form, each with an ETag from a hash of its
+//! content. Nothing is read from the file system at run time, and no URL
+//! maps to a path. The tests here hold the shipped bytes to their budget.
 
 /// One compiled-in file.
 #[derive(Debug)]
@@ -21,10 +22,12 @@ pub struct Asset {
 /// Every file, in `build.rs`'s order.
 pub const ASSETS: &[Asset] = include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
-/// The file served at `path` (`/` is `index.html`).
+/// The file served at `path` (`/` is `index.html`, the graph page;
+/// `/overview` is `overview.html`, every interface at a glance).
 pub fn find(path: &str) -> Option<&'static Asset> {
     let name = match path {
         "/" => "index.html",
+        "/overview" => "overview.html",
         _ => path.strip_prefix('/')?,
     };
     ASSETS.iter().find(|asset| asset.name == name)
@@ -33,10 +36,25 @@ pub fn find(path: &str) -> Option<&'static Asset> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    /// The most gzipped bytes a page's HTML, CSS and JavaScript may ship.
+    const PAGE_BUDGET: usize = 16 * 1024;
+    /// The longest line in the sources in `web/`.
+    const MAX_LINE: usize = 120;
 
     #[test]
     fn every_file_is_there_and_gzip_round_trips() {
-        for name in ["index.html", "app.css", "app.js", "favicon.svg"] {
+        let names = [
+            "index.html",
+            "overview.html",
+            "app.css",
+            "app.js",
+            "overview.js",
+            "favicon.svg",
+        ];
+        assert_eq!(ASSETS.len(), names.len());
+        for name in names {
             let asset = find(&format!("/{name}")).unwrap();
             let mut plain = Vec::new();
             std::io::Read::read_to_end(&mut flate2_free_gunzip(asset.gzip).as_slice(), &mut plain)
@@ -45,8 +63,87 @@ mod tests {
             assert!(asset.etag.starts_with('"') && asset.etag.len() == 18);
         }
         assert_eq!(find("/").unwrap().name, "index.html");
+        assert_eq!(find("/overview").unwrap().name, "overview.html");
         assert!(find("/../Cargo.toml").is_none());
         assert!(find("/web/app.js").is_none());
+        assert!(find("/page.js").is_none(), "sources are not served");
+    }
+
+    #[test]
+    fn each_page_ships_within_its_budget() {
+        let gzipped = |name: &str| find(&format!("/{name}")).unwrap().gzip.len();
+        for page in [
+            ["index.html", "app.css", "app.js"],
+            ["overview.html", "app.css", "overview.js"],
+        ] {
+            let sizes: Vec<(&str, usize)> = page.iter().map(|n| (*n, gzipped(n))).collect();
+            let total: usize = sizes.iter().map(|(_, size)| size).sum();
+            println!("{sizes:?}: {total} B gzipped");
+            assert!(total <= PAGE_BUDGET, "{sizes:?}: {total} B gzipped");
+        }
+    }
+
+    #[test]
+    fn shipped_files_are_minified_and_sources_are_not() {
+        let body =
+            |name: &str| std::str::from_utf8(find(&format!("/{name}")).unwrap().body).unwrap();
+        let source = |name: &str| {
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("web").join(name))
+                .unwrap()
+        };
+        for name in [
+            "app.js",
+            "overview.js",
+            "app.css",
+            "index.html",
+            "overview.html",
+        ] {
+            let shipped = body(name);
+            assert!(
+                !shipped.contains("\n\n") && !shipped.contains("\n "),
+                "{name}: blank or indented lines"
+            );
+            assert!(
+                !shipped.contains("<!--") && !shipped.contains("/*"),
+                "{name}: comments"
+            );
+        }
+        assert!(body("app.js").starts_with("(()=>{'use strict';"));
+        assert!(
+            body("app.js").contains("function drawGraph("),
+            "names are kept"
+        );
+        let sources = source("common.js").len() + source("page.js").len() + source("draw.js").len();
+        assert!(
+            body("app.js").len() < sources,
+            "smaller than three of its sources"
+        );
+    }
+
+    /// The sources in `web/` (not its README, whose sentences are lines).
+    #[test]
+    fn web_sources_have_short_lines() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+        let mut long = Vec::new();
+        let mut files = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "md") {
+                continue;
+            }
+            files += 1;
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (number, line) in text.lines().enumerate() {
+                if line.chars().count() > MAX_LINE {
+                    long.push(format!("{}:{}", path.display(), number + 1));
+                }
+            }
+        }
+        assert!(files >= 10, "{files} sources");
+        assert!(
+            long.is_empty(),
+            "lines over {MAX_LINE} characters: {long:?}"
+        );
     }
 
     /// gunzip with the system's `gzip -d`, so that the check does not

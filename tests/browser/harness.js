@@ -107,7 +107,7 @@ function prefill(file) {
 
 /**
  * The whole stack: simulator, daemon (web server on a free loopback port), Chromium.
- * Returns { base, browser, sim, daemon, dir, api(path), stop() }.
+ * Returns { base, browser, sim, daemon, dir, api(path), startDaemon(), stopDaemon(), stop() }.
  */
 async function startStack() {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -143,23 +143,35 @@ listen = "127.0.0.1"
 port = ${webPort}
 title = "Test Monitor"
 `);
-  const daemon = spawnLogged(path.join(ROOT, 'target', 'debug', 'mt-trafmon'), ['--config', config], path.join(dir, 'daemon.log'));
-  let daemonExit = null;
-  daemon.once('exit', (c, s) => { daemonExit = c ?? s; });
   const base = `http://127.0.0.1:${webPort}`;
   const api = async (p) => {
     const r = await fetch(base + p);
     if (!r.ok) throw new Error(`${p}: HTTP ${r.status} ${await r.text()}`);
     return r.json();
   };
-  await until('the daemon to answer /api/interfaces', async () => {
-    if (daemonExit !== null) throw new Error(`mt-trafmon exited (${daemonExit}); see ${dir}/daemon.log:\n${fs.readFileSync(path.join(dir, 'daemon.log'), 'utf8').slice(-2000)}`);
-    return api('/api/interfaces');
-  }, 20000);
+  const stack = { base, sim, daemon: null, dir, api };
+  /** Starts the daemon (again, after a test stopped it: same config, same port) and waits until it answers. */
+  stack.startDaemon = async () => {
+    const daemon = spawnLogged(path.join(ROOT, 'target', 'debug', 'mt-trafmon'), ['--config', config], path.join(dir, 'daemon.log'));
+    let daemonExit = null;
+    daemon.exited = new Promise((resolve) => daemon.once('exit', (c, s) => { daemonExit = c ?? s; resolve(); }));
+    stack.daemon = daemon;
+    await until('the daemon to answer /api/interfaces', async () => {
+      if (daemonExit !== null) throw new Error(`mt-trafmon exited (${daemonExit}); see ${dir}/daemon.log:\n${fs.readFileSync(path.join(dir, 'daemon.log'), 'utf8').slice(-2000)}`);
+      return api('/api/interfaces');
+    }, 20000);
+  };
+  /** Stops the daemon (SIGTERM) and waits until it has exited. */
+  stack.stopDaemon = async () => {
+    stack.daemon.kill('SIGTERM');
+    await stack.daemon.exited;
+  };
+  await stack.startDaemon();
   const browser = await launch();
-  const stop = async (keepLogs) => {
+  stack.browser = browser;
+  stack.stop = async (keepLogs) => {
     await browser.close().catch(() => {});
-    for (const p of [sim.proc, daemon]) {
+    for (const p of [sim.proc, stack.daemon]) {
       if (p.exitCode === null && p.signalCode === null) {
         try { p.kill('SIGCONT'); p.kill('SIGTERM'); } catch { /* already gone */ }
       }
@@ -169,7 +181,7 @@ title = "Test Monitor"
     }
     if (!keepLogs) fs.rmSync(dir, { recursive: true, force: true });
   };
-  return { base, browser, sim, daemon, dir, api, stop };
+  return stack;
 }
 
 /** Development aid: MT_TEST_URL=http://127.0.0.1:PORT runs the page tests against a daemon already running there
@@ -203,13 +215,20 @@ async function waitLoads(page, n = 1) {
   await page.waitForFunction((n) => +(document.getElementById('cv').dataset.ld || 0) >= n, n, { timeout: 15000 });
 }
 
-/** The plot rectangle (CSS px, relative to the canvas), the view window and series layout the page exposes on the canvas. */
+/**
+ * The plot rectangle (CSS px, relative to the canvas), the view window and series layout the page exposes on the canvas:
+ * ymax/ymin the scale's ends (ymin: mirror's lower end, or log's bottom), partial the index of the newest, unfinished
+ * point drawn, empty the "unknown" text when nothing is known, nodata the time the hatched no-data tail starts from,
+ * xticks the time ticks [time, x, label].
+ */
 async function plot(page) {
   return page.evaluate(() => {
     const c = document.getElementById('cv');
     const b = c.getBoundingClientRect();
     const d = c.dataset;
-    return { left: b.left, top: b.top, x: +d.px, y: +d.py, w: +d.pw, h: +d.ph, vs: +d.vs, ve: +d.ve, step: +d.step, t0: +d.t0, n: +d.n, lu: +d.lu, ymax: +d.top };
+    return { left: b.left, top: b.top, x: +d.px, y: +d.py, w: +d.pw, h: +d.ph, vs: +d.vs, ve: +d.ve, step: +d.step, t0: +d.t0, n: +d.n, lu: +d.lu,
+      ymax: +d.top, ymin: +d.bottom, partial: d.partial === '' || d.partial === undefined ? null : +d.partial, empty: d.empty ?? null,
+      nodata: d.nodata === undefined ? null : +d.nodata, xticks: JSON.parse(d.xticks || '[]') };
   });
 }
 
@@ -263,4 +282,47 @@ async function topmost(page, x, ignore, tol = 10) {
   }, [x, ignore, tol]);
 }
 
-module.exports = { GAP, ARTIFACTS, startStack, newPage, until, waitLoads, loads, plot, pixels, topmost };
+/** The canvas pixels [r, g, b] of the column at CSS x, from the top of the plot to its bottom, one per CSS px. */
+async function column(page, x, selector = '#cv') {
+  return page.evaluate(([x, selector]) => {
+    const c = document.querySelector(selector);
+    const d = c.dataset;
+    const r = c.width / c.getBoundingClientRect().width;
+    const out = [];
+    const px = c.getContext('2d').getImageData(Math.round(x * r), 0, 1, c.height).data;
+    for (let y = Math.ceil(+d.py); y < +d.py + +d.ph; y++) {
+      const k = Math.round(y * r) * 4;
+      out.push([px[k], px[k + 1], px[k + 2]]);
+    }
+    return out;
+  }, [x, selector]);
+}
+
+/** WCAG 2 relative luminance of [r, g, b] (0-255). */
+function luminance(rgb) {
+  const [r, g, b] = rgb.map((v) => { const c = v / 255; return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** WCAG 2 contrast ratio of two [r, g, b] colours. */
+function contrast(a, b) {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
+
+/** A CSS colour as the browser computes it ("rgb(…)", "rgba(…)") to [r, g, b, a]. */
+function parseColor(text) {
+  const m = /rgba?\(([^)]+)\)/.exec(text);
+  if (!m) throw new Error(`not a computed colour: ${text}`);
+  const v = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+  return [v[0], v[1], v[2], v.length > 3 ? v[3] : 1];
+}
+
+/** `top` (with its alpha) over the opaque `under`. */
+function over(top, under) {
+  const a = top[3] ?? 1;
+  return [0, 1, 2].map((i) => Math.round(top[i] * a + under[i] * (1 - a)));
+}
+
+module.exports = { GAP, HISTORY, ARTIFACTS, startStack, newPage, until, waitLoads, loads, plot, pixels, topmost, column,
+  luminance, contrast, parseColor, over };

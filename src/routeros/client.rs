@@ -447,8 +447,10 @@ impl Client {
     }
 
     /// The 64-bit byte counters of the named interfaces, read in one
-    /// request, in the order of `names`.
-    pub fn counters(&mut self, names: &[&str]) -> Result<Vec<Counters>, Error> {
+    /// request, in the order of `names`; `None` for a name the router does
+    /// not list (deleted, renamed, or never there), so that one missing
+    /// interface does not stop the others.
+    pub fn counters(&mut self, names: &[&str]) -> Result<Vec<Option<Counters>>, Error> {
         if names.is_empty() {
             return Ok(Vec::new());
         }
@@ -468,14 +470,15 @@ impl Client {
                 .iter()
                 .find(|row| row.get("name") == Some(name.as_bytes()))
             else {
-                return Err(self.unknown_interface(names));
+                counters.push(None);
+                continue;
             };
-            counters.push(Counters {
+            counters.push(Some(Counters {
                 name: name.to_string(),
                 id: row.get_lossy(".id").map(|id| id.into_owned()),
                 rx_bytes: self.number(row, "rx-byte")?,
                 tx_bytes: self.number(row, "tx-byte")?,
-            });
+            }));
         }
         Ok(counters)
     }

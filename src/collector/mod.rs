@@ -562,12 +562,7 @@ fn mark_absent(session: &mut Session, names: &[&str], listed: &[client::Interfac
 
 /// Feeds each slot's reading to its tracker, and keeps the missing ones'
 /// state and the live samples.
-fn observe(
-    slots: &mut [Slot],
-    session: &Session,
-    values: Vec<Option<Got>>,
-    now: Now,
-) {
+fn observe(slots: &mut [Slot], session: &Session, values: Vec<Option<Got>>, now: Now) {
     for (slot, value) in slots.iter_mut().zip(values) {
         let Some((id, value)) = value else {
             let message = format!(

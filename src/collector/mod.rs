@@ -654,7 +654,7 @@ fn service_files(job: &Job, slots: &mut [Slot]) {
                 }
                 if !slot.opened {
                     slot.opened = true;
-                    drop_page_cache(slot.path.clone());
+                    drop_page_cache(job.files.clone(), slot.path.clone());
                 }
                 slot.tracker.file_ready(last);
                 slot.retry_at = None;
@@ -684,18 +684,25 @@ fn fail_file(slot: &mut Slot, mono: f64, problem: FileProblem) {
 /// A file just created, or opened for the first time by this collector,
 /// may sit in the page cache in large folios (a whole new file does, on
 /// Linux 6.x with ext4), so that each per-second update would dirty a
-/// whole folio: flush and drop its cached pages, so that later updates
-/// read back and dirty only the 4 KiB pages they touch. On a thread of its
-/// own, since flushing a new file of hundreds of MB takes a while on an SD
-/// card; failures only cost the write savings and are logged at debug.
-fn drop_page_cache(path: PathBuf) {
+/// whole folio (2 MiB written back for a few bytes): flush and drop its
+/// cached pages, so that later updates read back and dirty only the 4 KiB
+/// pages they touch (librrd maps the file with `MADV_RANDOM`). Only clean
+/// pages can be dropped, so the last flush and the drop run under the
+/// file's write lock, between two updates; the bulk is flushed before, so
+/// the lock is held briefly. On a thread of its own, since flushing a new
+/// file of hundreds of MB takes a while on an SD card; failures only cost
+/// the write savings and are logged at debug.
+fn drop_page_cache(files: Files, path: PathBuf) {
     let spawned = std::thread::Builder::new()
         .name("drop page cache".into())
         .spawn(move || {
             let dropped = std::fs::File::open(&path).and_then(|file| {
                 file.sync_data()?;
-                rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed)?;
-                Ok(())
+                files.writing(&path, || {
+                    file.sync_data()?;
+                    rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed)?;
+                    Ok(())
+                })
             });
             if let Err(error) = dropped {
                 log::debug!(

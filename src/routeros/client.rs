@@ -220,7 +220,7 @@ impl fmt::Display for Error {
                     .collect();
                 write!(
                     f,
-                    "the router has no interface {}; it has: {}",
+                    "the router has no interface \"{}\"; it has: {}",
                     escape(name),
                     shown.join(", ")
                 )?;

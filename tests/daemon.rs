@@ -915,3 +915,40 @@ fn health_shows_failing_files_in_words_and_no_resolved_error() {
         "a resolved error shown: {ether1}"
     );
 }
+
+/// Bytes of `path` in the page cache, by util-linux's `fincore`.
+fn cached_bytes(path: &Path) -> u64 {
+    let output = Command::new("fincore")
+        .args(["--bytes", "--noheadings", "--output", "RES"])
+        .arg(path)
+        .output()
+        .expect("run fincore (util-linux)");
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_new_file_leaves_the_page_cache_so_updates_dirty_small_pages() {
+    let dir = TestDir::new("page-cache");
+    let sim = Simulator::start(Options::default()).unwrap();
+    let config = write_config(&dir.0, &sim, &["ether2"], "");
+    let path = rrd_path(&dir.0, "ether2");
+    let daemon = Daemon::start(&config, &[]);
+    wait_for_last(&path, now() - 1.0);
+    // librrd has just written all 33 MiB of it through the page cache; the
+    // collector flushes it and drops the cached pages, and later updates
+    // bring back only the few pages they touch.
+    wait_until(
+        Duration::from_secs(30),
+        "the page cache to be dropped",
+        || cached_bytes(&path) < 1 << 20,
+    );
+    thread::sleep(Duration::from_secs(3));
+    let after = cached_bytes(&path);
+    let (code, _, log) = daemon.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(after < 1 << 20, "{after} bytes cached after 3 s of updates");
+    assert!(rrd_last(&path) as f64 >= now() - 10.0, "still written");
+}

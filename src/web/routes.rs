@@ -354,7 +354,7 @@ fn file_status(state: &State, served: &Served, now: f64) -> Status {
             error: Some(format!("file: {e}")),
             connected: None,
             file: None,
-            failing: true,
+            failing: false,
         },
     }
 }

@@ -11,14 +11,16 @@
 //! replacement may start on the same files at once: never two writers on
 //! one file.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crate::collector::{self, Clock, Job, RouterHealth};
+use crate::collector::{self, Clock, Job};
 use crate::config::{self, Config};
 use crate::files::Files;
+use crate::health::{self, Health};
+use crate::stop::Stop;
 use crate::store::Profile;
 
 /// The collectors of a configuration, running.
@@ -32,9 +34,9 @@ pub struct Daemon {
 struct Collector {
     router: config::Router,
     profile: Profile,
-    stop: Arc<AtomicBool>,
+    stop: Stop,
     thread: JoinHandle<()>,
-    health: Arc<Mutex<RouterHealth>>,
+    health: Vec<Health>,
 }
 
 /// What [`Daemon::apply`] changed, for the log.
@@ -70,7 +72,7 @@ impl Daemon {
                 .into_iter()
                 .partition(|c| c.profile == profile && config.routers.contains(&c.router));
         for collector in &retired {
-            collector.stop.store(true, Ordering::Relaxed);
+            collector.stop.set();
             if !config
                 .routers
                 .iter()
@@ -90,8 +92,8 @@ impl Daemon {
                 self.collectors.push(kept.swap_remove(i));
                 continue;
             }
-            let stop = Arc::new(AtomicBool::new(false));
-            let health = Arc::new(Mutex::new(RouterHealth::new(router)));
+            let stop = Stop::new();
+            let health = collector::health_entries(router);
             let job = Job {
                 router: router.clone(),
                 profile,
@@ -115,9 +117,12 @@ impl Daemon {
         Ok(changes)
     }
 
-    /// One health state per router, in config order.
-    pub fn health(&self) -> Vec<Arc<Mutex<RouterHealth>>> {
-        self.collectors.iter().map(|c| c.health.clone()).collect()
+    /// The health entry of every interface of every router.
+    pub fn health(&self) -> Vec<Health> {
+        self.collectors
+            .iter()
+            .flat_map(|c| c.health.iter().cloned())
+            .collect()
     }
 
     /// The per-file locks the collectors write under; the web server
@@ -126,17 +131,9 @@ impl Daemon {
         self.files.clone()
     }
 
-    /// A snapshot of every router's health.
-    pub fn snapshot(&self) -> Vec<RouterHealth> {
-        self.collectors
-            .iter()
-            .map(|c| {
-                c.health
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clone()
-            })
-            .collect()
+    /// A snapshot of every interface's health, in config order.
+    pub fn snapshot(&self) -> Vec<health::Entry> {
+        self.health().iter().map(Health::snapshot).collect()
     }
 
     /// Asks the collectors to stop and waits for them up to `patience`
@@ -144,7 +141,7 @@ impl Daemon {
     /// behind, and [`Stopped::exit`] makes sure it is not writing).
     pub fn stop(self, patience: Duration) -> Stopped {
         for collector in &self.collectors {
-            collector.stop.store(true, Ordering::Relaxed);
+            collector.stop.set();
         }
         let deadline = Instant::now() + patience;
         for collector in &self.collectors {

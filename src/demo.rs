@@ -13,9 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::collector::{RouterHealth, SystemClock};
+use crate::collector::SystemClock;
 use crate::config::{self, Config, Interface, Router, Source, Storage, Theme, Web};
 use crate::daemon::Stopped;
+use crate::health::Entry;
 use crate::rrd;
 use crate::service::{Parts, Service};
 use crate::sim::{self, Simulator};
@@ -83,7 +84,7 @@ fn run_in(stop: &AtomicBool, simulator: &Simulator, directory: &Path) -> Result<
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(100));
         let health = service.daemon().snapshot();
-        let Some(line) = live_line(&health[0], printed_at) else {
+        let Some(line) = live_line(&health, printed_at) else {
             continue;
         };
         printed_at = line.0;
@@ -162,9 +163,8 @@ fn prefill(simulator: &Simulator, interface: &Interface, now: f64) -> Result<(),
 
 /// The line to print for the newest sample, if it is newer than
 /// `printed_at`: its time and the text.
-fn live_line(health: &RouterHealth, printed_at: f64) -> Option<(f64, String)> {
+fn live_line(health: &[Entry], printed_at: f64) -> Option<(f64, String)> {
     let at = health
-        .interfaces
         .iter()
         .filter_map(|i| i.last_sample.map(|s| s.at))
         .fold(f64::NAN, f64::max);
@@ -172,7 +172,6 @@ fn live_line(health: &RouterHealth, printed_at: f64) -> Option<(f64, String)> {
         return None;
     }
     let cells: Vec<String> = health
-        .interfaces
         .iter()
         .map(|i| {
             let text = match i.last_sample {
@@ -219,7 +218,7 @@ fn clock_utc(at: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::{InterfaceHealth, Sample};
+    use crate::health::Sample;
 
     #[test]
     fn units_and_clock() {
@@ -247,12 +246,9 @@ mod tests {
             rx_bps: 2e6,
             tx_bps: 3e3,
         };
-        let mut health = RouterHealth {
-            interfaces: vec![InterfaceHealth::default(), InterfaceHealth::default()],
-            ..RouterHealth::default()
-        };
+        let mut health = vec![Entry::default(), Entry::default()];
         assert_eq!(live_line(&health, 0.0), None);
-        health.interfaces[0].last_sample = Some(sample(100.5));
+        health[0].last_sample = Some(sample(100.5));
         let (at, text) = live_line(&health, 0.0).unwrap();
         assert_eq!(at, 100.5);
         assert!(

@@ -9,6 +9,7 @@ pub mod daemon;
 pub mod demo;
 pub mod files;
 pub mod graph;
+pub mod health;
 pub mod import_ini;
 pub mod logger;
 pub mod query;

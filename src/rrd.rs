@@ -50,6 +50,30 @@ pub struct Error {
     message: String,
 }
 
+/// What kind of failure an [`Error`] is, for callers that react to it
+/// (the collector retries a locked file without resyncing; the health
+/// state names the reason in words).
+///
+/// librrd reports failures as text only: the kind is read from its
+/// message, here and nowhere else. "could not lock RRD" is librrd's own
+/// text for `fcntl(F_SETLK)` refused; the others are the C library's
+/// `strerror` texts that librrd appends to its messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Another process holds librrd's lock on the file.
+    Locked,
+    /// The file system is full.
+    NoSpace,
+    /// An allocation failed.
+    NoMemory,
+    /// The file or directory may not be opened or written.
+    PermissionDenied,
+    /// The file does not exist.
+    NotFound,
+    /// Anything else.
+    Other,
+}
+
 /// What [`info`] reports about a file (the fields this program uses).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Info {
@@ -115,6 +139,25 @@ impl Error {
     /// the call and path that `Display` adds.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The kind of failure, read from librrd's message.
+    pub fn kind(&self) -> ErrorKind {
+        let message = self.message.as_str();
+        let has = |text: &str| message.contains(text);
+        if has("could not lock RRD") {
+            ErrorKind::Locked
+        } else if has("No space left on device") || has("Disk quota exceeded") {
+            ErrorKind::NoSpace
+        } else if has("Cannot allocate memory") || has("out of memory") {
+            ErrorKind::NoMemory
+        } else if has("Permission denied") || has("Read-only file system") {
+            ErrorKind::PermissionDenied
+        } else if has("No such file or directory") {
+            ErrorKind::NotFound
+        } else {
+            ErrorKind::Other
+        }
     }
 }
 
@@ -762,6 +805,25 @@ mod tests {
             Some(123456789012.0),
             "1.000000:0.30000000000000004:123456789012",
         );
+    }
+
+    #[test]
+    fn error_kinds_are_read_from_librrds_words() {
+        let missing = Path::new("/nonexistent-mt-trafmon/x.rrd");
+        let real = update(missing, &["1764115200:1:2".to_string()]).unwrap_err();
+        assert_eq!(real.kind(), ErrorKind::NotFound, "{real}");
+        let kind = |message: &str| error("update", missing, message.to_string()).kind();
+        assert_eq!(kind("could not lock RRD"), ErrorKind::Locked);
+        assert_eq!(
+            kind("/x.rrd: write: No space left on device"),
+            ErrorKind::NoSpace
+        );
+        assert_eq!(
+            kind("opening '/x.rrd': Permission denied"),
+            ErrorKind::PermissionDenied
+        );
+        assert_eq!(kind("Cannot allocate memory"), ErrorKind::NoMemory);
+        assert_eq!(kind("illegal attempt to update"), ErrorKind::Other);
     }
 
     #[test]

@@ -79,7 +79,9 @@ fn collect() -> Run {
         let t = T0 as f64 + i as f64 + delay(i);
         clock.set(t);
         let counters = client.counters(&[INTERFACE]).expect("reads counters");
-        let counters = &counters[0];
+        let counters = counters[0]
+            .as_ref()
+            .expect("the router lists the interface");
         readings.push((t, counters.rx_bytes, counters.tx_bytes));
         let event = tracker.observe(Reading {
             mono: t,

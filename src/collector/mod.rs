@@ -1,13 +1,22 @@
 //! The collector: one thread per router that reads the monitored
 //! interfaces once per wall-clock second and writes their rates into the
-//! RRD files, and the health state it shares with the rest of the program.
+//! RRD files, and keeps each interface's [`Health`] entry true.
 //!
 //! The decisions live in [`tracker`] (pure, one per interface) and in the
-//! small pure helpers here ([`Backoff`], [`until_next_second`]); [`run`] is
-//! the loop around them: it owns the router session, the clock readings and
-//! the RRD writes. Router and file errors never end it: it logs them, keeps
-//! them in the health state, and tries again (the session after a short
-//! capped backoff, a failed write with the next sample).
+//! small pure helpers here ([`Backoff`], [`until_next_second`], [`Streak`]);
+//! [`run`] is the loop around them: it owns the router session, the clock
+//! readings and the RRD writes. Router and file errors never end it: it
+//! logs them, keeps them in the health state, and tries again (the session
+//! after a short capped backoff, a failed write with the next sample).
+//!
+//! Interfaces are independent: one the router does not list (deleted,
+//! renamed, not there yet) is unknown while it is missing and said once in
+//! the log, while the others keep their per-second data on the same
+//! session. A command the router refuses (`!trap`) keeps the session; only
+//! a broken session (closed, timed out, garbled, `!fatal`) is reconnected.
+//! Every problem is logged when it starts and once when it ends, with how
+//! long it lasted and how often it recurred; lines name
+//! `router/interface`, and router text in them is escaped.
 //!
 //! Invariant: a collector is the only writer of its RRD files, and writes
 //! only while holding the file's lock for writing ([`Files::writing`]) and
@@ -19,15 +28,17 @@
 pub mod tracker;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::{self, Source};
 use crate::files::Files;
+use crate::health::{FileProblem, FileState, Health, Problem, Sample};
 use crate::routeros::client::{self, Client};
 use crate::rrd;
+use crate::stop::Stop;
 use crate::store::{self, Creation, Profile};
+use crate::text::escape;
 use tracker::{Event, Reading, Tracker, Value};
 
 /// Most update lines written per file per second; a long backfill is
@@ -37,6 +48,9 @@ const MAX_LINES_PER_WRITE: usize = 3600;
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How often an unusable RRD file is looked at again.
 pub const FILE_RETRY: Duration = Duration::from_secs(10);
+/// With `monitor-traffic`, how often interfaces the router did not list
+/// are looked for again (the counters ask for them every second anyway).
+const MISSING_RECHECK: f64 = 10.0;
 
 /// The two clocks a collector reads: monotonic for durations, wall for
 /// stamps.
@@ -92,96 +106,17 @@ impl Clock for SystemClock {
     }
 }
 
-/// What the web pages and metrics may know about a router.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct RouterHealth {
-    /// The router's name from the config.
-    pub name: String,
-    /// Whether a session is up.
-    pub connected: bool,
-    /// The last error, with its wall-clock time.
-    pub last_error: Option<(f64, String)>,
-    /// One entry per monitored interface, in config order.
-    pub interfaces: Vec<InterfaceHealth>,
-}
-
-impl RouterHealth {
-    /// The state before the collector has done anything.
-    pub fn new(router: &config::Router) -> RouterHealth {
-        RouterHealth {
-            name: router.name.clone(),
-            connected: false,
-            last_error: None,
-            interfaces: router
-                .interfaces
-                .iter()
-                .map(|i| InterfaceHealth {
-                    name: i.name.clone(),
-                    label: i.label.clone(),
-                    rrd: i.rrd.clone(),
-                    ..InterfaceHealth::default()
-                })
-                .collect(),
-        }
-    }
-}
-
-/// What the web pages and metrics may know about an interface.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct InterfaceHealth {
-    /// The router's name for it.
-    pub name: String,
-    /// Its label.
-    pub label: String,
-    /// Its RRD file.
-    pub rrd: PathBuf,
-    /// The file's state.
-    pub file: FileState,
-    /// The last sample: wall-clock time and rates in bit/s.
-    pub last_sample: Option<Sample>,
-    /// Update lines written.
-    pub samples_written: u64,
-    /// Seconds filled in by backfill.
-    pub seconds_backfilled: f64,
-    /// Seconds written as unknown or given up.
-    pub seconds_lost: f64,
-}
-
-/// The latest rates of an interface.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Sample {
-    /// Wall-clock Unix time the reply arrived.
-    pub at: f64,
-    /// Received bit/s.
-    pub rx_bps: f64,
-    /// Sent bit/s.
-    pub tx_bps: f64,
-}
-
-/// Where an interface's RRD file stands.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub enum FileState {
-    /// Not looked at yet.
-    #[default]
-    Pending,
-    /// Being created (samples are held meanwhile).
-    Creating,
-    /// Open for writing.
-    Ready,
-    /// Unusable; the message says why. Retried every [`FILE_RETRY`].
-    Failed(String),
-}
-
 /// Everything a collector thread needs.
 pub struct Job {
     /// The router and its interfaces.
     pub router: config::Router,
     /// The profile of files created from now on.
     pub profile: Profile,
-    /// Where the thread reports.
-    pub health: Arc<Mutex<RouterHealth>>,
-    /// Set to end the thread.
-    pub stop: Arc<AtomicBool>,
+    /// One health entry per interface, in the order of
+    /// `router.interfaces` (see [`health_entries`]).
+    pub health: Vec<Health>,
+    /// Set to end the thread; wakes it from its sleeps.
+    pub stop: Stop,
     /// The per-file locks; a file's is held for writing around each of
     /// its updates.
     pub files: Files,
@@ -189,8 +124,18 @@ pub struct Job {
     pub clock: Arc<dyn Clock>,
 }
 
+/// The health entries of a router's interfaces, in config order, for a
+/// [`Job`] and for whoever shows them.
+pub fn health_entries(router: &config::Router) -> Vec<Health> {
+    router
+        .interfaces
+        .iter()
+        .map(|interface| Health::new(&router.name, interface))
+        .collect()
+}
+
 /// A short, capped reconnection backoff: 1, 2, 4, 5, 5, … seconds; reset
-/// when a session succeeds.
+/// when a read succeeds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Backoff {
     failures: u32,
@@ -217,18 +162,115 @@ pub fn until_next_second(wall: f64) -> Duration {
     Duration::from_secs_f64((1.0 - fraction).clamp(0.0, 1.0) + 0.002)
 }
 
+/// A problem that recurs: logged when it starts (and when its message
+/// changes), counted while it goes on, summed up when it ends.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Streak {
+    /// The current problem: wall time it started, its latest message, how
+    /// often it occurred.
+    current: Option<(f64, String, u64)>,
+}
+
+/// What [`Streak::failed`] and [`Streak::ended`] want logged.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Said {
+    /// The problem started, or changed: its message.
+    Started(String),
+    /// The problem ended: seconds it lasted and how often it occurred.
+    Ended {
+        /// Seconds from its start to its end.
+        seconds: f64,
+        /// Occurrences.
+        count: u64,
+    },
+}
+
+impl Streak {
+    /// One more occurrence at `wall` of the problem `message`; returns what
+    /// to log (nothing for a repeat of the same message).
+    pub fn failed(&mut self, wall: f64, message: &str) -> Option<Said> {
+        match &mut self.current {
+            Some((_, last, count)) => {
+                *count += 1;
+                (last != message).then(|| {
+                    message.clone_into(last);
+                    Said::Started(message.to_string())
+                })
+            }
+            None => {
+                self.current = Some((wall, message.to_string(), 1));
+                Some(Said::Started(message.to_string()))
+            }
+        }
+    }
+
+    /// The problem is over at `wall` (a no-op without one).
+    pub fn ended(&mut self, wall: f64) -> Option<Said> {
+        let (since, _, count) = self.current.take()?;
+        Some(Said::Ended {
+            seconds: wall - since,
+            count,
+        })
+    }
+
+    /// The current problem, for the health state.
+    pub fn problem(&self) -> Option<Problem> {
+        self.current.as_ref().map(|(since, message, _)| Problem {
+            since: *since,
+            message: message.clone(),
+        })
+    }
+}
+
 /// One monitored interface inside the loop.
 struct Slot {
+    /// `router/interface`, escaped, for the log.
+    id: String,
     name: String,
     path: PathBuf,
+    health: Health,
     tracker: Tracker,
     creation: Option<Creation>,
     /// When (monotonic) to look at a failed file again.
     retry_at: Option<f64>,
-    /// Whether the last write failed (to log a failure streak once).
-    failing: bool,
     /// Why the file was last found unusable (to log each reason once).
     failure: Option<String>,
+    /// Whether this collector has opened the file yet (its page cache is
+    /// dropped the first time).
+    opened: bool,
+    /// Failed writes.
+    writes: Streak,
+    /// The router does not list the interface.
+    missing: Streak,
+    /// Gaps being backfilled: seconds so far.
+    backfill: Option<f64>,
+    /// Samples given up: seconds so far.
+    lost: Option<f64>,
+}
+
+/// The router's side of the loop.
+struct Link {
+    /// Failed connections and reads.
+    failures: Streak,
+    /// Whether a session has worked before (the first one is logged).
+    worked: bool,
+    /// Whether the missing uptime was said already.
+    said_no_uptime: bool,
+}
+
+/// What one read got for one interface: its id on the router (with
+/// counters) and the value.
+type Got = (Option<String>, Value);
+
+/// One session.
+struct Session {
+    client: Client,
+    /// The router's boot time on the monotonic axis, if it told its uptime.
+    boot: Option<f64>,
+    /// With `monitor-traffic`: slots the router did not list at the last
+    /// look, and when (monotonic) to look again.
+    absent: Vec<bool>,
+    look_again: f64,
 }
 
 /// Runs a collector until `job.stop` is set.
@@ -237,162 +279,345 @@ pub fn run(job: Job) {
         .router
         .interfaces
         .iter()
-        .map(|i| Slot {
-            name: i.name.clone(),
-            path: i.rrd.clone(),
+        .zip(&job.health)
+        .map(|(interface, health)| Slot {
+            id: escape(&format!("{}/{}", job.router.name, interface.name)).into_owned(),
+            name: interface.name.clone(),
+            path: interface.rrd.clone(),
+            health: health.clone(),
             tracker: Tracker::new(),
             creation: None,
             retry_at: None,
-            failing: false,
             failure: None,
+            opened: false,
+            writes: Streak::default(),
+            missing: Streak::default(),
+            backfill: None,
+            lost: None,
         })
         .collect();
-    let names: Vec<&str> = job
-        .router
-        .interfaces
-        .iter()
-        .map(|i| i.name.as_str())
-        .collect();
-    let router = &job.router;
+    let mut link = Link {
+        failures: Streak::default(),
+        worked: false,
+        said_no_uptime: false,
+    };
     let mut backoff = Backoff::default();
     let mut last_offset: Option<f64> = None;
-    let mut last_error = String::new();
-    while !job.stop.load(Ordering::Relaxed) {
+    while !job.stop.is_set() {
         service_files(&job, &mut slots);
-        let session = connect(router, &*job.clock);
-        let (mut client, boot) = match session {
+        let mut session = match connect(&job, &mut link) {
             Ok(session) => session,
             Err(error) => {
-                report_error(&job, &mut last_error, &error);
-                sleep(&job.stop, backoff.failed());
+                link_failed(&job, &mut link, &slots, &error);
+                if job.stop.sleep(backoff.failed()) {
+                    break;
+                }
                 continue;
             }
         };
-        log::info!(
-            "{}: connected to {} as {}, monitoring {}",
-            router.name,
-            client.addr(),
-            router.user,
-            names.join(", ")
-        );
-        backoff.reset();
-        last_error.clear();
-        update_health(&job, |h| h.connected = true);
-        while !job.stop.load(Ordering::Relaxed) {
-            sleep(&job.stop, until_next_second(job.clock.now().wall));
-            if job.stop.load(Ordering::Relaxed) {
+        session.absent = vec![false; slots.len()];
+        for slot in &slots {
+            slot.health.update(|h| h.connected = true);
+        }
+        // The first reading right away: the first known second does not
+        // wait for the next whole second.
+        let mut first = true;
+        loop {
+            if !first && job.stop.sleep(until_next_second(job.clock.now().wall)) {
                 break;
             }
-            let values = read(&mut client, router.source, &names);
+            first = false;
+            if job.stop.is_set() {
+                break;
+            }
+            let values = read(&mut session, job.router.source, &slots, &*job.clock);
             let now = job.clock.now();
             let offset = now.wall - now.mono;
             if let Some(previous) = last_offset {
                 if (offset - previous).abs() > tracker::STEP_TOLERANCE {
                     log::warn!(
                         "{}: the wall clock stepped by {:+.3} s; no gap is backfilled across the step",
-                        router.name,
+                        escape(&job.router.name),
                         offset - previous
                     );
                 }
             }
             last_offset = Some(offset);
-            let values = match values {
-                Ok(values) => values,
-                Err(error) => {
-                    report_error(&job, &mut last_error, &error);
-                    update_health(&job, |h| h.connected = false);
-                    break;
+            let mut broken = false;
+            match values {
+                Ok(values) => {
+                    backoff.reset();
+                    link_worked(&job, &mut link, &slots, &session, now.wall);
+                    observe(&mut slots, &session, values, now);
                 }
-            };
-            for (slot, (id, value)) in slots.iter_mut().zip(values) {
-                let event = slot.tracker.observe(Reading {
-                    mono: now.mono,
-                    wall: now.wall,
-                    boot,
-                    id,
-                    value,
-                });
-                if let Some(event) = event {
-                    log_event(&router.name, &slot.name, &event);
+                Err(error) => {
+                    link_failed(&job, &mut link, &slots, &error);
+                    broken = ends_session(&error);
                 }
             }
-            record_samples(&job, &slots, now.wall);
             service_files(&job, &mut slots);
             write(&job, &mut slots, offset);
+            if broken {
+                for slot in &slots {
+                    slot.health.update(|h| h.connected = false);
+                }
+                break;
+            }
         }
         // A reconnect after a dropped session waits too, so that a router
         // that accepts and drops at once is not hammered.
-        if !job.stop.load(Ordering::Relaxed) {
-            sleep(&job.stop, backoff.failed());
+        if !job.stop.is_set() {
+            job.stop.sleep(backoff.failed());
         }
     }
-    update_health(&job, |h| h.connected = false);
+    for slot in &slots {
+        slot.health.update(|h| h.connected = false);
+    }
 }
 
-/// Connects and logs in; returns the session and the router's boot time on
-/// the monotonic axis.
-fn connect(
-    router: &config::Router,
-    clock: &dyn Clock,
-) -> Result<(Client, Option<f64>), client::Error> {
+/// Connects and logs in; with counters, also reads the router's uptime
+/// (its boot time on the monotonic axis tells reboots apart).
+fn connect(job: &Job, link: &mut Link) -> Result<Session, client::Error> {
+    let router = &job.router;
     let options = client::Options {
         connect_timeout: router.timeout,
         io_timeout: router.timeout,
     };
     let mut client = Client::connect(&router.host, router.port, options)?;
     client.login(&router.user, &router.password)?;
-    let resource = client.resource()?;
-    let boot = clock.now().mono - resource.uptime.as_secs_f64();
-    Ok((client, Some(boot)))
+    let mut boot = None;
+    if router.source == Source::Counters {
+        match client.resource() {
+            Ok(resource) => {
+                boot = Some(job.clock.now().mono - resource.uptime.as_secs_f64());
+            }
+            // The user's group may not read /system/resource: degrade.
+            Err(error @ (client::Error::Permission { .. } | client::Error::Trap { .. })) => {
+                if !link.said_no_uptime {
+                    log::warn!(
+                        "{}: cannot read the router's uptime ({error}); a reboot is noticed only when a counter goes down, so a gap across a reboot after which the counters grew past their old values would be backfilled with a wrong rate",
+                        escape(&router.name)
+                    );
+                    link.said_no_uptime = true;
+                }
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    let names: Vec<&str> = router.interfaces.iter().map(|i| i.name.as_str()).collect();
+    let said = format!(
+        "{}: connected to {} as {}, monitoring {}",
+        escape(&router.name),
+        client.addr(),
+        escape(&router.user),
+        escape(&names.join(", "))
+    );
+    if link.worked {
+        log::debug!("{said}");
+    } else {
+        log::info!("{said}");
+        link.worked = true;
+    }
+    Ok(Session {
+        client,
+        boot,
+        absent: Vec::new(),
+        look_again: 0.0,
+    })
 }
 
-/// One request for every interface: counters (with the interface ids) or
-/// monitor-traffic rates.
+/// Whether an error means the session is broken (as opposed to one
+/// command refused).
+fn ends_session(error: &client::Error) -> bool {
+    !matches!(
+        error,
+        client::Error::Trap { .. }
+            | client::Error::Permission { .. }
+            | client::Error::UnknownInterface { .. }
+    )
+}
+
+/// A connection or a read failed: log it when the streak starts or the
+/// problem changes, and show it.
+fn link_failed(job: &Job, link: &mut Link, slots: &[Slot], error: &client::Error) {
+    let wall = job.clock.now().wall;
+    let message = error.to_string();
+    if let Some(Said::Started(message)) = link.failures.failed(wall, &message) {
+        log::warn!("{}: {message}; retrying", escape(&job.router.name));
+    }
+    let problem = link.failures.problem();
+    for slot in slots {
+        slot.health.update(|h| h.router_problem = problem.clone());
+    }
+}
+
+/// A read worked: end the failure streak, if any.
+fn link_worked(job: &Job, link: &mut Link, slots: &[Slot], session: &Session, wall: f64) {
+    if let Some(Said::Ended { seconds, count }) = link.failures.ended(wall) {
+        log::info!(
+            "{}: reading from {} again after {count} failed attempt{} over {seconds:.0} s",
+            escape(&job.router.name),
+            session.client.addr(),
+            if count == 1 { "" } else { "s" }
+        );
+        for slot in slots {
+            slot.health.update(|h| h.router_problem = None);
+        }
+    }
+}
+
+/// One request for every interface: per slot, its reading (with the
+/// interface's id for counters), or `None` when the router does not list
+/// it.
 fn read(
-    client: &mut Client,
+    session: &mut Session,
     source: Source,
-    names: &[&str],
-) -> Result<Vec<(Option<String>, Value)>, client::Error> {
+    slots: &[Slot],
+    clock: &dyn Clock,
+) -> Result<Vec<Option<Got>>, client::Error> {
+    let names: Vec<&str> = slots.iter().map(|s| s.name.as_str()).collect();
     match source {
-        Source::Counters => Ok(client
-            .counters(names)?
+        Source::Counters => Ok(session
+            .client
+            .counters(&names)?
             .into_iter()
             .map(|c| {
-                let value = Value::Counters {
-                    rx_bytes: c.rx_bytes,
-                    tx_bytes: c.tx_bytes,
-                };
-                (c.id, value)
+                c.map(|c| {
+                    let value = Value::Counters {
+                        rx_bytes: c.rx_bytes,
+                        tx_bytes: c.tx_bytes,
+                    };
+                    (c.id, value)
+                })
             })
             .collect()),
-        Source::MonitorTraffic => Ok(client
-            .monitor_traffic_once(names)?
-            .into_iter()
-            .map(|r| {
-                let value = Value::Rates {
-                    rx_bps: r.rx_bps as f64,
-                    tx_bps: r.tx_bps as f64,
+        Source::MonitorTraffic => {
+            let mono = clock.now().mono;
+            if session.absent.iter().any(|a| *a) && mono >= session.look_again {
+                let listed = session.client.interfaces()?;
+                mark_absent(session, &names, &listed, mono);
+            }
+            let mut retried = false;
+            loop {
+                let asked: Vec<&str> = names
+                    .iter()
+                    .zip(&session.absent)
+                    .filter(|(_, absent)| !**absent)
+                    .map(|(name, _)| *name)
+                    .collect();
+                let rates = match asked.is_empty() {
+                    true => Vec::new(),
+                    false => match session.client.monitor_traffic_once(&asked) {
+                        Err(client::Error::UnknownInterface { available, .. }) if !retried => {
+                            // Someone is missing: find out who, and ask the
+                            // others again at once.
+                            let listed: Vec<client::Interface> = available
+                                .into_iter()
+                                .map(|name| client::Interface {
+                                    name,
+                                    kind: String::new(),
+                                    running: true,
+                                    disabled: false,
+                                    comment: None,
+                                })
+                                .collect();
+                            mark_absent(session, &names, &listed, mono);
+                            retried = true;
+                            continue;
+                        }
+                        other => other?,
+                    },
                 };
-                (None, value)
-            })
-            .collect()),
+                let mut rates = rates.into_iter();
+                return Ok(session
+                    .absent
+                    .iter()
+                    .map(|absent| {
+                        if *absent {
+                            return None;
+                        }
+                        rates.next().map(|r| {
+                            let value = Value::Rates {
+                                rx_bps: r.rx_bps as f64,
+                                tx_bps: r.tx_bps as f64,
+                            };
+                            (None, value)
+                        })
+                    })
+                    .collect());
+            }
+        }
+    }
+}
+
+/// Notes which of `names` the router's list lacks, to be looked for again
+/// after [`MISSING_RECHECK`].
+fn mark_absent(session: &mut Session, names: &[&str], listed: &[client::Interface], mono: f64) {
+    session.absent = names
+        .iter()
+        .map(|name| !listed.iter().any(|i| i.name == *name))
+        .collect();
+    session.look_again = mono + MISSING_RECHECK;
+}
+
+/// Feeds each slot's reading to its tracker, and keeps the missing ones'
+/// state and the live samples.
+fn observe(slots: &mut [Slot], session: &Session, values: Vec<Option<Got>>, now: Now) {
+    for (slot, value) in slots.iter_mut().zip(values) {
+        let Some((id, value)) = value else {
+            let message = format!(
+                "the router does not list the interface {}; it stays unknown until it is back",
+                escape(&slot.name)
+            );
+            if let Some(Said::Started(_)) = slot.missing.failed(now.wall, &message) {
+                log::warn!("{}: {message}", slot.id);
+            }
+            let problem = slot.missing.problem();
+            slot.health.update(|h| h.missing = problem);
+            continue;
+        };
+        if let Some(Said::Ended { seconds, .. }) = slot.missing.ended(now.wall) {
+            log::info!(
+                "{}: the router lists the interface again, after {seconds:.0} s",
+                slot.id
+            );
+            slot.health.update(|h| h.missing = None);
+        }
+        let event = slot.tracker.observe(Reading {
+            mono: now.mono,
+            wall: now.wall,
+            boot: session.boot,
+            id,
+            value,
+        });
+        if let Some(event) = event {
+            log_event(&slot.id, &event);
+        }
+        if let Some((rx_bps, tx_bps)) = slot.tracker.latest_rates() {
+            let sample = Sample {
+                at: now.wall,
+                rx_bps,
+                tx_bps,
+            };
+            slot.health.update(|h| h.last_sample = Some(sample));
+        }
     }
 }
 
 /// Opens files, starts and finishes creations, retries failed files.
 fn service_files(job: &Job, slots: &mut [Slot]) {
     let now = job.clock.now();
-    for (index, slot) in slots.iter_mut().enumerate() {
+    for slot in slots.iter_mut() {
         if let Some(creation) = &mut slot.creation {
             match creation.poll() {
                 None => continue,
                 Some(Ok(())) => {
-                    log::info!("{}: created {}", slot.name, slot.path.display());
+                    log::info!("{}: created {}", slot.id, escape_path(&slot.path));
                     slot.creation = None;
                 }
                 Some(Err(error)) => {
                     slot.creation = None;
-                    fail_file(job, slot, index, now.mono, error.to_string());
+                    fail_file(slot, now.mono, FileProblem::from_store(&error));
                     continue;
                 }
             }
@@ -406,8 +631,8 @@ fn service_files(job: &Job, slots: &mut [Slot]) {
         if !slot.path.exists() {
             log::info!(
                 "{}: creating {} ({} profile); samples are held until it is ready",
-                slot.name,
-                slot.path.display(),
+                slot.id,
+                escape_path(&slot.path),
                 match job.profile {
                     Profile::Original => "original",
                     Profile::Compact => "compact",
@@ -419,42 +644,82 @@ fn service_files(job: &Job, slots: &mut [Slot]) {
             let oldest = slot.tracker.held_since(offset).unwrap_or(now.wall);
             let start = (oldest.min(now.wall - 10.0) - 1.0).floor() as i64;
             slot.creation = Some(Creation::start(slot.path.clone(), job.profile, start));
-            set_file_state(job, index, FileState::Creating);
+            slot.health.update(|h| h.file = FileState::Creating);
             continue;
         }
         match store::open(&slot.path) {
             Ok(last) => {
                 if slot.failure.take().is_some() {
-                    log::info!("{}: {} is usable again", slot.name, slot.path.display());
+                    log::info!("{}: {} is usable again", slot.id, escape_path(&slot.path));
+                }
+                if !slot.opened {
+                    slot.opened = true;
+                    drop_page_cache(job.files.clone(), slot.path.clone());
                 }
                 slot.tracker.file_ready(last);
                 slot.retry_at = None;
-                set_file_state(job, index, FileState::Ready);
+                slot.health.update(|h| h.file = FileState::Ready);
             }
-            Err(error) => fail_file(job, slot, index, now.mono, error.to_string()),
+            Err(error) => fail_file(slot, now.mono, FileProblem::from_store(&error)),
         }
     }
 }
 
 /// Marks a file unusable until [`FILE_RETRY`] has passed; logs the
 /// message when it differs from the last one.
-fn fail_file(job: &Job, slot: &mut Slot, index: usize, mono: f64, message: String) {
-    if slot.failure.as_deref() != Some(message.as_str()) {
+fn fail_file(slot: &mut Slot, mono: f64, problem: FileProblem) {
+    if slot.failure.as_deref() != Some(problem.message.as_str()) {
         log::error!(
-            "{}: {message}; trying again every {} s",
-            slot.name,
+            "{}: {}; trying again every {} s",
+            slot.id,
+            escape(&problem.message),
             FILE_RETRY.as_secs()
         );
     }
     slot.retry_at = Some(mono + FILE_RETRY.as_secs_f64());
-    slot.failure = Some(message.clone());
-    set_file_state(job, index, FileState::Failed(message));
+    slot.failure = Some(problem.message.clone());
+    slot.health.update(|h| h.file = FileState::Failed(problem));
+}
+
+/// A file just created, or opened for the first time by this collector,
+/// may sit in the page cache in large folios (a whole new file does, on
+/// Linux 6.x with ext4), so that each per-second update would dirty a
+/// whole folio (2 MiB written back for a few bytes): flush and drop its
+/// cached pages, so that later updates read back and dirty only the 4 KiB
+/// pages they touch (librrd maps the file with `MADV_RANDOM`). Only clean
+/// pages can be dropped, so the last flush and the drop run under the
+/// file's write lock, between two updates; the bulk is flushed before, so
+/// the lock is held briefly. On a thread of its own, since flushing a new
+/// file of hundreds of MB takes a while on an SD card; failures only cost
+/// the write savings and are logged at debug.
+fn drop_page_cache(files: Files, path: PathBuf) {
+    let spawned = std::thread::Builder::new()
+        .name("drop page cache".into())
+        .spawn(move || {
+            let dropped = std::fs::File::open(&path).and_then(|file| {
+                file.sync_data()?;
+                files.writing(&path, || {
+                    file.sync_data()?;
+                    rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed)?;
+                    Ok(())
+                })
+            });
+            if let Err(error) = dropped {
+                log::debug!(
+                    "cannot drop the page cache of {}: {error}",
+                    escape_path(&path)
+                );
+            }
+        });
+    if let Err(error) = spawned {
+        log::debug!("cannot start a thread to drop a page cache: {error}");
+    }
 }
 
 /// Writes what each tracker plans; a failed write is logged once per streak
 /// and retried with the next sample.
 fn write(job: &Job, slots: &mut [Slot], offset: f64) {
-    for (index, slot) in slots.iter_mut().enumerate() {
+    for slot in slots.iter_mut() {
         let plan = slot.tracker.plan(offset, MAX_LINES_PER_WRITE);
         if plan.lines.is_empty() {
             continue;
@@ -468,58 +733,55 @@ fn write(job: &Job, slots: &mut [Slot], offset: f64) {
         // it and then settled the locks, this collector writes no more (a
         // replacement may take over its files at once).
         let result = job.files.writing(&slot.path, || {
-            (!job.stop.load(Ordering::Relaxed)).then(|| rrd::update(&slot.path, &lines))
+            (!job.stop.is_set()).then(|| rrd::update(&slot.path, &lines))
         });
         let Some(result) = result else {
             return;
         };
+        let wall = job.clock.now().wall;
         match result {
             Ok(()) => {
                 let written = slot.tracker.written(&plan);
-                if slot.failing {
-                    log::info!("{}: writing {} works again", slot.name, slot.path.display());
-                    slot.failing = false;
-                }
-                if written.backfilled > 0.0 {
+                if let Some(Said::Ended { seconds, count }) = slot.writes.ended(wall) {
                     log::info!(
-                        "{}: backfilled {:.0} s of gap with its average rate (counters prove continuity)",
-                        slot.name,
-                        written.backfilled
+                        "{}: writing {} works again, after {count} failed write{} over {seconds:.0} s (the samples were kept)",
+                        slot.id,
+                        escape_path(&slot.path),
+                        if count == 1 { "" } else { "s" }
                     );
+                    slot.health.update(|h| h.file = FileState::Ready);
                 }
-                if written.lost > 0.0 {
-                    log::warn!(
-                        "{}: {:.0} s of held samples given up (they could not be stamped after the file's last update)",
-                        slot.name,
-                        written.lost
-                    );
-                }
-                update_health(job, |h| {
-                    let interface = &mut h.interfaces[index];
-                    interface.samples_written += written.lines as u64;
-                    interface.seconds_backfilled += written.backfilled;
-                    interface.seconds_lost += written.unknown + written.lost + written.trimmed;
+                log_backfill(slot, written.backfilled);
+                log_lost(slot, written.lost);
+                slot.health.update(|h| {
+                    h.samples_written += written.lines as u64;
+                    h.seconds_backfilled += written.backfilled;
+                    h.seconds_lost += written.unknown + written.lost + written.trimmed;
                 });
             }
             Err(error) => {
-                if !slot.failing {
+                let problem = FileProblem::from_rrd(&error);
+                if let Some(Said::Started(message)) = slot.writes.failed(wall, &problem.message) {
                     log::warn!(
-                        "{}: {error}; the samples are kept and written with the next one",
-                        slot.name
+                        "{}: {}; the samples are kept and written with the next one",
+                        slot.id,
+                        escape(&message)
                     );
-                    slot.failing = true;
                 }
+                slot.health
+                    .update(|h| h.file = FileState::Failed(problem.clone()));
                 // Another process reading the file holds librrd's lock
                 // (which never waits): nothing was written, try again.
-                if error.message().contains("could not lock") {
+                if error.kind() == rrd::ErrorKind::Locked {
                     continue;
                 }
                 match rrd::last(&slot.path) {
                     Ok(last) => slot.tracker.resync(last as f64 + 1.0, offset),
                     Err(error) => {
                         slot.tracker.file_gone();
-                        let message = error.to_string();
-                        fail_file(job, slot, index, job.clock.now().mono, message);
+                        slot.writes = Streak::default();
+                        let mono = job.clock.now().mono;
+                        fail_file(slot, mono, FileProblem::from_rrd(&error));
                     }
                 }
             }
@@ -527,74 +789,73 @@ fn write(job: &Job, slots: &mut [Slot], offset: f64) {
     }
 }
 
-fn record_samples(job: &Job, slots: &[Slot], wall: f64) {
-    update_health(job, |h| {
-        for (slot, interface) in slots.iter().zip(&mut h.interfaces) {
-            if let Some((rx_bps, tx_bps)) = slot.tracker.latest_rates() {
-                interface.last_sample = Some(Sample {
-                    at: wall,
-                    rx_bps,
-                    tx_bps,
-                });
-            }
+/// Logs backfill once when it starts and once, with the total, when a
+/// write needs none again.
+fn log_backfill(slot: &mut Slot, seconds: f64) {
+    match (&mut slot.backfill, seconds > 0.0) {
+        (None, true) => {
+            log::info!(
+                "{}: backfilling {seconds:.0} s of gap with its average rate (the counters prove continuity)",
+                slot.id
+            );
+            slot.backfill = Some(seconds);
         }
-    });
-}
-
-fn set_file_state(job: &Job, index: usize, state: FileState) {
-    update_health(job, |h| h.interfaces[index].file = state);
-}
-
-fn update_health(job: &Job, change: impl FnOnce(&mut RouterHealth)) {
-    let mut health = job.health.lock().unwrap_or_else(PoisonError::into_inner);
-    change(&mut health);
-}
-
-/// Logs an error once per streak of the same message, and records it.
-fn report_error(job: &Job, last: &mut String, error: &client::Error) {
-    let message = error.to_string();
-    if *last != message {
-        log::warn!("{}: {message}; retrying", job.router.name);
-        *last = message.clone();
+        (Some(total), true) => *total += seconds,
+        (Some(total), false) => {
+            if *total > 0.0 {
+                log::info!(
+                    "{}: backfilled {total:.0} s in all; per-second samples again",
+                    slot.id
+                );
+            }
+            slot.backfill = None;
+        }
+        (None, false) => {}
     }
-    let at = job.clock.now().wall;
-    update_health(job, |h| {
-        h.connected = false;
-        h.last_error = Some((at, message));
-    });
 }
 
-fn log_event(router: &str, interface: &str, event: &Event) {
+/// Logs samples given up once when it starts and once with the total.
+fn log_lost(slot: &mut Slot, seconds: f64) {
+    match (&mut slot.lost, seconds > 0.0) {
+        (None, true) => {
+            log::warn!(
+                "{}: {seconds:.0} s of samples given up: they were taken while the wall clock was behind the file's last update, or held too long",
+                slot.id
+            );
+            slot.lost = Some(seconds);
+        }
+        (Some(total), true) => *total += seconds,
+        (Some(total), false) => {
+            log::info!("{}: {total:.0} s of samples given up in all", slot.id);
+            slot.lost = None;
+        }
+        (None, false) => {}
+    }
+}
+
+fn log_event(id: &str, event: &Event) {
     match event {
         Event::CounterWentDown { seconds } => log::warn!(
-            "{router}/{interface}: a byte counter went down (counters reset, or the router rebooted): {seconds:.0} s stay unknown"
+            "{id}: a byte counter went down (counters reset, or the router rebooted): {seconds:.0} s stay unknown"
         ),
         Event::Rebooted { seconds } => {
-            log::warn!("{router}/{interface}: the router rebooted: {seconds:.0} s stay unknown")
+            log::warn!("{id}: the router rebooted: {seconds:.0} s stay unknown")
         }
         Event::Replaced { seconds } => log::warn!(
-            "{router}/{interface}: the interface was re-created (its id changed): {seconds:.0} s stay unknown"
+            "{id}: the interface was re-created (its id changed): {seconds:.0} s stay unknown"
         ),
-        Event::GapAcrossClockStep { seconds } => log::warn!(
-            "{router}/{interface}: {seconds:.0} s gap during a wall-clock step: left unknown"
-        ),
-        Event::GapWithoutCounters { seconds } => log::warn!(
-            "{router}/{interface}: {seconds:.0} s gap with monitor-traffic as the source: left unknown"
-        ),
+        Event::GapAcrossClockStep { seconds } => {
+            log::warn!("{id}: {seconds:.0} s gap during a wall-clock step: left unknown")
+        }
+        Event::GapWithoutCounters { seconds } => {
+            log::warn!("{id}: {seconds:.0} s gap with monitor-traffic as the source: left unknown")
+        }
     }
 }
 
-/// Sleeps up to `duration`, waking early when `stop` is set.
-fn sleep(stop: &AtomicBool, duration: Duration) {
-    let step = Duration::from_millis(50);
-    let deadline = Instant::now() + duration;
-    while !stop.load(Ordering::Relaxed) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        std::thread::sleep(left.min(step));
-    }
+/// A path for the log.
+fn escape_path(path: &std::path::Path) -> String {
+    escape(&path.to_string_lossy()).into_owned()
 }
 
 #[cfg(test)]
@@ -610,6 +871,37 @@ mod tests {
         assert_eq!(backoff.failed(), Duration::from_secs(1));
         let mut long = Backoff { failures: u32::MAX };
         assert_eq!(long.failed(), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn a_streak_is_said_when_it_starts_changes_and_ends() {
+        let mut streak = Streak::default();
+        assert_eq!(streak.ended(5.0), None);
+        assert_eq!(
+            streak.failed(10.0, "refused"),
+            Some(Said::Started("refused".into()))
+        );
+        for t in 11..20 {
+            assert_eq!(streak.failed(f64::from(t), "refused"), None);
+        }
+        assert_eq!(streak.problem().map(|p| p.since), Some(10.0));
+        assert_eq!(
+            streak.failed(20.0, "timed out"),
+            Some(Said::Started("timed out".into()))
+        );
+        assert_eq!(
+            streak.problem().map(|p| (p.since, p.message)),
+            Some((10.0, "timed out".into()))
+        );
+        assert_eq!(
+            streak.ended(31.5),
+            Some(Said::Ended {
+                seconds: 21.5,
+                count: 11
+            })
+        );
+        assert_eq!(streak.problem(), None);
+        assert_eq!(streak.ended(32.0), None);
     }
 
     #[test]

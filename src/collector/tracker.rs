@@ -13,21 +13,27 @@
 //! clock, as long as it is still held.
 //!
 //! The rules (see `ARCHITECTURE.md`, collector invariants):
-//! - The rate of a span is Δbytes × 8 / Δt of its two counter readings,
-//!   written as a GAUGE value stamped at the end of the span, so that the
-//!   RRD's integral over the span is exactly the bytes counted.
+//! - The rate of a span is Δbytes × 8 / Δt of its two counter readings.
+//!   With `monitor-traffic`, a reading's rate covers the second before it.
 //! - A span longer than [`GAP`] (a reconnect, a slow router) is backfilled
-//!   second by second with its average rate when the counters prove
-//!   continuity: same interface id, no counter went down, the router did
-//!   not reboot, and the wall clock did not step meanwhile. Otherwise the
-//!   span is written as unknown and the event says why.
+//!   with its average rate when the counters prove continuity: same
+//!   interface id, no counter went down, the router did not reboot, and the
+//!   wall clock did not step meanwhile. Otherwise the span is unknown and
+//!   the event says why.
+//! - The file gets one line per whole wall-clock second (a run of unknown
+//!   seconds takes one line), written once the spans reach the end of that
+//!   second. A second is known when more than half of it lies in measured
+//!   spans, and then holds the average rate of those spans over its
+//!   measured part; otherwise it is unknown. So over seconds wholly
+//!   measured the RRD's integral is exactly the bytes counted, an unknown
+//!   run covers the seconds that were mostly unmeasured, and at each edge of
+//!   it at most half a second is given up or filled in. Lines at whole
+//!   seconds are also what librrd records exactly: it counts unknown time
+//!   only in whole seconds between updates, and fills the second that holds
+//!   a fractional update from its known part (see `unknown_line`).
 //! - No line is ever stamped at or before the file's last update. Spans that
 //!   cannot be stamped after it are held (up to [`MAX_PENDING`] pieces), and
 //!   dropped as lost once a later span has to be written past them.
-//! - Unknown time (an unprovable span, or time nothing covers) is written
-//!   widened to whole seconds, the only unit in which librrd records unknown
-//!   time ([`unknown_until`]); known time that the widening covers is given
-//!   up, never spread elsewhere.
 //! - Nothing is considered written until the caller says the write
 //!   succeeded ([`Tracker::written`]); after a failed write the same lines
 //!   come again, after [`Tracker::resync`] with the file's real last update.
@@ -36,8 +42,8 @@
 
 use std::collections::VecDeque;
 
-/// Spans up to this long are written as one line (well inside the RRD
-/// heartbeat of 3 s); longer ones are gaps, backfilled second by second.
+/// Spans up to this long are ordinary samples (well inside the RRD
+/// heartbeat of 3 s); longer ones are gaps, backfilled or left unknown.
 pub const GAP: f64 = 2.0;
 /// A change of the wall-minus-monotonic offset above this is a clock step.
 /// NTP slewing changes it by at most 0.5 ms per second.
@@ -53,6 +59,8 @@ pub const MAX_PIECE: f64 = 3600.0;
 pub const MAX_PENDING: usize = 3600;
 /// Stamps closer than this to the file's last update count as equal to it.
 const CONTIGUOUS: f64 = 0.01;
+/// Stamps are rounded to microseconds; closer than this is the same time.
+const SAME: f64 = 2e-6;
 
 /// One reading of an interface, with the two clocks at the moment its reply
 /// arrived.
@@ -116,7 +124,8 @@ pub enum Event {
         seconds: f64,
     },
     /// A gap with `monitor-traffic` as the source, which cannot prove what
-    /// happened in it.
+    /// happened in it (only its last second, the reading's own rate, is
+    /// known).
     GapWithoutCounters {
         /// Length of the unknown span.
         seconds: f64,
@@ -126,7 +135,8 @@ pub enum Event {
 /// One RRD update: a stamp and the two rates (`None` is unknown).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Line {
-    /// Wall-clock Unix time, rounded to microseconds.
+    /// Wall-clock Unix time: a whole second, but for the first line after
+    /// a file's fractional last update.
     pub at: f64,
     /// Received bit/s.
     pub rx: Option<f64>,
@@ -139,18 +149,23 @@ pub struct Line {
 pub struct Plan {
     /// The lines, in increasing time order.
     pub lines: Vec<Line>,
-    /// Seconds these lines fill in second by second (backfill).
+    /// Seconds of backfilled gaps these lines hold.
     pub backfilled: f64,
-    /// Seconds written as unknown (spans whose continuity is not proven).
+    /// Seconds written as unknown.
     pub unknown: f64,
     /// Seconds of held spans that can never be written because these lines
     /// go past them.
     pub lost: f64,
-    /// Fractions of seconds of known spans given up because unknown time
-    /// next to them is written in whole seconds.
+    /// Measured time given up: the measured part of seconds written as
+    /// unknown (less than half of each).
     pub trimmed: f64,
-    /// How many pending pieces the plan covers (skipped ones included).
-    pieces: usize,
+    /// How many pending pieces end before the plan's first second (held
+    /// ones overtaken).
+    skipped: usize,
+    /// The wall-clock time the lines reach, if any.
+    end: Option<f64>,
+    /// Wall minus monotonic time the plan was made with.
+    offset: f64,
 }
 
 /// What a successful write changed.
@@ -164,7 +179,7 @@ pub struct Written {
     pub unknown: f64,
     /// Seconds lost (held spans overtaken, or pieces dropped for room).
     pub lost: f64,
-    /// Fractions of seconds given up next to unknown time.
+    /// Measured time given up next to unknown time.
     pub trimmed: f64,
 }
 
@@ -174,6 +189,17 @@ struct Piece {
     from: f64,
     to: f64,
     rates: Option<(f64, f64)>,
+    /// Part of a gap longer than [`GAP`] (counted as backfill).
+    gap: bool,
+}
+
+/// A piece stamped on the wall clock, cut to start after the file.
+#[derive(Clone, Copy, Debug)]
+struct Segment {
+    from: f64,
+    to: f64,
+    rates: Option<(f64, f64)>,
+    gap: bool,
 }
 
 /// The state of one monitored interface.
@@ -210,16 +236,7 @@ impl Tracker {
     /// Pieces that end at or before it are taken as written.
     pub fn resync(&mut self, last_update: f64, offset: f64) {
         self.last = Some(last_update);
-        while let Some(piece) = self.pending.front_mut() {
-            if piece.to + offset <= last_update + CONTIGUOUS {
-                self.pending.pop_front();
-            } else {
-                if piece.from + offset < last_update {
-                    piece.from = last_update - offset;
-                }
-                break;
-            }
-        }
+        self.cut(last_update - offset);
     }
 
     /// The file's last update as far as this tracker knows.
@@ -230,6 +247,11 @@ impl Tracker {
     /// The rates (bit/s) of the latest span, when known.
     pub fn latest_rates(&self) -> Option<(f64, f64)> {
         self.latest
+    }
+
+    /// Whether a reading has been taken (the next one measures a span).
+    pub fn has_reading(&self) -> bool {
+        self.previous.is_some()
     }
 
     /// The wall-clock time the oldest held span starts at, with `offset`
@@ -244,9 +266,20 @@ impl Tracker {
     }
 
     /// Takes a reading; returns what the log should say about the span
-    /// since the previous one.
+    /// since the previous one. A first `monitor-traffic` reading is a span
+    /// of its own (the second before it); a first counter reading is the
+    /// baseline the next one is measured from.
     pub fn observe(&mut self, reading: Reading) -> Option<Event> {
         let Some(previous) = self.previous.take() else {
+            if let Value::Rates { rx_bps, tx_bps } = reading.value {
+                self.latest = Some((rx_bps, tx_bps));
+                self.push(
+                    reading.mono - 1.0,
+                    reading.mono,
+                    Some((rx_bps, tx_bps)),
+                    false,
+                );
+            }
             self.previous = Some(reading);
             return None;
         };
@@ -257,11 +290,20 @@ impl Tracker {
         }
         let (rates, event) = span(&previous, &reading, seconds);
         self.latest = rates;
-        let mut from = previous.mono;
-        while from < reading.mono {
-            let to = (from + MAX_PIECE).min(reading.mono);
-            self.pending.push_back(Piece { from, to, rates });
-            from = to;
+        match (event.is_none(), reading.value) {
+            // monitor-traffic after a gap: the reading's rate still covers
+            // its own second.
+            (false, Value::Rates { rx_bps, tx_bps }) if seconds > 1.0 => {
+                self.push(previous.mono, reading.mono - 1.0, None, false);
+                self.push(
+                    reading.mono - 1.0,
+                    reading.mono,
+                    Some((rx_bps, tx_bps)),
+                    false,
+                );
+                self.latest = Some((rx_bps, tx_bps));
+            }
+            _ => self.push(previous.mono, reading.mono, rates, seconds > GAP),
         }
         while self.pending.len() > MAX_PENDING {
             if let Some(piece) = self.pending.pop_front() {
@@ -273,75 +315,121 @@ impl Tracker {
     }
 
     /// The lines to write now, with `offset` = wall minus monotonic time
-    /// now, at most about `max_lines` of them (whole pieces, one piece at
-    /// least). Empty while the file is not ready, or while every pending
-    /// span would be stamped at or before its last update.
+    /// now, at most `max_lines` of them (one at least). Empty while the file
+    /// is not ready, or while every pending span would be stamped at or
+    /// before its last update, or while no whole second after it is
+    /// covered yet.
     pub fn plan(&self, offset: f64, max_lines: usize) -> Plan {
-        let mut plan = Plan::default();
-        let Some(mut last) = self.last else {
+        let mut plan = Plan {
+            offset,
+            ..Plan::default()
+        };
+        let Some(last) = self.last else {
             return plan;
         };
         let Some(first) = self
             .pending
             .iter()
-            .position(|p| stamp(p.to + offset) > last + CONTIGUOUS)
+            .position(|p| stamp(p.to + offset) > last + SAME)
         else {
             return plan;
         };
+        plan.skipped = first;
         plan.lost = self.pending.iter().take(first).map(|p| p.to - p.from).sum();
-        plan.pieces = first;
-        for piece in self.pending.iter().skip(first) {
-            if !plan.lines.is_empty() && plan.lines.len() >= max_lines {
+        let segments: Vec<Segment> = self
+            .pending
+            .iter()
+            .skip(first)
+            .map(|p| Segment {
+                from: stamp(p.from + offset).max(last),
+                to: stamp(p.to + offset),
+                rates: p.rates,
+                gap: p.gap,
+            })
+            .collect();
+        if let Some(head) = self.pending.get(first) {
+            let behind = last - stamp(head.from + offset);
+            if behind > SAME {
+                plan.lost += behind;
+            }
+        }
+        let covered = segments.last().map_or(last, |s| s.to);
+        let mut cursor = last;
+        // A run of unknown seconds not written yet: where it starts.
+        let mut unknown_from: Option<f64> = None;
+        let mut index = 0;
+        loop {
+            let lines = plan.lines.len() + usize::from(unknown_from.is_some());
+            if lines >= max_lines.max(1) {
                 break;
             }
-            plan.pieces += 1;
-            let mut from = stamp(piece.from + offset);
-            let to = stamp(piece.to + offset);
-            let Some((rx, tx)) = piece.rates else {
-                let end = to.ceil();
-                if end > last + CONTIGUOUS {
-                    plan.unknown += end - last.max(from);
-                    unknown_until(&mut plan.lines, last, end);
-                    last = end;
-                }
-                continue;
-            };
-            if (from - last).abs() < CONTIGUOUS {
-                from = last;
-            } else if from > last {
-                // Nothing covers (last, from]: it becomes unknown, widened to
-                // whole seconds, and the piece gives up what that covers.
-                let end = from.ceil();
-                unknown_until(&mut plan.lines, last, end);
-                last = end;
+            // The next whole second; a fraction of a second left after a
+            // fractional last update joins it.
+            let second = (cursor + CONTIGUOUS).floor() + 1.0;
+            if second > covered + SAME {
+                break;
             }
-            if from < last {
-                plan.trimmed += (last - from).min(to - from);
-                from = last;
+            while segments.get(index).is_some_and(|s| s.to <= cursor + SAME) {
+                index += 1;
             }
-            if to <= from + CONTIGUOUS {
+            // Whole seconds that nothing measured: one step.
+            let unmeasured = unmeasured_until(&segments[index..], cursor).min(covered);
+            let target = unmeasured.floor();
+            if target >= second {
+                plan.unknown += target - cursor;
+                unknown_from.get_or_insert(cursor);
+                cursor = target;
                 continue;
             }
-            let (rx, tx) = (Some(rx), Some(tx));
-            if to - from > GAP {
-                let mut second = from.floor() + 1.0;
-                while second < to - CONTIGUOUS {
-                    plan.lines.push(Line { at: second, rx, tx });
-                    second += 1.0;
+            let mut known = 0.0;
+            let (mut rx, mut tx, mut gap) = (0.0, 0.0, 0.0);
+            for segment in &segments[index..] {
+                if segment.from >= second {
+                    break;
                 }
-                plan.backfilled += to - from;
+                let overlap = segment.to.min(second) - segment.from.max(cursor);
+                if let (Some((r, t)), true) = (segment.rates, overlap > 0.0) {
+                    known += overlap;
+                    rx += r * overlap;
+                    tx += t * overlap;
+                    if segment.gap {
+                        gap += overlap;
+                    }
+                }
             }
-            plan.lines.push(Line { at: to, rx, tx });
-            last = to;
+            let length = second - cursor;
+            if known > length / 2.0 {
+                if let Some(from) = unknown_from.take() {
+                    unknown_line(&mut plan.lines, from, cursor);
+                }
+                plan.lines.push(Line {
+                    at: second,
+                    rx: Some(rx / known),
+                    tx: Some(tx / known),
+                });
+                plan.backfilled += gap;
+            } else {
+                plan.unknown += length;
+                plan.trimmed += known;
+                unknown_from.get_or_insert(cursor);
+            }
+            cursor = second;
+        }
+        if let Some(from) = unknown_from {
+            unknown_line(&mut plan.lines, from, cursor);
+        }
+        if !plan.lines.is_empty() {
+            plan.end = Some(cursor);
         }
         plan
     }
 
     /// The plan's lines were written: forget what they cover.
     pub fn written(&mut self, plan: &Plan) -> Written {
-        self.pending.drain(..plan.pieces.min(self.pending.len()));
-        if let Some(line) = plan.lines.last() {
-            self.last = Some(line.at);
+        if let Some(end) = plan.end {
+            self.pending.drain(..plan.skipped.min(self.pending.len()));
+            self.cut(end - plan.offset);
+            self.last = Some(end);
         }
         Written {
             lines: plan.lines.len(),
@@ -351,6 +439,46 @@ impl Tracker {
             trimmed: plan.trimmed,
         }
     }
+
+    /// Forgets the pending time up to `mono`, cutting the piece that holds
+    /// it.
+    fn cut(&mut self, mono: f64) {
+        while let Some(piece) = self.pending.front_mut() {
+            if piece.to <= mono + SAME {
+                self.pending.pop_front();
+            } else {
+                piece.from = piece.from.max(mono);
+                break;
+            }
+        }
+    }
+
+    /// Queues the span (from, to] in pieces of at most [`MAX_PIECE`].
+    fn push(&mut self, mut from: f64, to: f64, rates: Option<(f64, f64)>, gap: bool) {
+        while from < to {
+            let end = (from + MAX_PIECE).min(to);
+            self.pending.push_back(Piece {
+                from,
+                to: end,
+                rates,
+                gap,
+            });
+            from = end;
+        }
+    }
+}
+
+/// How far from `cursor` on nothing is measured: through unknown segments
+/// and time no segment covers, up to the first known segment.
+fn unmeasured_until(segments: &[Segment], cursor: f64) -> f64 {
+    let mut until = cursor;
+    for segment in segments {
+        if segment.rates.is_some() {
+            return until.max(segment.from);
+        }
+        until = until.max(segment.to);
+    }
+    f64::INFINITY
 }
 
 /// The rates of the span between two readings, or unknown with the reason.
@@ -396,7 +524,9 @@ fn span(
         }
         (_, Value::Rates { rx_bps, tx_bps }) => {
             if seconds > GAP {
-                return unknown(Event::GapWithoutCounters { seconds });
+                return unknown(Event::GapWithoutCounters {
+                    seconds: seconds - 1.0,
+                });
             }
             (Some((rx_bps, tx_bps)), None)
         }
@@ -405,26 +535,25 @@ fn span(
     }
 }
 
-/// Appends the lines that make (last, end] unknown, `end` a whole second.
+/// Appends the lines that make (from, to] unknown; `to` is a whole second.
 ///
 /// librrd 1.7 counts an unknown update only in whole seconds of the time
-/// between two updates: an unknown line at a fraction of a second leaves
-/// the seconds around it filled from their known fractions (and counts the
-/// unknown fraction of the next second as zero). So unknown time is written
-/// up to whole seconds: the second that holds `last` keeps its known part
-/// (a line at its end), every whole second after it up to `end` is
-/// unknown.
-fn unknown_until(lines: &mut Vec<Line>, last: f64, end: f64) {
+/// between two updates, and fills the second that holds a fractional last
+/// update from its known part, together with every second up to an
+/// update less than a heartbeat later. So a run that starts at a fraction
+/// (a file last written by another program) first closes that second on
+/// its own; from a whole second one line covers the run.
+fn unknown_line(lines: &mut Vec<Line>, from: f64, to: f64) {
     let unknown = |at| Line {
         at,
         rx: None,
         tx: None,
     };
-    let first = last.floor() + 1.0;
-    if first < end - CONTIGUOUS {
-        lines.push(unknown(first));
+    let whole = from.ceil();
+    if whole - from > SAME && whole < to - SAME {
+        lines.push(unknown(whole));
     }
-    lines.push(unknown(end));
+    lines.push(unknown(to));
 }
 
 /// A wall-clock stamp rounded to the microseconds an update line carries.

@@ -3,23 +3,53 @@
 //! `monitor-traffic` once or streaming, `/cancel`, system resource).
 //!
 //! This is the only module that opens a socket to a router. Every call has
-//! a deadline (connect timeout, then read and write timeouts on the socket),
-//! every failure is a typed [`Error`] whose message says what to do, and no
-//! input from the network can panic it: bytes go through the pure
-//! [`wire`](super::wire) codec. Every command is tagged, so a late reply to an
-//! earlier command is recognised and skipped instead of being taken for the
-//! answer to the current one.
+//! a deadline (the connect timeout, then one deadline of `io_timeout` for
+//! the whole reply to a command, however the router trickles it), every
+//! reply is bounded (rows, traps, bytes, sentences of other commands
+//! skipped; [`MAX_ROWS`] and the constants beside it), every failure is a
+//! typed [`Error`] whose message says what to do, with the router's own
+//! text escaped ([`crate::text::escape`]) and cut short, and no input from
+//! the network can panic it: bytes go through the pure
+//! [`wire`](super::wire) codec. Every command is tagged, so a late reply to
+//! an earlier command is recognised and skipped instead of being taken for
+//! the answer to the current one.
 
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::login::{from_hex, legacy_response};
-use super::wire::{self, Attrs, Command, Decoder, Reply, ReplyKind};
+use super::wire::{self, Attrs, Command, Decoder, Limits, Reply, ReplyKind};
+use crate::text::{escape, escape_bytes};
 
 /// The plain (non-TLS) API port.
 pub const DEFAULT_PORT: u16 = 8728;
+/// Most rows kept of one reply: the interface list of a big router has a
+/// few hundred.
+pub const MAX_ROWS: usize = 4096;
+/// Rows allowed beyond the ones asked for, in commands that name their
+/// interfaces.
+const ROW_SLACK: usize = 16;
+/// Most `!trap`s in one reply (RouterOS sends one or two).
+pub const MAX_TRAPS: usize = 16;
+/// Most bytes of rows kept of one reply.
+pub const MAX_REPLY_BYTES: u64 = 4 << 20;
+/// Most sentences of other commands skipped while waiting for one reply.
+const MAX_SKIPPED: usize = 4096;
+/// The decoder's limits for replies: a row of the interface list with every
+/// property is about 2 KiB.
+const REPLY_LIMITS: Limits = Limits {
+    max_word: 64 << 10,
+    max_sentence: 256 << 10,
+    max_words: 1024,
+};
+/// Longest router text kept in an error message, in characters.
+const MAX_SHOWN: usize = 300;
+/// Traps shown in an error message; the others are counted.
+const TRAPS_SHOWN: usize = 3;
+/// Interface names shown in an unknown-interface message.
+const NAMES_SHOWN: usize = 32;
 
 /// Deadlines of a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +141,7 @@ pub enum Error {
     },
     /// The router ended the session with `!fatal`.
     Fatal {
-        /// The reason it gave.
+        /// The reason it gave (escaped, cut short).
         reason: String,
     },
     /// A command failed with `!trap` for a reason not listed above.
@@ -182,11 +212,23 @@ impl fmt::Display for Error {
                 f,
                 "router refused {command} ({message}); give the user's group the 'read' policy"
             ),
-            Error::UnknownInterface { name, available } => write!(
-                f,
-                "the router has no interface {name:?}; it has: {}",
-                available.join(", ")
-            ),
+            Error::UnknownInterface { name, available } => {
+                let shown: Vec<String> = available
+                    .iter()
+                    .take(NAMES_SHOWN)
+                    .map(|n| escape(n).into_owned())
+                    .collect();
+                write!(
+                    f,
+                    "the router has no interface \"{}\"; it has: {}",
+                    escape(name),
+                    shown.join(", ")
+                )?;
+                match available.len() > NAMES_SHOWN {
+                    true => write!(f, ", … ({} in all)", available.len()),
+                    false => Ok(()),
+                }
+            }
             Error::Closed { addr, during } => {
                 write!(f, "router {addr} closed the connection while {during}")
             }
@@ -361,7 +403,7 @@ impl Client {
             stream,
             addr,
             options,
-            decoder: Decoder::new(),
+            decoder: Decoder::with_limits(REPLY_LIMITS),
             next_tag: 1,
             first_bytes: Vec::new(),
             recent: Vec::new(),
@@ -396,22 +438,54 @@ impl Client {
     }
 
     /// Sends a command (tagged by the client) and collects its replies up to
-    /// its `!done`. One or more `!trap`s make it fail, after the `!done` has
-    /// been read so the session stays usable.
+    /// its `!done`, within one `io_timeout` for the whole reply and at most
+    /// [`MAX_ROWS`] rows. One or more `!trap`s make it fail, after the
+    /// `!done` has been read so the session stays usable.
     pub fn run(&mut self, command: Command) -> Result<Response, Error> {
-        let name = String::from_utf8_lossy(&command.path).into_owned();
+        self.run_bounded(command, MAX_ROWS)
+    }
+
+    /// [`Client::run`] with at most `max_rows` rows (and [`MAX_TRAPS`]
+    /// traps, [`MAX_REPLY_BYTES`] of rows, [`MAX_SKIPPED`] sentences of
+    /// other commands); more is a protocol error.
+    fn run_bounded(&mut self, command: Command, max_rows: usize) -> Result<Response, Error> {
+        let name = escape_bytes(&command.path);
         let tag = self.send(command)?;
+        let deadline = self.deadline();
         let mut response = Response::default();
         let mut traps = Vec::new();
+        let (mut bytes, mut skipped) = (0u64, 0usize);
         loop {
-            let reply = self.read_reply(&name)?;
+            let (reply, size) = self.read_reply(&name, deadline)?;
             if reply.tag.as_deref() != Some(tag.as_slice()) {
+                skipped += 1;
+                if skipped > MAX_SKIPPED {
+                    return Err(self.too_many(&name, MAX_SKIPPED, "replies to other commands"));
+                }
                 continue;
             }
             match reply.kind {
-                ReplyKind::Re(attrs) => response.rows.push(attrs),
+                ReplyKind::Re(attrs) => {
+                    bytes += size;
+                    if response.rows.len() >= max_rows {
+                        return Err(self.too_many(&name, max_rows, "rows"));
+                    }
+                    if bytes > MAX_REPLY_BYTES {
+                        return Err(self.too_many(
+                            &name,
+                            MAX_REPLY_BYTES as usize,
+                            "bytes of rows",
+                        ));
+                    }
+                    response.rows.push(attrs);
+                }
                 ReplyKind::Empty(_) | ReplyKind::Unknown { .. } => {}
-                ReplyKind::Trap(trap) => traps.push(trap),
+                ReplyKind::Trap(trap) => {
+                    if traps.len() >= MAX_TRAPS {
+                        return Err(self.too_many(&name, MAX_TRAPS, "traps"));
+                    }
+                    traps.push(trap);
+                }
                 ReplyKind::Done(attrs) => {
                     response.done = attrs;
                     break;
@@ -447,8 +521,10 @@ impl Client {
     }
 
     /// The 64-bit byte counters of the named interfaces, read in one
-    /// request, in the order of `names`.
-    pub fn counters(&mut self, names: &[&str]) -> Result<Vec<Counters>, Error> {
+    /// request, in the order of `names`; `None` for a name the router does
+    /// not list (deleted, renamed, or never there), so that one missing
+    /// interface does not stop the others.
+    pub fn counters(&mut self, names: &[&str]) -> Result<Vec<Option<Counters>>, Error> {
         if names.is_empty() {
             return Ok(Vec::new());
         }
@@ -460,7 +536,7 @@ impl Client {
         if names.len() > 1 {
             command = command.query(format!("#{}", "|".repeat(names.len() - 1)));
         }
-        let response = self.run(command)?;
+        let response = self.run_bounded(command, names.len() + ROW_SLACK)?;
         let mut counters = Vec::with_capacity(names.len());
         for name in names {
             let Some(row) = response
@@ -468,14 +544,15 @@ impl Client {
                 .iter()
                 .find(|row| row.get("name") == Some(name.as_bytes()))
             else {
-                return Err(self.unknown_interface(names));
+                counters.push(None);
+                continue;
             };
-            counters.push(Counters {
+            counters.push(Some(Counters {
                 name: name.to_string(),
                 id: row.get_lossy(".id").map(|id| id.into_owned()),
                 rx_bytes: self.number(row, "rx-byte")?,
                 tx_bytes: self.number(row, "tx-byte")?,
-            });
+            }));
         }
         Ok(counters)
     }
@@ -486,7 +563,7 @@ impl Client {
         let command = Command::new("/interface/monitor-traffic")
             .attr("interface", names.join(","))
             .attr("once", "");
-        let response = match self.run(command) {
+        let response = match self.run_bounded(command, names.len() + ROW_SLACK) {
             Err(Error::Trap { .. }) => return Err(self.unknown_interface(names)),
             other => other?,
         };
@@ -531,7 +608,7 @@ impl Client {
     pub fn resource(&mut self) -> Result<Resource, Error> {
         let command =
             Command::new("/system/resource/print").attr(".proplist", "uptime,version,board-name");
-        let response = self.run(command)?;
+        let response = self.run_bounded(command, ROW_SLACK)?;
         let Some(row) = response.rows.first() else {
             return Err(self.protocol("/system/resource/print returned no row".to_string()));
         };
@@ -556,7 +633,8 @@ impl Client {
             .write(&wire::Sentence::new(&["/quit"]).to_bytes())
             .is_ok()
         {
-            let _ = self.read_reply("the answer to /quit");
+            let deadline = self.deadline();
+            let _ = self.read_reply("/quit", deadline);
         }
     }
 
@@ -575,36 +653,57 @@ impl Client {
             .map_err(|e| self.io_error(e, "sending a command"))
     }
 
-    /// The next reply sentence on the session, whatever its tag. `!fatal`
-    /// becomes [`Error::Fatal`]; an untagged reply other than `!fatal` is a
-    /// protocol error, since every command this client sends is tagged.
-    fn read_reply(&mut self, command: &str) -> Result<Reply, Error> {
+    /// When a reply that starts now must be complete.
+    fn deadline(&self) -> Instant {
+        let now = Instant::now();
+        now.checked_add(self.options.io_timeout).unwrap_or(now)
+    }
+
+    /// The error for a reply with more of something than allowed.
+    fn too_many(&self, command: &str, limit: usize, what: &str) -> Error {
+        self.protocol(format!(
+            "the answer to {command} has more than {limit} {what}"
+        ))
+    }
+
+    /// The next reply sentence on the session, whatever its tag, and its
+    /// size in bytes, before `deadline`. `!fatal` becomes [`Error::Fatal`];
+    /// an untagged reply other than `!fatal` is a protocol error, since
+    /// every command this client sends is tagged.
+    fn read_reply(&mut self, command: &str, deadline: Instant) -> Result<(Reply, u64), Error> {
         let mut buffer = [0u8; 8192];
         loop {
             match self.decoder.next() {
                 Ok(Some(sentence)) => {
+                    let size = sentence.words.iter().map(|w| w.len() as u64).sum();
                     let reply =
                         Reply::parse(&sentence).map_err(|e| self.protocol(e.to_string()))?;
                     return match (&reply.kind, &reply.tag) {
                         (ReplyKind::Fatal(reason), _) => Err(Error::Fatal {
-                            reason: String::from_utf8_lossy(reason).into_owned(),
+                            reason: shown(escape_bytes(reason)),
                         }),
                         (_, None) => {
                             Err(self.protocol(format!("untagged reply {sentence} to {command}")))
                         }
-                        (_, Some(_)) => Ok(reply),
+                        (_, Some(_)) => Ok((reply, size)),
                     };
                 }
                 Ok(None) => {}
                 Err(e) => return Err(self.protocol(e.to_string())),
             }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let waiting = format!("waiting for the answer to {command}");
+            if left.is_zero() {
+                return Err(self.io_error(io::ErrorKind::TimedOut.into(), &waiting));
+            }
+            if let Err(e) = self.stream.set_read_timeout(Some(left)) {
+                return Err(self.io_error(e, &waiting));
+            }
             let read = self.stream.read(&mut buffer);
             let n = match read {
                 Ok(0) => return Err(self.closed(command)),
                 Ok(n) => n,
-                Err(e) => {
-                    return Err(self.io_error(e, &format!("waiting for the answer to {command}")));
-                }
+                Err(e) => return Err(self.io_error(e, &waiting)),
             };
             let bytes = &buffer[..n];
             if self.first_bytes.len() < 3 {
@@ -649,7 +748,7 @@ impl Client {
         }
         Error::Protocol {
             addr: self.addr.clone(),
-            detail,
+            detail: shown(escape(&detail).into_owned()),
             recent: wire::hex(&self.recent),
         }
     }
@@ -682,7 +781,10 @@ impl Client {
     /// with the router's list, or the list call's own error.
     fn unknown_interface(&mut self, names: &[&str]) -> Error {
         let available = match self.interfaces() {
-            Ok(interfaces) => interfaces.into_iter().map(|i| i.name).collect::<Vec<_>>(),
+            Ok(interfaces) => interfaces
+                .into_iter()
+                .map(|i| escape(&i.name).into_owned())
+                .collect::<Vec<_>>(),
             Err(e) => return e,
         };
         match names.iter().find(|n| !available.iter().any(|a| a == *n)) {
@@ -753,10 +855,18 @@ impl Monitor<'_> {
     /// in the order of the names given, one per interface per interval.
     #[allow(clippy::should_implement_trait)] // Fallible, so not an Iterator.
     pub fn next(&mut self) -> Result<Option<Rates>, Error> {
-        let mut traps = Vec::new();
+        const COMMAND: &str = "/interface/monitor-traffic";
+        let mut traps = 0;
+        let mut skipped = 0;
+        let deadline = self.client.deadline();
         while !self.finished {
-            let reply = self.client.read_reply("/interface/monitor-traffic")?;
+            let (reply, _) = self.client.read_reply(COMMAND, deadline)?;
             if reply.tag.as_deref() != Some(self.tag.as_slice()) {
+                skipped += 1;
+                if skipped > MAX_SKIPPED {
+                    let what = "replies to other commands";
+                    return Err(self.client.too_many(COMMAND, MAX_SKIPPED, what));
+                }
                 continue;
             }
             match reply.kind {
@@ -772,12 +882,17 @@ impl Monitor<'_> {
                         .map_or(0, |i| i + 1);
                     return self.client.rates(&name, &row).map(Some);
                 }
-                ReplyKind::Trap(trap) => traps.push(trap),
+                ReplyKind::Trap(_) => {
+                    traps += 1;
+                    if traps > MAX_TRAPS {
+                        return Err(self.client.too_many(COMMAND, MAX_TRAPS, "traps"));
+                    }
+                }
                 ReplyKind::Done(_) => self.finished = true,
                 ReplyKind::Empty(_) | ReplyKind::Unknown { .. } | ReplyKind::Fatal(_) => {}
             }
         }
-        if traps.is_empty() {
+        if traps == 0 {
             return Ok(None);
         }
         let names: Vec<&str> = self.names.iter().map(String::as_str).collect();
@@ -794,8 +909,9 @@ impl Monitor<'_> {
             .client
             .send(Command::new("/cancel").attr("tag", &self.tag))?;
         let (mut stream_done, mut cancel_done) = (false, false);
+        let deadline = self.client.deadline();
         while !(stream_done && cancel_done) {
-            let reply = self.client.read_reply("/cancel")?;
+            let (reply, _) = self.client.read_reply("/cancel", deadline)?;
             let is_done = matches!(reply.kind, ReplyKind::Done(_));
             match reply.tag {
                 Some(tag) if tag == self.tag => stream_done |= is_done,
@@ -872,14 +988,27 @@ fn connect_error(addr: String, error: io::Error, timeout: Duration) -> Error {
     }
 }
 
-/// The error for a command's traps, if it had any.
+/// Router text cut to [`MAX_SHOWN`] characters.
+fn shown(text: String) -> String {
+    match text.char_indices().nth(MAX_SHOWN) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+/// The error for a command's traps, if it had any: the first few messages
+/// (escaped, cut short), and how many more there were.
 fn traps_error(command: &str, traps: &[wire::Trap]) -> Option<Error> {
     let first = traps.first()?;
-    let message = traps
+    let mut message = traps
         .iter()
-        .map(|t| String::from_utf8_lossy(&t.message).into_owned())
+        .take(TRAPS_SHOWN)
+        .map(|t| shown(escape_bytes(&t.message)))
         .collect::<Vec<_>>()
         .join("; ");
+    if traps.len() > TRAPS_SHOWN {
+        message.push_str(&format!("; and {} more", traps.len() - TRAPS_SHOWN));
+    }
     if message.contains("not enough permissions") {
         return Some(Error::Permission {
             command: command.to_string(),

@@ -10,6 +10,12 @@
 //! reply sequences documented in `routeros-api.md`; every behaviour that is
 //! not documented there is marked as an assumption where it is made.
 //!
+//! For tests it injects faults at known times (a [`Fault`] per sentence,
+//! reboots, counter resets, interfaces removed, re-created and renamed,
+//! commands refused) and keeps the truth: every counter row it answered
+//! ([`Simulator::answers`]), with the epoch that tells two rows of the same
+//! counter apart from rows across a reset, and the number of logins.
+//!
 //! It deliberately does not: listen on anything but a loopback address,
 //! use async I/O, speak API-SSL, or implement any other RouterOS menu. The
 //! pure parts live in submodules: `traffic` (bytes per second and
@@ -24,7 +30,7 @@ mod router;
 mod session;
 mod traffic;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -87,7 +93,32 @@ pub enum Fault {
     Fatal(String),
     /// Write every reply in random pieces of 1 to 3 bytes.
     Fragment,
+    /// Answer every command but `/login` with this many `!trap`s, then
+    /// `!done` (the session stays).
+    Traps(usize),
 }
+
+/// A counter row the simulator answered: what a client measured, and
+/// when (the simulator's clock when it read the counters).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answer {
+    /// The simulator's clock.
+    pub at: f64,
+    /// The interface's name then.
+    pub name: String,
+    /// Its `.id`.
+    pub id: String,
+    /// Counts the restarts of its counters (reset, reboot, re-creation):
+    /// two answers with the same id and epoch are continuous.
+    pub epoch: u64,
+    /// `rx-byte`.
+    pub rx: u64,
+    /// `tx-byte`.
+    pub tx: u64,
+}
+
+/// The most answers kept (older ones are forgotten).
+const MAX_ANSWERS: usize = 100_000;
 
 /// An API user of the simulated router.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -198,6 +229,7 @@ impl fmt::Display for Fault {
             Fault::Garbage => f.write_str("garbage"),
             Fault::Fatal(reason) => write!(f, "fatal={reason}"),
             Fault::Fragment => f.write_str("fragment"),
+            Fault::Traps(n) => write!(f, "traps={n}"),
         }
     }
 }
@@ -206,7 +238,7 @@ impl FromStr for Fault {
     type Err = String;
 
     /// Reads `none`, `silent`, `garbage`, `fragment`, `drop-after=N`,
-    /// `slow=MS` or `fatal=REASON`.
+    /// `slow=MS`, `fatal=REASON` or `traps=N`.
     fn from_str(text: &str) -> Result<Fault, String> {
         let number = |value: &str| {
             value
@@ -225,9 +257,12 @@ impl FromStr for Fault {
                 usize::try_from(number(value)?).map_err(|e| e.to_string())?,
             )),
             Some(("slow", value)) => Ok(Fault::Slow(Duration::from_millis(number(value)?))),
+            Some(("traps", value)) => Ok(Fault::Traps(
+                usize::try_from(number(value)?).map_err(|e| e.to_string())?,
+            )),
             Some(("fatal", reason)) if !reason.is_empty() => Ok(Fault::Fatal(reason.to_string())),
             Some(_) => Err(format!(
-                "unknown fault {text:?} (none, silent, garbage, fragment, drop-after=N, slow=MS, fatal=REASON)"
+                "unknown fault {text:?} (none, silent, garbage, fragment, drop-after=N, slow=MS, fatal=REASON, traps=N)"
             )),
         }
     }
@@ -312,6 +347,9 @@ impl Simulator {
             sessions: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
             next_id: AtomicU64::new(1),
+            answers: Mutex::new(VecDeque::new()),
+            logins: AtomicU64::new(0),
+            denied: Mutex::new(Vec::new()),
         });
         let accept_shared = Arc::clone(&shared);
         let accept = thread::Builder::new()
@@ -354,6 +392,46 @@ impl Simulator {
     pub fn reset_counters(&self) {
         let now = self.shared.now();
         lock(&self.shared.router).reset_all(now);
+    }
+
+    /// Removes the interface called `name`, as deleting it in WinBox
+    /// would; false if there is none.
+    pub fn remove_interface(&self, name: &str) -> bool {
+        lock(&self.shared.router).remove(name)
+    }
+
+    /// Re-creates the removed interface called `name`: a new `.id`, the
+    /// same traffic, counters from zero; false if none was removed.
+    pub fn recreate_interface(&self, name: &str) -> bool {
+        let now = self.shared.now();
+        lock(&self.shared.router).recreate(name, now)
+    }
+
+    /// Renames an interface; its `.id` and counters stay. False if there
+    /// is none called `from` or `to` is taken.
+    pub fn rename_interface(&self, from: &str, to: &str) -> bool {
+        lock(&self.shared.router).rename(from, to)
+    }
+
+    /// Answers `command` (e.g. `/system/resource/print`) from now on with
+    /// the trap of a missing policy, as for a user whose group may not.
+    pub fn deny(&self, command: &str) {
+        lock(&self.shared.denied).push(command.as_bytes().to_vec());
+    }
+
+    /// The counter rows answered for the interface called `name` (at the
+    /// time), oldest first.
+    pub fn answers(&self, name: &str) -> Vec<Answer> {
+        lock(&self.shared.answers)
+            .iter()
+            .filter(|a| a.name == name)
+            .cloned()
+            .collect()
+    }
+
+    /// Successful logins so far.
+    pub fn logins(&self) -> u64 {
+        self.shared.logins.load(Ordering::SeqCst)
     }
 
     /// The number of sessions currently open.
@@ -422,6 +500,9 @@ pub(crate) struct Shared {
     sessions: Mutex<HashMap<u64, SessionHandle>>,
     pub(crate) stopping: AtomicBool,
     next_id: AtomicU64,
+    answers: Mutex<VecDeque<Answer>>,
+    pub(crate) logins: AtomicU64,
+    pub(crate) denied: Mutex<Vec<Vec<u8>>>,
 }
 
 /// The accept thread's hold on one session.
@@ -442,6 +523,33 @@ impl Shared {
     /// The current fault.
     pub(crate) fn fault(&self) -> Fault {
         lock(&self.fault).clone()
+    }
+
+    /// Keeps the counter rows of `rows` (as answered at `now`).
+    pub(crate) fn record(&self, now: f64, rows: &[crate::routeros::wire::Attrs]) {
+        use crate::routeros::wire::parse_decimal;
+        let router = lock(&self.router);
+        let mut answers = lock(&self.answers);
+        for row in rows {
+            let field = |name: &str| row.get(name).unwrap_or_default();
+            let (Some(rx), Some(tx)) = (
+                parse_decimal::<u64>(field("rx-byte")),
+                parse_decimal::<u64>(field("tx-byte")),
+            ) else {
+                continue;
+            };
+            answers.push_back(Answer {
+                at: now,
+                name: String::from_utf8_lossy(field("name")).into_owned(),
+                id: String::from_utf8_lossy(field(".id")).into_owned(),
+                epoch: router.epoch(field(".id")).unwrap_or_default(),
+                rx,
+                tx,
+            });
+            if answers.len() > MAX_ANSWERS {
+                answers.pop_front();
+            }
+        }
     }
 
     /// Removes a finished session from the table (a no-op when a reboot or
@@ -560,6 +668,7 @@ mod tests {
             ("drop-after=3", Fault::DropAfter(3)),
             ("slow=250", Fault::Slow(Duration::from_millis(250))),
             ("fatal=out of memory", Fault::Fatal("out of memory".into())),
+            ("traps=3", Fault::Traps(3)),
         ] {
             assert_eq!(text.parse::<Fault>(), Ok(fault.clone()));
             assert_eq!(fault.to_string(), text);

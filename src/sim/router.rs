@@ -1,6 +1,7 @@
 //! The simulated router's state: its five interfaces with their counters,
 //! its boot time, and the rows it answers `print` and `monitor-traffic`
-//! with.
+//! with; interfaces can be removed, re-created (with a new `.id` and
+//! counters from zero) and renamed, as a user would in WinBox.
 //!
 //! Pure state and values: time is an argument to every method, and this
 //! module does no I/O and writes no sentences (the session turns rows into
@@ -21,6 +22,10 @@ pub(crate) struct Router {
     seed: u64,
     boot: f64,
     interfaces: Vec<Interface>,
+    /// Removed interfaces, by name, for re-creating them.
+    removed: Vec<Interface>,
+    /// The number of the next `.id`.
+    next_id: usize,
 }
 
 /// One interface: fixed properties and its counters.
@@ -28,7 +33,7 @@ pub(crate) struct Router {
 struct Interface {
     /// The `.id`, e.g. `*1`.
     id: String,
-    name: &'static str,
+    name: String,
     kind: &'static str,
     mtu: u32,
     comment: Option<&'static [u8]>,
@@ -36,6 +41,9 @@ struct Interface {
     running: bool,
     profile: Profile,
     counter: Counter,
+    /// Counts the restarts of `counter` (resets, reboots, re-creation):
+    /// two readings of the same epoch are continuous.
+    epoch: u64,
 }
 
 /// The 13 rate fields of a RouterOS 7 `monitor-traffic` row, in wire order.
@@ -63,11 +71,11 @@ impl Router {
     /// A router booted at `now`, its counters at their large start values.
     pub(crate) fn new(seed: u64, now: f64) -> Router {
         let jitter = |lane: u64, span: u64| traffic::mix(seed ^ lane) % span;
-        let interface = |number: usize, name, kind, comment, profile, base| {
+        let interface = |number: usize, name: &str, kind, comment, profile, base| {
             let disabled = profile == Profile::Off;
             Interface {
                 id: format!("*{number}"),
-                name,
+                name: name.to_string(),
                 kind,
                 mtu: 1500,
                 comment,
@@ -75,6 +83,7 @@ impl Router {
                 running: !disabled,
                 profile,
                 counter: Counter::new(seed, profile, base, now),
+                epoch: 0,
             }
         };
         let bytes = |rx, tx| Bytes { rx, tx };
@@ -129,8 +138,60 @@ impl Router {
         Router {
             seed,
             boot: now,
+            next_id: interfaces.len() + 1,
             interfaces,
+            removed: Vec::new(),
         }
+    }
+
+    /// Removes the interface called `name`; false if there is none.
+    pub(crate) fn remove(&mut self, name: &str) -> bool {
+        let Some(index) = self.find(name.as_bytes()) else {
+            return false;
+        };
+        let interface = self.interfaces.remove(index);
+        self.removed.retain(|i| i.name != interface.name);
+        self.removed.push(interface);
+        true
+    }
+
+    /// Re-creates the removed interface called `name` at `now`: a new
+    /// `.id`, counters from zero; false if none was removed.
+    pub(crate) fn recreate(&mut self, name: &str, now: f64) -> bool {
+        let Some(index) = self.removed.iter().position(|i| i.name == name) else {
+            return false;
+        };
+        let mut interface = self.removed.remove(index);
+        interface.id = format!("*{}", self.next_id);
+        self.next_id += 1;
+        interface.counter = Counter::new(self.seed, interface.profile, Bytes::default(), now);
+        interface.epoch += 1;
+        self.interfaces.push(interface);
+        true
+    }
+
+    /// Renames the interface called `from`; its `.id` and counters stay.
+    /// False if there is none, or `to` is taken.
+    pub(crate) fn rename(&mut self, from: &str, to: &str) -> bool {
+        if self.find(to.as_bytes()).is_some() {
+            return false;
+        }
+        match self.find(from.as_bytes()) {
+            Some(index) => {
+                self.interfaces[index].name = to.to_string();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The epoch of the interface whose `.id` is `id` (see
+    /// [`Interface::epoch`]).
+    pub(crate) fn epoch(&self, id: &[u8]) -> Option<u64> {
+        self.interfaces
+            .iter()
+            .find(|i| i.id.as_bytes() == id)
+            .map(|i| i.epoch)
     }
 
     /// Reboots: uptime starts again at `now`, every counter at zero.
@@ -150,6 +211,7 @@ impl Router {
     pub(crate) fn reset(&mut self, index: usize, now: f64) {
         if let Some(interface) = self.interfaces.get_mut(index) {
             interface.counter = Counter::new(self.seed, interface.profile, Bytes::default(), now);
+            interface.epoch += 1;
         }
     }
 
@@ -162,7 +224,7 @@ impl Router {
 
     /// The interface names in `.id` order.
     pub(crate) fn names(&self) -> Vec<String> {
-        self.interfaces.iter().map(|i| i.name.to_string()).collect()
+        self.interfaces.iter().map(|i| i.name.clone()).collect()
     }
 
     /// The byte counters (rx, tx) of the interface at `index` at `now`.
@@ -195,7 +257,7 @@ impl Router {
                 let size = traffic::packet_size(interface.profile);
                 let mut row = Attrs::default();
                 row.push(".id", interface.id.as_str());
-                row.push("name", interface.name);
+                row.push("name", interface.name.as_str());
                 row.push("type", interface.kind);
                 row.push("mtu", interface.mtu.to_string());
                 row.push("running", bool_word(interface.running));
@@ -219,7 +281,7 @@ impl Router {
         let bits = traffic::rates_at(self.seed, interface.profile, now);
         let size = traffic::packet_size(interface.profile);
         let mut row = Attrs::default();
-        row.push("name", interface.name);
+        row.push("name", interface.name.as_str());
         for field in RATE_FIELDS {
             let value = match field {
                 "rx-packets-per-second" => bits.rx / 8 / size.rx,
@@ -357,5 +419,30 @@ mod tests {
         assert_eq!(router.find(b"*5"), Some(4));
         assert_eq!(router.find(b"wlan1"), Some(4));
         assert_eq!(router.find(b"wlan2"), None);
+    }
+
+    #[test]
+    fn interfaces_are_removed_recreated_and_renamed() {
+        let mut router = Router::new(1, START);
+        assert!(router.remove("ether2"));
+        assert!(!router.remove("ether2"));
+        assert_eq!(router.find(b"ether2"), None);
+        assert_eq!(router.epoch(b"*2"), None);
+        assert!(router.recreate("ether2", START + 50.0));
+        assert!(!router.recreate("ether2", START + 50.0));
+        let index = router.find(b"ether2").unwrap();
+        assert_eq!(router.find(b"*6"), Some(index), "a new .id");
+        assert_eq!(router.epoch(b"*6"), Some(1));
+        assert!(router.counters(index, START + 50.0).unwrap().rx == 0);
+        let before = router.counters(0, START + 60.0).unwrap();
+        assert!(router.rename("ether1", "wan"));
+        assert!(!router.rename("wan", "ether3"), "taken");
+        assert_eq!(router.find(b"ether1"), None);
+        assert_eq!(router.find(b"wan"), Some(0));
+        assert_eq!(router.find(b"*1"), Some(0));
+        assert!(router.counters(0, START + 60.0).unwrap() == before);
+        assert_eq!(router.epoch(b"*1"), Some(0));
+        router.reset(0, START + 61.0);
+        assert_eq!(router.epoch(b"*1"), Some(1));
     }
 }

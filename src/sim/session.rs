@@ -191,8 +191,21 @@ impl Session<'_> {
                 | b"/system/identity/print"
         );
         let needs_write = path == b"/interface/reset-counters";
-        if (needs_read && !policies.read) || (needs_write && !policies.write) {
+        let denied = lock(&self.shared.denied).iter().any(|d| d == path);
+        if (needs_read && !policies.read) || (needs_write && !policies.write) || denied {
             return self.trap_done(tag, None, NO_PERMISSION);
+        }
+        if let Fault::Traps(count) = self.shared.fault() {
+            if path != b"/login" {
+                for _ in 0..count {
+                    let trap = Trap {
+                        category: Some(4),
+                        message: b"failure: simulated trap storm".to_vec(),
+                    };
+                    self.send(tag.clone(), ReplyKind::Trap(trap))?;
+                }
+                return self.send(tag, ReplyKind::Done(Attrs::default()));
+            }
         }
         match path {
             b"/login" => self.login(command),
@@ -202,17 +215,17 @@ impl Session<'_> {
             b"/interface/print" | b"/interface/getall" => {
                 let now = self.shared.now();
                 let rows = lock(&self.shared.router).interface_rows(now);
-                self.print(command, rows)
+                self.print(command, rows, Some(now))
             }
             b"/interface/monitor-traffic" => self.monitor(command),
             b"/system/resource/print" => {
                 let now = self.shared.now();
                 let row = lock(&self.shared.router).resource_row(now);
-                self.print(command, vec![row])
+                self.print(command, vec![row], None)
             }
             b"/system/identity/print" => {
                 let row = lock(&self.shared.router).identity_row();
-                self.print(command, vec![row])
+                self.print(command, vec![row], None)
             }
             _ => self.unknown(command),
         }
@@ -232,6 +245,7 @@ impl Session<'_> {
         match outcome {
             Outcome::LoggedIn(user) => {
                 self.user = Some(user);
+                self.shared.logins.fetch_add(1, Ordering::SeqCst);
                 self.send(tag, ReplyKind::Done(Attrs::default()))
             }
             Outcome::Challenge(hex) => {
@@ -247,14 +261,24 @@ impl Session<'_> {
     }
 
     /// Answers a print: the rows that pass the queries, cut to `.proplist`;
-    /// `!empty` first when none does and the router is 7.18 or later.
-    fn print(&mut self, command: &Command, rows: Vec<Attrs>) -> io::Result<Flow> {
+    /// `!empty` first when none does and the router is 7.18 or later. With
+    /// `counters_at`, the counter rows answered are recorded as read then.
+    fn print(
+        &mut self,
+        command: &Command,
+        rows: Vec<Attrs>,
+        counters_at: Option<f64>,
+    ) -> io::Result<Flow> {
         let tag = command.tag.clone();
         let proplist = command.attrs.get(".proplist");
         let mut selected = Vec::new();
+        let mut answered = Vec::new();
         for row in rows {
             match query::matches(&command.queries, &row) {
-                Ok(true) => selected.push(query::project(&row, proplist)),
+                Ok(true) => {
+                    selected.push(query::project(&row, proplist));
+                    answered.push(row);
+                }
                 Ok(false) => {}
                 // The reaction to a malformed `?#` word is not documented;
                 // this trap is an assumption.
@@ -264,6 +288,10 @@ impl Session<'_> {
                     return self.trap_done(tag, Some(1), &message);
                 }
             }
+        }
+        let counted = proplist.is_none_or(|p| p.split(|&b| b == b',').any(|n| n == b"rx-byte"));
+        if let (Some(now), true) = (counters_at, counted) {
+            self.shared.record(now, &answered);
         }
         if selected.is_empty() && self.shared.options.empty_replies {
             self.send(tag.clone(), ReplyKind::Empty(Attrs::default()))?;

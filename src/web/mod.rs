@@ -23,9 +23,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::collector::{Clock, RouterHealth};
+use crate::collector::Clock;
 use crate::config::{Config, Theme};
 use crate::files::Files;
+use crate::health::Health;
 use crate::query;
 use acl::AllowList;
 
@@ -72,10 +73,9 @@ pub struct Served {
     pub label: String,
     /// Its RRD file.
     pub rrd: PathBuf,
-    /// Its collector's health and its index among the router's
-    /// interfaces; `None` in web-only mode (another machine collects, and
-    /// the live values come from the file).
-    pub health: Option<(Arc<Mutex<RouterHealth>>, usize)>,
+    /// Its collector's health entry; `None` in web-only mode (another
+    /// machine collects, and the live values come from the file).
+    pub health: Option<Health>,
     /// The query day cache of its file (kept across config changes while
     /// the file stays the same).
     pub cache: Arc<Mutex<query::Cache>>,
@@ -87,26 +87,27 @@ const DENIED_LOG_EVERY: Duration = Duration::from_secs(60);
 const DENIED_REMEMBERED: usize = 1024;
 
 impl State {
-    /// The state for `config`'s interfaces, reading health from `health`
-    /// (one per router, in config order; empty in web-only mode); query
-    /// caches of files that `previous` served are kept.
+    /// The state for `config`'s interfaces, reading health from the
+    /// entry in `health` with the interface's id (none in web-only mode);
+    /// query caches of files that `previous` served are kept.
     pub fn new(
         config: &Config,
-        health: &[Arc<Mutex<RouterHealth>>],
+        health: &[Health],
         files: Files,
         clock: Arc<dyn Clock>,
         previous: Option<&State>,
     ) -> State {
         let mut interfaces = Vec::new();
-        for (r, router) in config.routers.iter().enumerate() {
-            for (index, interface) in router.interfaces.iter().enumerate() {
+        for router in &config.routers {
+            for interface in &router.interfaces {
+                let id = format!("{}/{}", router.name, interface.name);
                 interfaces.push(Served {
-                    id: format!("{}/{}", router.name, interface.name),
+                    health: health.iter().find(|h| h.id() == id).cloned(),
+                    id,
                     router: router.name.clone(),
                     name: interface.name.clone(),
                     label: interface.label.clone(),
                     rrd: interface.rrd.clone(),
-                    health: health.get(r).map(|h| (h.clone(), index)),
                     cache: previous
                         .and_then(|p| p.interfaces.iter().find(|s| s.rrd == interface.rrd))
                         .map_or_else(Arc::default, |s| s.cache.clone()),

@@ -17,8 +17,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{Served, State, acl, assets};
-use crate::collector::{FileState, Sample};
 use crate::graph::{self, View};
+use crate::health::{FileState, Sample, Status};
 use crate::query::{self, Request};
 use crate::rrd;
 
@@ -290,43 +290,12 @@ fn accepts_gzip(header: &str) -> bool {
     })
 }
 
-/// What is known of an interface's collection right now.
-struct Status {
-    /// The latest sample.
-    sample: Option<Sample>,
-    /// `ok`, `waiting`, `stale` or `error`.
-    state: &'static str,
-    /// Why, for `error` (and for a stale sample when known).
-    error: Option<String>,
-    /// Whether its collector has a session; `None` in web-only mode.
-    connected: Option<bool>,
-}
-
-/// The interface's status: from its collector's health, or, in web-only
-/// mode, from its RRD file's last row.
+/// The interface's status: from its collector's health entry, or, in
+/// web-only mode, from its RRD file's last row.
 fn status(state: &State, served: &Served, now: f64) -> Status {
-    let Some((health, index)) = &served.health else {
-        return file_status(state, served, now);
-    };
-    let router = health.lock().unwrap_or_else(PoisonError::into_inner);
-    let interface = &router.interfaces[*index];
-    let router_error = router
-        .last_error
-        .as_ref()
-        .map(|(_, e)| format!("router: {e}"));
-    let (kind, error) = match (&interface.file, &interface.last_sample) {
-        (FileState::Failed(message), _) => ("error", Some(format!("file: {message}"))),
-        (_, Some(sample)) if now - sample.at <= LIVE_SECONDS => ("ok", None),
-        (_, Some(_)) if !router.connected => ("error", router_error),
-        (_, Some(_)) => ("stale", router_error),
-        (_, None) if !router.connected && router.last_error.is_some() => ("error", router_error),
-        (_, None) => ("waiting", None),
-    };
-    Status {
-        sample: interface.last_sample,
-        state: kind,
-        error,
-        connected: Some(router.connected),
+    match &served.health {
+        Some(health) => health.snapshot().status(now, LIVE_SECONDS),
+        None => file_status(state, served, now),
     }
 }
 
@@ -362,6 +331,8 @@ fn file_status(state: &State, served: &Served, now: f64) -> Status {
             state: "waiting",
             error: Some(format!("{} does not exist yet", served.rrd.display())),
             connected: None,
+            file: None,
+            failing: false,
         };
     }
     match read() {
@@ -374,12 +345,16 @@ fn file_status(state: &State, served: &Served, now: f64) -> Status {
             },
             error: None,
             connected: None,
+            file: None,
+            failing: false,
         },
         Err(e) => Status {
             sample: None,
             state: "error",
             error: Some(format!("file: {e}")),
             connected: None,
+            file: None,
+            failing: false,
         },
     }
 }
@@ -400,6 +375,7 @@ fn interfaces(state: &State) -> Reply {
                 "state": status.state,
                 "connected": status.connected,
                 "error": status.error,
+                "file": status.file,
                 "last_sample": status.sample.map(|s| s.at),
             })
         })
@@ -436,6 +412,7 @@ fn live(state: &State) -> Reply {
                 "ts": sample.map(|s| s.at),
                 "state": status.state,
                 "error": status.error,
+                "file": status.file,
             })
         })
         .collect();
@@ -479,6 +456,10 @@ fn healthz(state: &State) -> Reply {
         let status = status(state, served, now);
         let why = status.error.map_or(String::new(), |e| format!(" ({e})"));
         match status.sample {
+            // Fresh samples that are not being stored are a problem too.
+            _ if status.failing => {
+                let _ = writeln!(problems, "{}: not stored{why}", served.id);
+            }
             Some(s) if now - s.at <= FRESH_SECONDS => {}
             Some(s) => {
                 let _ = writeln!(
@@ -557,12 +538,20 @@ fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
         .check()
         .map_err(|e| Reply::error(400, e.to_string()))?;
     if !served.rrd.exists() {
+        let entry = served.health.as_ref().map(|h| h.snapshot());
+        let why = match entry.as_ref().map(|e| &e.file) {
+            Some(FileState::Failed(problem)) => format!(
+                "it cannot be created ({}): {}",
+                problem.reason.words(),
+                problem.message
+            ),
+            Some(FileState::Creating) => "it is being created".to_string(),
+            Some(FileState::Pending | FileState::Ready) => "it is not created yet".to_string(),
+            None => "the collecting machine has not written it yet".to_string(),
+        };
         return Err(Reply::error(
             503,
-            format!(
-                "no data yet: {} does not exist (the collector creates it)",
-                served.rrd.display()
-            ),
+            format!("no data: {} does not exist; {why}", served.rrd.display()),
         ));
     }
     let result = state.files.reading(&served.rrd, || {

@@ -1,6 +1,7 @@
 //! Tests of the tracker's decisions, driven with explicit clocks: the RRD's
 //! integral over the written lines must equal the bytes counted wherever
-//! continuity is provable, and be unknown where it is not.
+//! continuity is provable, and be unknown where it is not. (`tests/tracker.rs`
+//! checks the same rules on files written by librrd.)
 
 use super::*;
 
@@ -58,17 +59,16 @@ fn steady_samples_integrate_to_the_bytes_counted() {
     let mut rx = 5_000_000_000_000u64;
     let mut tx = 1u64 << 40;
     assert_eq!(tracker.observe(counters(10.0, rx, tx)), None);
-    assert_eq!(
-        tracker.plan(OFFSET, 100),
-        Plan::default(),
+    assert!(
+        tracker.plan(OFFSET, 100).lines.is_empty(),
         "one reading is no span"
     );
     let start = (rx, tx);
     let mut lines = Vec::new();
-    let mut mono = 10.0;
     for i in 0..100u64 {
-        // Replies arrive a little after each whole second.
-        mono = 11.0 + i as f64 + (i % 7) as f64 * 0.013;
+        // Replies arrive a little after each whole second; the last one on
+        // it, so that every second is written.
+        let mono = 11.0 + i as f64 + (i % 7) as f64 * 0.013 * f64::from(i < 99);
         rx += 1_234_567 + i * 1000;
         tx += 98_765;
         assert_eq!(tracker.observe(counters(mono, rx, tx)), None);
@@ -76,30 +76,23 @@ fn steady_samples_integrate_to_the_bytes_counted() {
         assert_eq!(written.backfilled, 0.0);
         lines.extend(plan.lines);
     }
-    // The first lines make (last update, first reading] unknown, in whole
-    // seconds.
+    // The first line makes (last update, first reading] unknown, in one
+    // line from a whole second.
     assert_eq!(
         lines[0],
-        Line {
-            at: OFFSET + 6.0,
-            rx: None,
-            tx: None
-        }
-    );
-    assert_eq!(
-        lines[1],
         Line {
             at: OFFSET + 10.0,
             rx: None,
             tx: None
         }
     );
+    assert!(lines[1..].iter().all(|l| l.at.fract() == 0.0));
     let (bits_rx, bits_tx, unknown) = integrate(OFFSET + 5.0, &lines);
     assert!(close(bits_rx, (rx - start.0) as f64 * 8.0), "{bits_rx}");
     assert!(close(bits_tx, (tx - start.1) as f64 * 8.0), "{bits_tx}");
     assert!(close(unknown, 5.0));
-    assert_eq!(lines.len(), 102, "one line per sample");
-    assert_eq!(tracker.last_update(), Some(stamp(mono + OFFSET)));
+    assert_eq!(lines.len(), 101, "one line per second");
+    assert_eq!(tracker.last_update(), Some(OFFSET + 110.0));
 }
 
 #[test]
@@ -109,18 +102,16 @@ fn a_provable_gap_is_backfilled_second_by_second() {
     tracker.observe(counters(10.4, 1000, 1000));
     tracker.observe(counters(20.9, 1000 + 10_500 * 125, 1000));
     let (plan, written) = flush(&mut tracker, OFFSET);
-    assert!(close(written.backfilled, 10.5));
+    // Up to the last whole second; (20, 20.9] waits for the next reading.
+    assert!(close(written.backfilled, 9.6), "{written:?}");
     let stamps: Vec<f64> = plan.lines.iter().map(|l| l.at - OFFSET).collect();
-    let expected: Vec<f64> = (11..=20).map(f64::from).chain([20.9]).collect();
-    assert_eq!(stamps.len(), expected.len());
-    assert!(
-        stamps.iter().zip(&expected).all(|(a, b)| close(*a, *b)),
-        "{stamps:?}"
-    );
+    let expected: Vec<f64> = (11..=20).map(f64::from).collect();
+    assert_eq!(stamps, expected);
     assert!(plan.lines.iter().all(|l| close(l.rx.unwrap(), 1_000_000.0)));
     let (bits, _, unknown) = integrate(OFFSET + 10.4, &plan.lines);
-    assert!(close(bits, 10_500.0 * 125.0 * 8.0));
+    assert!(close(bits, 9.6 * 1_000_000.0));
     assert_eq!(unknown, 0.0);
+    assert!(close(tracker.pending_seconds(), 0.9));
 }
 
 #[test]
@@ -167,45 +158,49 @@ fn resets_reboots_and_replaced_interfaces_stay_unknown() {
         let (plan, written) = flush(&mut tracker, OFFSET);
         let values: Vec<(f64, Option<f64>)> =
             plan.lines.iter().map(|l| (l.at - OFFSET, l.rx)).collect();
-        assert_eq!(
-            values,
-            [(11.0, None), (14.0, None), (15.0, Some(4000.0))],
-            "{event:?}"
-        );
+        assert_eq!(values, [(14.0, None), (15.0, Some(4000.0))], "{event:?}");
         assert!(close(written.unknown, 4.0));
         assert_eq!(written.backfilled, 0.0);
     }
 }
 
 #[test]
-fn unknown_time_is_widened_to_whole_seconds_and_the_covered_part_given_up() {
+fn a_second_is_known_when_more_than_half_of_it_was_measured() {
     let mut tracker = Tracker::new();
     tracker.file_ready(OFFSET + 10.3);
     tracker.observe(counters(10.3, 0, 0));
     tracker.observe(counters(11.3, 1000, 0));
-    // A reset: (11.3, 12.3] is unknown, widened to (11.3, 13]: the second
-    // ending at 12 keeps its known part, the one ending at 13 is unknown.
+    // A reset: (11.3, 12.3] is unknown. The second ending at 12 was
+    // measured for 0.3 s only: unknown. The one ending at 13 for 0.7 s:
+    // known, with the rate of its measured part.
     tracker.observe(counters(12.3, 10, 0));
     tracker.observe(counters(13.3, 1010, 0));
     let (plan, written) = flush(&mut tracker, OFFSET);
-    let values: Vec<(f64, Option<f64>)> = plan
-        .lines
-        .iter()
-        .map(|l| ((l.at - OFFSET) * 10.0).round() / 10.0)
-        .zip(plan.lines.iter().map(|l| l.rx))
-        .collect();
+    let values: Vec<(f64, Option<f64>)> =
+        plan.lines.iter().map(|l| (l.at - OFFSET, l.rx)).collect();
     assert_eq!(
         values,
-        [
-            (11.3, Some(8000.0)),
-            (12.0, None),
-            (13.0, None),
-            (13.3, Some(8000.0))
-        ]
+        [(11.0, Some(8000.0)), (12.0, None), (13.0, Some(8000.0))]
     );
-    assert!(close(written.unknown, 1.7));
-    assert!(close(written.trimmed, 0.7), "{written:?}");
+    assert!(close(written.unknown, 1.0));
+    assert!(close(written.trimmed, 0.3), "{written:?}");
     assert_eq!(written.lost, 0.0);
+
+    // A reading a few milliseconds into a second, then a reset: that
+    // second is unknown, not filled from those milliseconds.
+    let mut tracker = Tracker::new();
+    tracker.file_ready(OFFSET + 10.0);
+    tracker.observe(counters(10.005, 0, 0));
+    tracker.observe(counters(11.005, 1000, 0));
+    tracker.observe(counters(12.005, 10, 0));
+    tracker.observe(counters(13.005, 2010, 0));
+    let (plan, _) = flush(&mut tracker, OFFSET);
+    let values: Vec<(f64, Option<f64>)> =
+        plan.lines.iter().map(|l| (l.at - OFFSET, l.rx)).collect();
+    assert_eq!(
+        values,
+        [(11.0, Some(8000.0)), (12.0, None), (13.0, Some(16000.0))]
+    );
 }
 
 #[test]
@@ -369,14 +364,13 @@ fn long_gaps_are_written_in_bounded_pieces() {
     tracker.file_ready(OFFSET + 10.0);
     tracker.observe(counters(10.0, 0, 0));
     tracker.observe(counters(10.0 + 7200.0, 7200 * 1000, 0));
-    let first = tracker.plan(OFFSET, 100);
-    assert_eq!(first.lines.len(), 3600, "one whole piece of an hour");
-    tracker.written(&first);
-    let second = tracker.plan(OFFSET, 100);
-    assert_eq!(second.lines.len(), 3600);
-    tracker.written(&second);
-    let mut all = first.lines.clone();
-    all.extend(second.lines);
+    let mut all = Vec::new();
+    for _ in 0..72 {
+        let plan = tracker.plan(OFFSET, 100);
+        assert_eq!(plan.lines.len(), 100);
+        tracker.written(&plan);
+        all.extend(plan.lines);
+    }
     let (bits, _, _) = integrate(OFFSET + 10.0, &all);
     assert!(close(bits, 7200.0 * 1000.0 * 8.0));
     assert!(flush(&mut tracker, OFFSET).0.lines.is_empty());
@@ -392,8 +386,8 @@ fn the_pending_queue_is_bounded() {
     let (plan, written) = flush(&mut tracker, OFFSET);
     assert_eq!(
         plan.lines.len(),
-        MAX_PENDING + 2,
-        "two gap lines and the pieces kept"
+        MAX_PENDING + 1,
+        "one unknown line and the pieces kept"
     );
     assert!(close(written.lost, 100.0));
 }
@@ -408,17 +402,22 @@ fn monitor_traffic_rates_cannot_fill_gaps() {
         ..counters(mono, 0, 0)
     };
     let mut tracker = Tracker::new();
-    tracker.file_ready(OFFSET + 10.0);
+    tracker.file_ready(OFFSET + 9.0);
+    // The first rate is the second before it: written at once.
     tracker.observe(rates(10.0, 5.0));
+    let (plan, _) = flush(&mut tracker, OFFSET);
+    assert_eq!(plan.lines.len(), 1);
+    assert_eq!(plan.lines[0].rx, Some(5.0));
     assert_eq!(tracker.observe(rates(11.0, 6.0)), None);
+    // After a gap, only the reading's own second is known.
     assert_eq!(
         tracker.observe(rates(20.0, 7.0)),
-        Some(Event::GapWithoutCounters { seconds: 9.0 })
+        Some(Event::GapWithoutCounters { seconds: 8.0 })
     );
     let (plan, _) = flush(&mut tracker, OFFSET);
     let values: Vec<(f64, Option<f64>)> =
         plan.lines.iter().map(|l| (l.at - OFFSET, l.rx)).collect();
-    assert_eq!(values, [(11.0, Some(6.0)), (12.0, None), (20.0, None)]);
+    assert_eq!(values, [(11.0, Some(6.0)), (19.0, None), (20.0, Some(7.0))]);
 }
 
 #[test]

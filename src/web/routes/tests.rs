@@ -4,12 +4,13 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::*;
-use crate::collector::{Clock, Now, RouterHealth, Sample};
+use crate::collector::{self, Clock, Now};
 use crate::config;
 use crate::files::Files;
+use crate::health::{FileProblem, Health, Problem};
 use crate::store::{self, Profile};
 use crate::web::State;
 
@@ -28,7 +29,7 @@ impl Clock for Fixed {
 
 struct Setup {
     state: State,
-    health: Vec<Arc<Mutex<RouterHealth>>>,
+    health: Vec<Health>,
     dir: PathBuf,
 }
 
@@ -52,10 +53,10 @@ fn setup(web: &str) -> Setup {
          [[router.interface]]\nname = \"ether2\"\n{web}"
     );
     let config = config::parse(&text, Path::new("test.toml")).unwrap();
-    let health: Vec<_> = config
+    let health: Vec<Health> = config
         .routers
         .iter()
-        .map(|r| Arc::new(Mutex::new(RouterHealth::new(r))))
+        .flat_map(collector::health_entries)
         .collect();
     let state = State::new(&config, &health, Files::new(), Arc::new(Fixed), None);
     Setup { state, health, dir }
@@ -91,13 +92,27 @@ fn json_of(reply: &Reply) -> serde_json::Value {
 }
 
 fn set_sample(setup: &Setup, index: usize, at: f64, rx: f64, tx: f64) {
-    let mut health = setup.health[0].lock().unwrap();
-    health.connected = true;
-    health.interfaces[index].last_sample = Some(Sample {
-        at,
-        rx_bps: rx,
-        tx_bps: tx,
+    setup.health[index].update(|h| {
+        h.connected = true;
+        h.last_sample = Some(Sample {
+            at,
+            rx_bps: rx,
+            tx_bps: tx,
+        });
     });
+}
+
+/// Sets the router's session state in every entry, as its collector does.
+fn set_router(setup: &Setup, connected: bool, problem: Option<&str>) {
+    for health in &setup.health {
+        health.update(|h| {
+            h.connected = connected;
+            h.router_problem = problem.map(|message| Problem {
+                since: NOW - 3.0,
+                message: message.to_string(),
+            });
+        });
+    }
 }
 
 #[test]
@@ -328,8 +343,7 @@ fn interfaces_live_and_the_originals_live() {
     assert_eq!(live["interfaces"][0]["rx"], 46_654_168.4);
     assert_eq!(live["interfaces"][0]["state"], "ok");
     assert_eq!(live["interfaces"][1]["state"], "stale");
-    setup.health[0].lock().unwrap().connected = false;
-    setup.health[0].lock().unwrap().last_error = Some((NOW, "connection refused".into()));
+    set_router(&setup, false, Some("connection refused"));
     let live = json_of(&get(&setup.state, "/api/live"));
     assert_eq!(live["interfaces"][1]["state"], "error");
     assert_eq!(live["interfaces"][1]["error"], "router: connection refused");
@@ -344,7 +358,7 @@ fn healthz_says_what_is_stale() {
     assert!(text.contains("home/ether1: no sample yet"), "{text}");
     set_sample(&setup, 0, NOW - 2.0, 1.0, 1.0);
     set_sample(&setup, 1, NOW - 42.0, 1.0, 1.0);
-    setup.health[0].lock().unwrap().last_error = Some((NOW, "timed out".into()));
+    set_router(&setup, true, Some("timed out"));
     let reply = get(&setup.state, "/healthz");
     let text = String::from_utf8(reply.body.bytes().to_vec()).unwrap();
     assert_eq!(reply.status, 503);
@@ -354,6 +368,57 @@ fn healthz_says_what_is_stale() {
     );
     set_sample(&setup, 1, NOW - 9.0, 1.0, 1.0);
     assert_eq!(get(&setup.state, "/healthz").status, 200);
+}
+
+#[test]
+fn a_file_that_cannot_be_made_or_written_is_failing_in_words() {
+    let setup = setup("");
+    set_sample(&setup, 0, NOW - 0.5, 1.0, 1.0);
+    set_sample(&setup, 1, NOW - 0.5, 1.0, 1.0);
+    let path = setup.dir.join("home-ether1.rrd");
+    let error = store::Error::NoMemory {
+        path: path.clone(),
+        needed: Profile::Original.data_bytes(),
+        available: 300 << 20,
+    };
+    setup.health[0].update(|h| h.file = FileState::Failed(FileProblem::from_store(&error)));
+    setup.health[1].update(|h| h.file = FileState::Ready);
+    let reply = get(&setup.state, "/healthz");
+    assert_eq!(reply.status, 503);
+    let text = String::from_utf8(reply.body.bytes().to_vec()).unwrap();
+    assert!(
+        text.starts_with("home/ether1: not stored (file no memory: ") && !text.contains("ether2"),
+        "{text}"
+    );
+    for url in ["/api/interfaces", "/api/live"] {
+        let json = json_of(&get(&setup.state, url));
+        let first = &json["interfaces"][0];
+        assert_eq!(first["state"], "error", "{url}");
+        assert_eq!(first["file"], "failed", "{url}");
+        assert!(
+            first["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("file no memory: "),
+            "{url}: {first}"
+        );
+        assert_eq!(json["interfaces"][1]["state"], "ok", "{url}");
+        assert_eq!(json["interfaces"][1]["file"], "ready", "{url}");
+    }
+    let series = get(
+        &setup.state,
+        &format!(
+            "/api/series?iface=home/ether1&start={}&end={}",
+            NOW as i64 - 60,
+            NOW as i64
+        ),
+    );
+    assert_eq!(series.status, 503);
+    let message = json_of(&series)["error"].as_str().unwrap().to_string();
+    assert!(
+        message.contains("cannot be created (no memory)") && !message.contains("collector creates"),
+        "{message}"
+    );
 }
 
 /// A compact file with 1000 bit/s received and 8 bit/s sent in every

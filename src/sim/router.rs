@@ -1,4 +1,5 @@
-//! The simulated router's state: its five interfaces with their counters,
+//! The simulated router's state: its five interfaces (and any extra
+//! `vlanN` ones asked for) with their counters,
 //! its boot time, and the rows it answers `print` and `monitor-traffic`
 //! with.
 //!
@@ -28,7 +29,7 @@ pub(crate) struct Router {
 struct Interface {
     /// The `.id`, e.g. `*1`.
     id: String,
-    name: &'static str,
+    name: String,
     kind: &'static str,
     mtu: u32,
     comment: Option<&'static [u8]>,
@@ -67,7 +68,7 @@ impl Router {
             let disabled = profile == Profile::Off;
             Interface {
                 id: format!("*{number}"),
-                name,
+                name: String::from(name),
                 kind,
                 mtu: 1500,
                 comment,
@@ -133,6 +134,26 @@ impl Router {
         }
     }
 
+    /// Adds `count` interfaces after the others, `vlan1` to `vlan<count>`,
+    /// each with the LAN port's traffic (to measure a monitor of many
+    /// interfaces).
+    pub(crate) fn add_vlans(&mut self, count: usize, now: f64) {
+        for k in 1..=count {
+            let profile = Profile::Lan;
+            self.interfaces.push(Interface {
+                id: format!("*{}", self.interfaces.len() + 1),
+                name: format!("vlan{k}"),
+                kind: "vlan",
+                mtu: 1500,
+                comment: None,
+                disabled: false,
+                running: true,
+                profile,
+                counter: Counter::new(self.seed, profile, Bytes::default(), now),
+            });
+        }
+    }
+
     /// Reboots: uptime starts again at `now`, every counter at zero.
     pub(crate) fn reboot(&mut self, now: f64) {
         self.boot = now;
@@ -162,7 +183,7 @@ impl Router {
 
     /// The interface names in `.id` order.
     pub(crate) fn names(&self) -> Vec<String> {
-        self.interfaces.iter().map(|i| i.name.to_string()).collect()
+        self.interfaces.iter().map(|i| i.name.clone()).collect()
     }
 
     /// The byte counters (rx, tx) of the interface at `index` at `now`.
@@ -195,7 +216,7 @@ impl Router {
                 let size = traffic::packet_size(interface.profile);
                 let mut row = Attrs::default();
                 row.push(".id", interface.id.as_str());
-                row.push("name", interface.name);
+                row.push("name", interface.name.as_str());
                 row.push("type", interface.kind);
                 row.push("mtu", interface.mtu.to_string());
                 row.push("running", bool_word(interface.running));
@@ -219,7 +240,7 @@ impl Router {
         let bits = traffic::rates_at(self.seed, interface.profile, now);
         let size = traffic::packet_size(interface.profile);
         let mut row = Attrs::default();
-        row.push("name", interface.name);
+        row.push("name", interface.name.as_str());
         for field in RATE_FIELDS {
             let value = match field {
                 "rx-packets-per-second" => bits.rx / 8 / size.rx,
@@ -287,6 +308,23 @@ mod tests {
     fn value<'a>(row: &'a Attrs, name: &str) -> &'a [u8] {
         row.get(name)
             .unwrap_or_else(|| panic!("no {name} in {row:?}"))
+    }
+
+    #[test]
+    fn extra_vlans_follow_the_five_with_lan_traffic() {
+        let mut router = Router::new(1, START);
+        router.add_vlans(3, START);
+        assert_eq!(router.names()[4..], ["wlan1", "vlan1", "vlan2", "vlan3"]);
+        let index = router.find(b"vlan3").unwrap();
+        assert_eq!(router.find(b"*8"), Some(index));
+        let second = START as i64 + 10;
+        assert_eq!(
+            router.second_bytes(index, second),
+            Some(traffic::second_bytes(1, Profile::Lan, second))
+        );
+        let before = router.counters(index, START + 1.0).unwrap();
+        let after = router.counters(index, START + 60.0).unwrap();
+        assert!(after.rx > before.rx && after.tx > before.tx);
     }
 
     #[test]

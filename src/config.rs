@@ -22,9 +22,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::routeros::client::DEFAULT_PORT;
+use crate::acl::{self, AllowList};
 use crate::secret;
 use crate::store::Profile;
-use crate::web::acl::{self, AllowList};
 
 /// The installed configuration file.
 pub const DEFAULT_PATH: &str = "/etc/mt-trafmon/mt-trafmon.toml";

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::acl::AllowList;
 use crate::collector::{RouterHealth, SystemClock};
 use crate::config::{self, Config, Interface, Router, Source, Storage, Theme, Web};
 use crate::daemon::Stopped;
@@ -20,7 +21,6 @@ use crate::rrd;
 use crate::service::{Parts, Service};
 use crate::sim::{self, Simulator};
 use crate::store::{self, Profile};
-use crate::web::acl::AllowList;
 
 /// The simulator's interfaces the demo monitors: the busy WAN and the quiet
 /// LAN port.

@@ -2,6 +2,7 @@
 //! public so that the integration tests and the `routeros-sim` binary can use
 //! the RouterOS codec, client and simulator. No API stability is promised.
 
+pub mod acl;
 pub mod cli;
 pub mod collector;
 pub mod config;

@@ -16,7 +16,6 @@ pub mod query;
 pub mod routeros;
 pub mod rrd;
 pub mod secret;
-pub mod service;
 pub mod sim;
 pub mod stop;
 pub mod store;

@@ -1,7 +1,10 @@
 //! Noticing that the config file was saved, without reading it every
-//! second: inotify on the file's directory (and, for a symbolic link, on
-//! the directory of the file it points at) wakes the daemon's wait when a
-//! file of that name is written and closed or renamed into place; the file
+//! second: inotify wakes the daemon's wait when the file is written and
+//! closed (a watch on the file) or when a file of its name is renamed or
+//! created in its directory (a watch on the directory, and for a symbolic
+//! link also on the directory of the file it points at; the watch on the
+//! file then moves to the new one). Writes of other files in the
+//! directory (RRD files kept next to the config) wake nothing. The file
 //! is read only then, and applied only if its content changed and is
 //! valid. Where inotify cannot be had (no permission to watch the
 //! directory, a file system without it, the directory removed), the file's
@@ -33,9 +36,14 @@ pub struct Watch {
 }
 
 enum How {
-    /// Events of the watched directories; `names` are the file names that
-    /// matter in them.
-    Inotify { fd: OwnedFd, names: Vec<OsString> },
+    /// Events of the watched directories (`directories`: their watch
+    /// descriptors; `names`: the file names that matter in them) and of
+    /// the file.
+    Inotify {
+        fd: OwnedFd,
+        directories: Vec<i32>,
+        names: Vec<OsString>,
+    },
     /// The file's status when last looked at.
     Ticks { stamp: Option<Stamp> },
 }
@@ -125,8 +133,19 @@ impl Watch {
                 *seen = now;
                 return touched;
             }
-            How::Inotify { fd, names } => match drain(fd, names) {
-                Ok(touched) => return touched,
+            How::Inotify {
+                fd,
+                directories,
+                names,
+            } => match drain(fd, directories, names) {
+                Ok(true) => {
+                    // The file may be a new one now (renamed into place):
+                    // watch that. If it is gone, a file renamed or created
+                    // under its name later brings the watch back.
+                    let _ = inotify::add_watch(&*fd, &self.path, WatchFlags::CLOSE_WRITE);
+                    return true;
+                }
+                Ok(false) => return false,
                 Err(why) => why,
             },
         };
@@ -142,34 +161,41 @@ impl Watch {
     }
 }
 
-/// An inotify descriptor on the directories of `path` and of the file it
-/// points at.
+/// An inotify descriptor on the file at `path` and on the directories of
+/// `path` and of the file it points at.
 fn inotify_on(path: &Path) -> rustix::io::Result<How> {
     let fd = inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK)?;
     let mut places = vec![path.to_path_buf()];
     if let Ok(target) = std::fs::canonicalize(path) {
         places.push(target);
     }
+    let mut directories = Vec::new();
     let mut names = Vec::new();
     for place in &places {
         let directory = match place.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
-        let events = WatchFlags::CLOSE_WRITE
-            | WatchFlags::MOVED_TO
+        let events = WatchFlags::MOVED_TO
+            | WatchFlags::CREATE
             | WatchFlags::DELETE_SELF
             | WatchFlags::MOVE_SELF
             | WatchFlags::ONLYDIR;
-        inotify::add_watch(&fd, directory, events)?;
+        directories.push(inotify::add_watch(&fd, directory, events)?);
         names.extend(place.file_name().map(|n| n.to_os_string()));
     }
-    Ok(How::Inotify { fd, names })
+    inotify::add_watch(&fd, path, WatchFlags::CLOSE_WRITE)?;
+    Ok(How::Inotify {
+        fd,
+        directories,
+        names,
+    })
 }
 
-/// Reads every queued event: whether one concerned a name in `names` (or
-/// events were lost), or why the watch no longer works.
-fn drain(fd: &OwnedFd, names: &[OsString]) -> Result<bool, String> {
+/// Reads every queued event: whether one concerned the file (written and
+/// closed, or a name in `names` renamed or created in a directory of
+/// `directories`; or events were lost), or why the watch no longer works.
+fn drain(fd: &OwnedFd, directories: &[i32], names: &[OsString]) -> Result<bool, String> {
     let mut buffer = [MaybeUninit::uninit(); 4096];
     let mut events = inotify::Reader::new(fd, &mut buffer);
     let mut touched = false;
@@ -181,13 +207,19 @@ fn drain(fd: &OwnedFd, names: &[OsString]) -> Result<bool, String> {
             Err(e) => return Err(e.to_string()),
         };
         let flags = event.events();
-        if flags.intersects(ReadFlags::IGNORED | ReadFlags::DELETE_SELF | ReadFlags::MOVE_SELF) {
+        let lost = ReadFlags::IGNORED | ReadFlags::DELETE_SELF | ReadFlags::MOVE_SELF;
+        if !directories.contains(&event.wd()) {
+            // The file's own watch: written and closed (its end, when the
+            // file is replaced, is no news).
+            touched |= flags.contains(ReadFlags::CLOSE_WRITE);
+        } else if flags.intersects(lost) {
             return Err("its directory was moved or removed".into());
-        }
-        touched |= flags.contains(ReadFlags::QUEUE_OVERFLOW)
-            || event
+        } else {
+            touched |= event
                 .file_name()
                 .is_some_and(|name| names.iter().any(|n| n.as_bytes() == name.to_bytes()));
+        }
+        touched |= flags.contains(ReadFlags::QUEUE_OVERFLOW);
     }
 }
 
@@ -266,8 +298,16 @@ mod tests {
         assert!(!readable(&watch, 0));
         assert_eq!(title(watch.poll()), None, "nothing happened");
 
-        // Another file in the directory: woken, but not for this file.
+        // Another file created in the directory: woken, but not for this
+        // file; then written (an RRD file next to the config, each second):
+        // nothing; renamed into place: woken, not for this file.
         std::fs::write(dir.0.join("other"), "x").unwrap();
+        assert!(readable(&watch, 5000));
+        assert_eq!(title(watch.poll()), None);
+        std::fs::write(dir.0.join("other"), "y").unwrap();
+        std::fs::write(dir.0.join("other"), "z").unwrap();
+        assert!(!readable(&watch, 100));
+        save(&dir.0.join("other"), "z");
         assert!(readable(&watch, 5000));
         assert_eq!(title(watch.poll()), None);
         assert!(!readable(&watch, 0), "the queue was drained");
@@ -276,8 +316,8 @@ mod tests {
         assert!(readable(&watch, 5000));
         assert_eq!(title(watch.poll()), Some("Two".into()));
 
-        // Written in place: applied once closed; the same content again
-        // is not a change.
+        // Written in place (the new file, after the rename, is watched):
+        // applied once closed; the same content again is not a change.
         std::fs::write(&path, CONFIG.replace("One", "Three")).unwrap();
         assert!(readable(&watch, 5000));
         assert_eq!(title(watch.poll()), Some("Three".into()));

@@ -2,8 +2,11 @@
 //! nowhere else), and [`validate`], which turns what was read into a
 //! [`Config`] whose fields can be trusted.
 //!
-//! Reading is split from parsing (`load` reads the file, [`parse`] does the
-//! rest), so the tests feed strings. An unknown key or a wrong type is an
+//! Reading is split from checking: [`load`] reads the file and [`parse`]
+//! the text; both read what the text refers to outside itself (the machine
+//! id for `xor:` passwords, `password_file`s) into an [`Outside`] at this
+//! edge, and [`validate`] is pure over the parsed [`Document`] and that
+//! [`Outside`], so the tests feed strings and values. An unknown key or a wrong type is an
 //! error that names the key and its line; a value that parses but makes no
 //! sense (port 0, two interfaces writing one file) is an error that names
 //! the router and interface.
@@ -21,10 +24,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::acl::{self, AllowList};
 use crate::routeros::client::DEFAULT_PORT;
 use crate::secret;
 use crate::store::Profile;
-use crate::web::acl::{self, AllowList};
 
 /// The installed configuration file.
 pub const DEFAULT_PATH: &str = "/etc/mt-trafmon/mt-trafmon.toml";
@@ -205,23 +208,101 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Reads and validates the file at `path`.
+/// The largest config file read, in bytes.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+/// The largest `password_file` read, in bytes.
+pub const MAX_PASSWORD_FILE_BYTES: u64 = 64 << 10;
+
+/// Reads and validates the file at `path`, with what it refers to.
 pub fn load(path: &Path) -> Result<Config, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    let bytes = read_bounded(path, MAX_FILE_BYTES).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
     })?;
     parse(&text, path)
 }
 
-/// Parses and validates config text; `path` is named in errors and is the
-/// base of relative `password_file` paths.
+/// Parses and validates config text, reading what it refers to; `path` is
+/// named in errors and is the base of relative `password_file` paths.
 pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
-    let file: Document = toml::from_str(text).map_err(|e| Error::Parse {
+    let file = document(text, path)?;
+    let outside = Outside::read(&file, path);
+    validate(file, path, &outside)
+}
+
+/// The text as a [`Document`] (TOML syntax and the schema only).
+pub fn document(text: &str, path: &Path) -> Result<Document, Error> {
+    toml::from_str(text).map_err(|e| Error::Parse {
         path: path.to_path_buf(),
         message: e.to_string(),
-    })?;
-    validate(file, path)
+    })
+}
+
+/// The first `limit` bytes of the file at `path`; a longer file is an
+/// `InvalidData` error.
+pub(crate) fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {limit} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// What a config's text refers to outside itself, read at the edge
+/// ([`Outside::read`]) so that [`validate`] does no I/O. (No `Debug`: it
+/// holds passwords.)
+#[derive(Default)]
+pub struct Outside {
+    /// The machine's key for `xor:` passwords ([`secret::machine_key`]);
+    /// read only when a password has that form.
+    pub key: Option<secret::Key>,
+    /// Each `password_file`, as [`password_file_path`] resolves it, with
+    /// its text or the reason it could not be read.
+    pub password_files: Vec<(PathBuf, Result<String, String>)>,
+}
+
+impl Outside {
+    /// Reads the machine id if a password of `file` is in the `xor:` form,
+    /// and every `password_file` it names; `path` is the config's own.
+    pub fn read(file: &Document, path: &Path) -> Outside {
+        let xor = file.router.iter().any(|r| {
+            r.password
+                .as_deref()
+                .is_some_and(|p| p.starts_with(secret::PREFIX))
+        });
+        let password_files = file
+            .router
+            .iter()
+            .filter_map(|r| r.password_file.as_deref())
+            .map(|file| {
+                let file = password_file_path(path, file);
+                let text = read_bounded(&file, MAX_PASSWORD_FILE_BYTES)
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".into()));
+                (file, text)
+            })
+            .collect();
+        Outside {
+            key: xor.then(secret::machine_key),
+            password_files,
+        }
+    }
+}
+
+/// Where a `password_file` is: relative to the config's directory.
+pub fn password_file_path(config: &Path, file: &Path) -> PathBuf {
+    config.parent().unwrap_or(Path::new(".")).join(file)
 }
 
 /// The file as written, before validation: what [`parse`] reads and what
@@ -409,7 +490,10 @@ fn service_group() -> Option<rustix::fs::Gid> {
     })
 }
 
-fn validate(file: Document, path: &Path) -> Result<Config, Error> {
+/// Checks a parsed file and fills in the defaults, with `outside` holding
+/// what the file refers to ([`Outside::read`]); `path` is named in errors.
+/// Pure: no I/O, no clock.
+pub fn validate(file: Document, path: &Path, outside: &Outside) -> Result<Config, Error> {
     let invalid = |key: String, message: String| Error::Invalid {
         path: path.to_path_buf(),
         key,
@@ -446,7 +530,13 @@ fn validate(file: Document, path: &Path) -> Result<Config, Error> {
                 ));
             }
             (Some(password), None) if password.starts_with(secret::PREFIX) => {
-                secret::deobfuscate(&secret::machine_key(), &password).map_err(|e| {
+                let decoded = match &outside.key {
+                    Some(machine) => {
+                        secret::deobfuscate(machine, &password).map_err(|e| e.to_string())
+                    }
+                    None => Err("the machine id was not read".into()),
+                };
+                decoded.map_err(|e| {
                     invalid(
                         key("password"),
                         format!(
@@ -457,13 +547,20 @@ fn validate(file: Document, path: &Path) -> Result<Config, Error> {
             }
             (Some(password), None) => password,
             (None, Some(file)) => {
-                let file = path.parent().unwrap_or(Path::new(".")).join(file);
-                let text = std::fs::read_to_string(&file).map_err(|e| {
-                    invalid(
-                        key("password_file"),
-                        format!("cannot read {}: {e}", file.display()),
-                    )
-                })?;
+                let file = password_file_path(path, &file);
+                let text = outside
+                    .password_files
+                    .iter()
+                    .find(|(read, _)| *read == file)
+                    .map_or(Err("it was not read"), |(_, text)| {
+                        text.as_deref().map_err(String::as_str)
+                    })
+                    .map_err(|e| {
+                        invalid(
+                            key("password_file"),
+                            format!("cannot read {}: {e}", file.display()),
+                        )
+                    })?;
                 text.trim_end_matches(['\r', '\n']).to_string()
             }
             (None, None) => String::new(),
@@ -760,6 +857,81 @@ name = "vlan/10 guests"
             matches!(&error, Error::Invalid { key, .. } if key == "web.port"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn validation_is_pure_over_what_was_read_outside() {
+        let path = Path::new("/etc/mt-trafmon/test.toml");
+        let with_file = MINIMAL.replace("password = \"secret\"", "password_file = \"pass\"");
+        let file = document(&with_file, path).unwrap();
+        let read = |text: Result<&str, &str>| Outside {
+            key: None,
+            password_files: vec![(
+                PathBuf::from("/etc/mt-trafmon/pass"),
+                text.map(String::from).map_err(String::from),
+            )],
+        };
+        let config = validate(file, path, &read(Ok("from the file\r\n\n"))).unwrap();
+        assert_eq!(config.routers[0].password, "from the file");
+        let file = document(&with_file, path).unwrap();
+        let error = validate(file, path, &read(Err("Permission denied")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("router[0].password_file")
+                && error.contains("cannot read /etc/mt-trafmon/pass: Permission denied"),
+            "{error}"
+        );
+
+        let key = secret::Key::from_machine_id("a test machine");
+        let stored = secret::obfuscate(&key, "hidden");
+        let with_xor = MINIMAL.replace("\"secret\"", &format!("{stored:?}"));
+        let outside = Outside {
+            key: Some(key),
+            password_files: Vec::new(),
+        };
+        let config = validate(document(&with_xor, path).unwrap(), path, &outside).unwrap();
+        assert_eq!(config.routers[0].password, "hidden");
+        let other = Outside {
+            key: Some(secret::Key::from_machine_id("another machine")),
+            password_files: Vec::new(),
+        };
+        assert!(validate(document(&with_xor, path).unwrap(), path, &other).is_err());
+    }
+
+    #[test]
+    fn the_edge_reads_only_what_the_file_refers_to_and_bounds_it() {
+        let dir =
+            std::env::temp_dir().join(format!("mt-trafmon-config-outside-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.toml");
+        let plain = document(MINIMAL, &path).unwrap();
+        let outside = Outside::read(&plain, &path);
+        assert!(outside.key.is_none() && outside.password_files.is_empty());
+        let xor = document(&MINIMAL.replace("\"secret\"", "\"xor:AAAA\""), &path).unwrap();
+        assert!(Outside::read(&xor, &path).key.is_some());
+
+        std::fs::write(dir.join("pass"), "p\n").unwrap();
+        let text = MINIMAL.replace("password = \"secret\"", "password_file = \"pass\"");
+        let outside = Outside::read(&document(&text, &path).unwrap(), &path);
+        assert_eq!(
+            outside.password_files,
+            [(dir.join("pass"), Ok("p\n".to_string()))]
+        );
+        std::fs::write(
+            dir.join("pass"),
+            vec![b'x'; MAX_PASSWORD_FILE_BYTES as usize + 1],
+        )
+        .unwrap();
+        let error = parse(&text, &path).unwrap_err().to_string();
+        assert!(error.contains("larger than"), "{error}");
+
+        let long = format!("{MINIMAL}{}", "#\n".repeat(MAX_FILE_BYTES as usize / 2 + 1));
+        std::fs::write(&path, long).unwrap();
+        assert!(matches!(load(&path), Err(Error::Io { .. })));
+        std::fs::write(&path, MINIMAL).unwrap();
+        assert!(load(&path).is_ok());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,183 +1,274 @@
-//! The running daemon: a collector thread per router, started, replaced
-//! and stopped as the configuration says ([`Daemon::apply`]), and the
-//! SIGINT/SIGTERM flag. `main`, the demo and live reload all run the
-//! collectors through it.
+//! The daemon: what runs for a configuration and its life from start to
+//! stop. Where things live:
 //!
-//! Shutdown never cuts an RRD write in half: collectors write only while
-//! holding their file's lock ([`Files`]) with their stop flag unset, and
-//! [`Stopped::exit`] settles the locks after every flag is set. A replaced
-//! collector gets its stop flag set and the locks are settled, after which
-//! it writes nothing (it checks the flag under the lock), so its
-//! replacement may start on the same files at once: never two writers on
-//! one file.
+//! - [`run`] is the daemon's life: it loads the config, installs the
+//!   SIGINT/SIGTERM handlers ([`signals`]), starts a [`Daemon`], then
+//!   sleeps in one blocking `poll` until a signal comes (shutdown) or the
+//!   config file is saved ([`watch`], reload), and at the end stops the
+//!   daemon and returns, for `main` to turn into an exit status.
+//! - [`Daemon`] is the collectors ([`Collectors`], a thread per router)
+//!   and the web server of the current configuration; [`Daemon::apply`]
+//!   applies a changed one without a restart: unchanged routers keep their
+//!   sessions, changed ones reconnect once, removed ones stop, new ones
+//!   start; the web server gets the new title, theme and allow-lists at
+//!   once, moves to a new address or port (keeping the old socket if the
+//!   new one cannot be had), and stops or starts on its own while the
+//!   collectors go on.
+//! - Shutdown: [`Daemon::stop`] stops the web server (its threads wake
+//!   at once), then [`Collectors::stop`], which returns once no RRD write
+//!   is in progress and none can start.
+//!
+//! Health: each collector thread keeps one `health::Health` entry per
+//! interface true, which the web server reads through
+//! [`Collectors::health`].
 
+pub mod collectors;
+pub mod signals;
+pub mod watch;
+
+use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::collector::{self, Clock, Job};
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::io::Errno;
+
+use crate::collector::Clock;
 use crate::config::{self, Config};
-use crate::files::Files;
-use crate::health::{self, Health};
-use crate::stop::Stop;
-use crate::store::Profile;
+use crate::web::{self, server::Server};
+pub use collectors::Collectors;
+use signals::Signals;
+use watch::Watch;
 
-/// The collectors of a configuration, running.
+/// How long a stop waits for the collector threads to end.
+pub const PATIENCE: Duration = Duration::from_millis(1500);
+
+/// Which parts run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parts {
+    /// The collectors (off with `-w`).
+    pub collect: bool,
+    /// The web server, if the config enables it (off with `-c`).
+    pub serve: bool,
+}
+
+/// Why the daemon could not start (or go on waiting).
+#[derive(Debug)]
+pub enum Failure {
+    /// The config file cannot be used.
+    Config(config::Error),
+    /// Web only (`-w`), and the config disables the web server.
+    NothingToRun,
+    /// The SIGINT/SIGTERM handlers could not be installed.
+    Signals(std::io::Error),
+    /// A collector thread could not be started.
+    Start(std::io::Error),
+    /// Waiting for signals and config changes failed.
+    Wait(std::io::Error),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Config(e) => write!(f, "{e}"),
+            Failure::NothingToRun => write!(
+                f,
+                "-w (web only) with web.enabled = false in the config: nothing to run"
+            ),
+            Failure::Signals(e) => write!(f, "cannot install the SIGINT/SIGTERM handlers: {e}"),
+            Failure::Start(e) => write!(f, "cannot start the collectors: {e}"),
+            Failure::Wait(e) => write!(f, "cannot wait for signals and config changes: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Runs the daemon for the config file at `path` until SIGINT or SIGTERM
+/// (see the module docs); returns once it has stopped cleanly, or why it
+/// could not start.
+pub fn run(path: &Path, parts: Parts, clock: Arc<dyn Clock>) -> Result<(), Failure> {
+    let config = config::load(path).map_err(Failure::Config)?;
+    if !parts.collect && !config.web.enabled {
+        return Err(Failure::NothingToRun);
+    }
+    let signals = Signals::install().map_err(Failure::Signals)?;
+    log::info!(
+        "mt-trafmon {} with config {}",
+        env!("CARGO_PKG_VERSION"),
+        path.display()
+    );
+    let mut watch = Watch::new(path);
+    let mut daemon = Daemon::start(config, parts, clock).map_err(Failure::Start)?;
+    let waited = loop {
+        match wait(&signals, &watch) {
+            Ok(true) => break Ok(()),
+            Ok(false) => {
+                if let Some(config) = watch.poll() {
+                    daemon.apply(config);
+                }
+            }
+            Err(e) => break Err(Failure::Wait(e.into())),
+        }
+    };
+    log::info!("stopping");
+    daemon.stop(PATIENCE);
+    waited
+}
+
+/// Sleeps until a signal has come (`true`) or the config file may have
+/// changed (`false`): one blocking `poll` on the signal socket and the
+/// watch's descriptor, with the watch's timeout.
+fn wait(signals: &Signals, watch: &Watch) -> rustix::io::Result<bool> {
+    let mut fds = vec![PollFd::new(signals, PollFlags::IN)];
+    if let Some(fd) = watch.fd() {
+        fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
+    }
+    let timeout = watch.timeout().map(|d| Timespec {
+        tv_sec: d.as_secs() as i64,
+        tv_nsec: i64::from(d.subsec_nanos()),
+    });
+    match rustix::event::poll(&mut fds, timeout.as_ref()) {
+        // A signal interrupts the wait; the next one sees the socket.
+        Ok(_) | Err(Errno::INTR) => Ok(!fds[0].revents().is_empty()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The collectors and the web server of the current configuration.
 pub struct Daemon {
-    files: Files,
+    config: Config,
+    parts: Parts,
+    collectors: Collectors,
+    server: Option<Server>,
     clock: Arc<dyn Clock>,
-    collectors: Vec<Collector>,
-}
-
-/// One router's collector thread.
-struct Collector {
-    router: config::Router,
-    profile: Profile,
-    stop: Stop,
-    thread: JoinHandle<()>,
-    health: Vec<Health>,
-}
-
-/// What [`Daemon::apply`] changed, for the log.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Changes {
-    /// Routers whose collector started (new, or replaced after a change).
-    pub started: Vec<String>,
-    /// Routers whose collector stopped for good.
-    pub stopped: Vec<String>,
 }
 
 impl Daemon {
-    /// Starts one collector thread per router of `config`.
-    pub fn start(config: &Config, clock: Arc<dyn Clock>) -> std::io::Result<Daemon> {
+    /// Starts what `parts` and `config` ask for. A web server that cannot
+    /// listen is logged and left out: the collectors matter more.
+    pub fn start(config: Config, parts: Parts, clock: Arc<dyn Clock>) -> std::io::Result<Daemon> {
+        let collected = collected(&config, parts);
+        let collectors = Collectors::start(&collected, clock.clone())?;
         let mut daemon = Daemon {
-            files: Files::new(),
+            config,
+            parts,
+            collectors,
+            server: None,
             clock,
-            collectors: Vec::new(),
         };
-        daemon.apply(config)?;
+        daemon.server = daemon.listen(None);
         Ok(daemon)
     }
 
-    /// Makes the running collectors those of `config`: a router whose
-    /// settings (connection, interfaces, files, profile) are unchanged
-    /// keeps its collector and its session; a changed one is replaced (so
-    /// it reconnects once); a removed one is stopped; a new one started.
-    pub fn apply(&mut self, config: &Config) -> std::io::Result<Changes> {
-        let mut changes = Changes::default();
-        let profile = config.storage.profile;
-        let (mut kept, retired): (Vec<Collector>, Vec<Collector>) =
-            std::mem::take(&mut self.collectors)
-                .into_iter()
-                .partition(|c| c.profile == profile && config.routers.contains(&c.router));
-        for collector in &retired {
-            collector.stop.set();
-            if !config
-                .routers
-                .iter()
-                .any(|r| r.name == collector.router.name)
-            {
-                changes.stopped.push(collector.router.name.clone());
+    /// The running web server, if any.
+    pub fn server(&self) -> Option<&Server> {
+        self.server.as_ref()
+    }
+
+    /// The collectors.
+    pub fn collectors(&self) -> &Collectors {
+        &self.collectors
+    }
+
+    /// Applies a changed configuration (see the module docs).
+    pub fn apply(&mut self, config: Config) {
+        let changes = match self.collectors.apply(&collected(&config, self.parts)) {
+            Ok(changes) => changes,
+            Err(e) => {
+                log::error!("reload: cannot start a collector: {e}");
+                return;
+            }
+        };
+        for name in &changes.started {
+            log::info!("reload: collector for {name} (re)started");
+        }
+        for name in &changes.stopped {
+            log::info!("reload: collector for {name} stopped (no longer configured)");
+        }
+        let old = std::mem::replace(&mut self.config, config);
+        let web = &self.config.web;
+        let wanted = self.parts.serve && web.enabled;
+        let moved = old.web.listen != web.listen || old.web.port != web.port;
+        self.server = match self.server.take() {
+            None if wanted => self.listen(None),
+            None => None,
+            Some(server) if !wanted => {
+                log::info!(
+                    "web: disabled by the config; stopping the web server (collectors go on)"
+                );
+                server.stop();
+                None
+            }
+            Some(server) if moved => match self.listen(Some(&server)) {
+                Some(new) => {
+                    server.stop();
+                    Some(new)
+                }
+                None => {
+                    log::warn!("web: keeping the old socket on {}", server.address());
+                    server.set_state(self.state(Some(&server)));
+                    Some(server)
+                }
+            },
+            Some(server) => {
+                server.set_state(self.state(Some(&server)));
+                Some(server)
+            }
+        };
+    }
+
+    /// Stops the web server, then the collectors (waiting up to
+    /// `patience` for their threads); returns once no RRD write is in
+    /// progress and none can start.
+    pub fn stop(self, patience: Duration) {
+        if let Some(server) = self.server {
+            server.stop();
+        }
+        let left = self.collectors.stop(patience);
+        if left > 0 {
+            log::info!("{left} collector(s) still waiting for a router; they write nothing more");
+        }
+    }
+
+    /// The web state for the current config and collectors.
+    fn state(&self, previous: Option<&Server>) -> Arc<web::State> {
+        let previous = previous.map(Server::state);
+        Arc::new(web::State::new(
+            &self.config,
+            &self.collectors.health(),
+            self.collectors.files(),
+            self.clock.clone(),
+            previous.as_deref(),
+        ))
+    }
+
+    /// A server on the configured address, if wanted and possible.
+    fn listen(&self, previous: Option<&Server>) -> Option<Server> {
+        let web = &self.config.web;
+        if !(self.parts.serve && web.enabled) {
+            return None;
+        }
+        match Server::start(web.listen, web.port, self.state(previous)) {
+            Ok(server) => Some(server),
+            Err(e) => {
+                log::error!(
+                    "web: cannot listen on port {} of {}: {e}",
+                    web.port,
+                    web.listen
+                );
+                None
             }
         }
-        if !retired.is_empty() {
-            // A write in flight ends; later ones see the stop flag. The
-            // retired threads then end on their own (one blocked on a
-            // silent router at its timeout).
-            self.files.settle();
-        }
-        for router in &config.routers {
-            if let Some(i) = kept.iter().position(|c| c.router == *router) {
-                self.collectors.push(kept.swap_remove(i));
-                continue;
-            }
-            let stop = Stop::new();
-            let health = collector::health_entries(router);
-            let job = Job {
-                router: router.clone(),
-                profile,
-                health: health.clone(),
-                stop: stop.clone(),
-                files: self.files.clone(),
-                clock: self.clock.clone(),
-            };
-            let thread = thread::Builder::new()
-                .name(format!("collect {}", router.name))
-                .spawn(move || collector::run(job))?;
-            changes.started.push(router.name.clone());
-            self.collectors.push(Collector {
-                router: router.clone(),
-                profile,
-                stop,
-                thread,
-                health,
-            });
-        }
-        Ok(changes)
-    }
-
-    /// The health entry of every interface of every router.
-    pub fn health(&self) -> Vec<Health> {
-        self.collectors
-            .iter()
-            .flat_map(|c| c.health.iter().cloned())
-            .collect()
-    }
-
-    /// The per-file locks the collectors write under; the web server
-    /// reads under them too.
-    pub fn files(&self) -> Files {
-        self.files.clone()
-    }
-
-    /// A snapshot of every interface's health, in config order.
-    pub fn snapshot(&self) -> Vec<health::Entry> {
-        self.health().iter().map(Health::snapshot).collect()
-    }
-
-    /// Asks the collectors to stop and waits for them up to `patience`
-    /// (a collector blocked on a silent router may take longer; it is left
-    /// behind, and [`Stopped::exit`] makes sure it is not writing).
-    pub fn stop(self, patience: Duration) -> Stopped {
-        for collector in &self.collectors {
-            collector.stop.set();
-        }
-        let deadline = Instant::now() + patience;
-        for collector in &self.collectors {
-            while !collector.thread.is_finished() && Instant::now() < deadline {
-                thread::sleep(Duration::from_millis(20));
-            }
-        }
-        Stopped { files: self.files }
     }
 }
 
-/// A daemon asked to stop.
-pub struct Stopped {
-    files: Files,
-}
-
-impl Stopped {
-    /// Ends the process with `code` once no RRD write is in progress
-    /// (every collector's stop flag is set, so none starts another).
-    pub fn exit(self, code: i32) -> ! {
-        self.files.settle();
-        std::process::exit(code)
+/// The config as far as the collectors go: no routers in web-only mode.
+fn collected(config: &Config, parts: Parts) -> Config {
+    let mut config = config.clone();
+    if !parts.collect {
+        config.routers.clear();
     }
-}
-
-/// A flag that SIGINT and SIGTERM set.
-pub fn signal_flag() -> std::io::Result<Arc<AtomicBool>> {
-    let flag = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, flag.clone())?;
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, flag.clone())?;
-    Ok(flag)
-}
-
-/// Waits until `flag` is set.
-pub fn wait_for(flag: &AtomicBool) {
-    while !flag.load(Ordering::Relaxed) {
-        thread::sleep(Duration::from_millis(50));
-    }
+    config
 }

@@ -10,18 +10,17 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::acl::AllowList;
 use crate::collector::SystemClock;
 use crate::config::{self, Config, Interface, Router, Source, Storage, Theme, Web};
-use crate::daemon::Stopped;
+use crate::daemon::{self, Daemon, Parts, signals::Signals};
 use crate::health::Entry;
 use crate::rrd;
-use crate::service::{Parts, Service};
 use crate::sim::{self, Simulator};
+use crate::stop::Stop;
 use crate::store::{self, Profile};
-use crate::web::acl::AllowList;
 
 /// The simulator's interfaces the demo monitors: the busy WAN and the quiet
 /// LAN port.
@@ -29,21 +28,24 @@ pub const INTERFACES: [&str; 2] = ["ether1", "ether2"];
 /// Days of history written before the collector starts.
 pub const HISTORY_DAYS: i64 = 3;
 
-/// Runs the demo until `stop` is set. Returns a message for the log if it
-/// could not start; the temporary directory is removed either way.
-pub fn run(stop: &AtomicBool) -> Result<(), String> {
+/// Runs the demo until SIGINT or SIGTERM. Returns once it has stopped, or
+/// a message for the log if it could not start; the temporary directory is
+/// removed either way.
+pub fn run() -> Result<(), String> {
+    let stop = Signals::install()
+        .and_then(Signals::into_stop)
+        .map_err(|e| format!("cannot install the SIGINT/SIGTERM handlers: {e}"))?;
     let simulator = Simulator::start(sim::Options::default())
         .map_err(|e| format!("cannot start the simulated router: {e}"))?;
     let directory = std::env::temp_dir().join(format!("mt-trafmon-demo-{}", std::process::id()));
-    let result = run_in(stop, &simulator, &directory);
+    let result = run_in(&stop, &simulator, &directory);
     let _ = std::fs::remove_dir_all(&directory);
-    drop(simulator);
-    result?.exit(0)
+    result
 }
 
 /// The demo with its files in `directory`, until `stop` is set; returns
-/// the stopped daemon, which no longer writes there.
-fn run_in(stop: &AtomicBool, simulator: &Simulator, directory: &Path) -> Result<Stopped, String> {
+/// once the daemon has stopped and no longer writes there.
+fn run_in(stop: &Stop, simulator: &Simulator, directory: &Path) -> Result<(), String> {
     let config = demo_config(simulator.addr(), directory);
     println!(
         "simulated router on {}; RRD files in {}",
@@ -63,10 +65,10 @@ fn run_in(stop: &AtomicBool, simulator: &Simulator, directory: &Path) -> Result<
         collect: true,
         serve: true,
     };
-    let service = Service::start(config, parts, Arc::new(SystemClock::new(None)))
+    let daemon = Daemon::start(config, parts, Arc::new(SystemClock::new(None)))
         .map_err(|e| format!("cannot start the collector: {e}"))?;
-    let Some(server) = service.server() else {
-        let _ = service.stop(Duration::from_millis(1500));
+    let Some(server) = daemon.server() else {
+        daemon.stop(daemon::PATIENCE);
         return Err(
             "cannot serve the page on 127.0.0.1:8080 (is another program using the port?)".into(),
         );
@@ -81,9 +83,8 @@ fn run_in(stop: &AtomicBool, simulator: &Simulator, directory: &Path) -> Result<
         .collect();
     println!("{:<10} {}", "time (UTC)", header.join(" "));
     let mut printed_at = 0.0;
-    while !stop.load(Ordering::Relaxed) {
-        std::thread::sleep(Duration::from_millis(100));
-        let health = service.daemon().snapshot();
+    while !stop.sleep(Duration::from_millis(100)) {
+        let health = daemon.collectors().snapshot();
         let Some(line) = live_line(&health, printed_at) else {
             continue;
         };
@@ -94,7 +95,8 @@ fn run_in(stop: &AtomicBool, simulator: &Simulator, directory: &Path) -> Result<
             break;
         }
     }
-    Ok(service.stop(Duration::from_millis(1500)))
+    daemon.stop(daemon::PATIENCE);
+    Ok(())
 }
 
 /// The configuration the demo runs: the simulator's admin user, the two

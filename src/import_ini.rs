@@ -29,11 +29,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::acl;
 use crate::config::{
     self, Document, InterfaceSection, RouterSection, Source, StorageSection, Theme, WebSection,
 };
 use crate::secret::{self, Key, is_python_space};
-use crate::web::acl;
 
 /// The original's default allow-list (`DEFAULT_ALLOW`).
 pub const ORIGINAL_ALLOW: &str = "127.0.0.1, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16";

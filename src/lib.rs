@@ -2,6 +2,7 @@
 //! public so that the integration tests and the `routeros-sim` binary can use
 //! the RouterOS codec, client and simulator. No API stability is promised.
 
+pub mod acl;
 pub mod cli;
 pub mod collector;
 pub mod config;
@@ -16,7 +17,6 @@ pub mod query;
 pub mod routeros;
 pub mod rrd;
 pub mod secret;
-pub mod service;
 pub mod sim;
 pub mod stop;
 pub mod store;

@@ -1,6 +1,7 @@
-//! The `mt-trafmon` binary: parses the flags, sets up logging, loads the
-//! config and runs the chosen mode until SIGINT or SIGTERM. Wiring only;
-//! everything else lives in the library.
+//! The `mt-trafmon` binary: parses the flags, sets up logging, and runs
+//! the chosen mode (the daemon, [`daemon::run`], until SIGINT or SIGTERM;
+//! the demo; the wizard; the ini importer), turning its outcome into an
+//! exit status. Wiring only; everything else lives in the library.
 //!
 //! Without a config file at its path, at a terminal, it runs the setup
 //! wizard first and then goes on (unless the wizard started the packaged
@@ -17,21 +18,14 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::thread;
-use std::time::{Duration, Instant};
 
 use mt_trafmon::cli::{self, Command, ImportIni, Parsed};
 use mt_trafmon::collector::SystemClock;
-use mt_trafmon::daemon;
-use mt_trafmon::service::{Parts, Service, Watch};
+use mt_trafmon::daemon::{self, Parts};
 use mt_trafmon::{config, demo, import_ini, logger, wizard};
 
 /// The exit status for "no config and no terminal to run the wizard on".
 const NOT_SET_UP: u8 = 3;
-
-/// How often the config file is looked at for changes.
-const RELOAD_EVERY: Duration = Duration::from_secs(1);
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
@@ -108,57 +102,23 @@ fn main() -> ExitCode {
             }
         }
     }
-    let stop = match daemon::signal_flag() {
-        Ok(stop) => stop,
-        Err(e) => {
-            log::error!("cannot install the SIGINT/SIGTERM handlers: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     if args.demo {
-        if let Err(message) = demo::run(&stop) {
-            log::error!("demo: {message}");
-        }
-        return ExitCode::FAILURE;
-    }
-    let config = match config::load(&path) {
-        Ok(config) => config,
-        Err(e) => {
-            log::error!("{e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    log::info!(
-        "mt-trafmon {} with config {}",
-        env!("CARGO_PKG_VERSION"),
-        path.display()
-    );
-    if args.web_only && !config.web.enabled {
-        log::error!("-w (web only) with web.enabled = false in the config: nothing to run");
-        return ExitCode::FAILURE;
+        return match demo::run() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                log::error!("demo: {message}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let shift = std::env::var_os("MT_TRAFMON_CLOCK_SHIFT_FILE").map(PathBuf::from);
-    let mut watch = Watch::new(&path);
-    let mut service = match Service::start(config, parts, Arc::new(SystemClock::new(shift))) {
-        Ok(service) => service,
-        Err(e) => {
-            log::error!("cannot start the collectors: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    // Config changes apply within a second or two (see service::Watch).
-    let mut checked = Instant::now();
-    while !stop.load(Ordering::Relaxed) {
-        thread::sleep(Duration::from_millis(50));
-        if checked.elapsed() >= RELOAD_EVERY {
-            checked = Instant::now();
-            if let Some(config) = watch.poll() {
-                service.apply(config);
-            }
+    match daemon::run(&path, parts, Arc::new(SystemClock::new(shift))) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            log::error!("{failure}");
+            ExitCode::FAILURE
         }
     }
-    log::info!("stopping");
-    service.stop(Duration::from_millis(1500)).exit(0)
 }
 
 /// `mt-trafmon import-ini`: the original's ini as TOML, with notes on

@@ -33,11 +33,11 @@ use std::time::Duration;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 
+use crate::acl::{self, AllowList};
 use crate::config::{self, Document, InterfaceSection, RouterSection};
 use crate::routeros::client::{self, Client, DEFAULT_PORT, Interface};
 use crate::secret::{self, Key};
 use crate::store::Profile;
-use crate::web::acl::{self, AllowList};
 
 /// The longest the connection test waits for each step (the original's 5 s);
 /// a shorter `router.timeout` in the file being edited wins.

@@ -88,3 +88,55 @@ fn no_unsafe_code_outside_the_librrd_module() {
         "unsafe outside src/rrd.rs: {offenders:?}"
     );
 }
+
+/// The Rust files under `src/` whose path (relative to `src/`) starts with
+/// one of `prefixes`, with their text.
+fn sources(prefixes: &[&str]) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    files
+        .iter()
+        .map(|path| {
+            let relative = path.strip_prefix(root().join("src")).unwrap();
+            (relative.to_string_lossy().into_owned(), path)
+        })
+        .filter(|(relative, _)| prefixes.iter().any(|p| relative.starts_with(p)))
+        .map(|(relative, path)| (relative, fs::read_to_string(path).unwrap()))
+        .collect()
+}
+
+#[test]
+fn the_runtime_has_one_lock_home_and_never_polls() {
+    // The lock between RRD writes and reads has one name and one home.
+    let elsewhere: Vec<_> = sources(&[""])
+        .into_iter()
+        .filter(|(path, text)| path != "files.rs" && text.contains("RwLock<()>"))
+        .map(|(path, _)| path)
+        .collect();
+    assert!(
+        elsewhere.is_empty(),
+        "a file lock outside src/files.rs (use files::Files): {elsewhere:?}"
+    );
+    // The daemon's own threads (main, the web server's) wait in one
+    // blocking call each (a poll, a queue, Stop::sleep), never in a sleep
+    // loop that wakes to look at a flag.
+    let polling: Vec<_> = sources(&["main.rs", "daemon", "web/", "demo.rs"])
+        .into_iter()
+        .filter(|(_, text)| {
+            text.contains("thread::sleep") || text.contains("recv_timeout(Duration")
+        })
+        .map(|(path, _)| path)
+        .collect();
+    assert!(polling.is_empty(), "sleep loops in {polling:?}");
+    // The library never ends the process behind main's back; the one
+    // exception is the wizard ending it by the signal it got, after
+    // restoring the terminal.
+    let exits: Vec<_> = sources(&[""])
+        .into_iter()
+        .filter(|(path, text)| {
+            !matches!(path.as_str(), "main.rs" | "wizard.rs") && text.contains("process::exit")
+        })
+        .map(|(path, _)| path)
+        .collect();
+    assert!(exits.is_empty(), "process::exit in {exits:?}");
+}

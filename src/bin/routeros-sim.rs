@@ -15,6 +15,9 @@ use std::process::ExitCode;
 use argh::FromArgs;
 use mt_trafmon::sim::{Fault, LoginMode, Options, Simulator};
 
+/// The most `--extra-interfaces` (a real router has far fewer).
+const MAX_EXTRA_INTERFACES: usize = 4096;
+
 /// A simulated MikroTik router speaking the RouterOS API on a loopback
 /// address. Users admin, reader, noapi and noread share one password.
 #[derive(FromArgs)]
@@ -40,6 +43,10 @@ struct Args {
     /// seed of the simulated traffic (default 1)
     #[argh(option, default = "1")]
     seed: u64,
+    /// interfaces after the five, vlan1 to vlanN, with LAN traffic
+    /// (default 0, at most 4096; for measuring many interfaces)
+    #[argh(option, default = "0")]
+    extra_interfaces: usize,
     /// fault to inject: none, silent, garbage, fragment, drop-after=N,
     /// slow=MS or fatal=REASON (default none)
     #[argh(option, default = "Fault::None")]
@@ -49,6 +56,10 @@ struct Args {
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let args: Args = argh::from_env();
+    if args.extra_interfaces > MAX_EXTRA_INTERFACES {
+        eprintln!("routeros-sim: --extra-interfaces is at most {MAX_EXTRA_INTERFACES}");
+        return ExitCode::from(2);
+    }
     let mut users = Options::default_users();
     for user in &mut users {
         user.password.clone_from(&args.password);
@@ -64,6 +75,7 @@ fn main() -> ExitCode {
         empty_replies: !args.no_empty,
         max_sessions: args.max_sessions,
         seed: args.seed,
+        extra_interfaces: args.extra_interfaces,
         ..Options::default()
     };
     let simulator = match Simulator::start(options) {

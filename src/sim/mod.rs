@@ -164,6 +164,9 @@ pub struct Options {
     pub seed: u64,
     /// The clock for counters, rates and the uptime.
     pub clock: Arc<dyn Clock>,
+    /// Interfaces after the five: `vlan1`, `vlan2`, … with the LAN port's
+    /// traffic (default none).
+    pub extra_interfaces: usize,
 }
 
 /// A running simulated router. Dropping it shuts it down.
@@ -279,6 +282,7 @@ impl Default for Options {
             max_sessions: 20,
             seed: 1,
             clock: Arc::new(SystemClock),
+            extra_interfaces: 0,
         }
     }
 }
@@ -294,6 +298,7 @@ impl fmt::Debug for Options {
             .field("max_sessions", &self.max_sessions)
             .field("seed", &self.seed)
             .field("clock", &self.clock.now())
+            .field("extra_interfaces", &self.extra_interfaces)
             .finish()
     }
 }
@@ -340,8 +345,10 @@ impl Simulator {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let now = options.clock.now();
+        let mut router = Router::new(options.seed, now);
+        router.add_vlans(options.extra_interfaces, now);
         let shared = Arc::new(Shared {
-            router: Mutex::new(Router::new(options.seed, now)),
+            router: Mutex::new(router),
             options,
             fault: Mutex::new(Fault::None),
             sessions: Mutex::new(HashMap::new()),

@@ -1,4 +1,5 @@
-//! The simulated router's state: its five interfaces with their counters,
+//! The simulated router's state: its five interfaces (and any extra
+//! `vlanN` ones asked for) with their counters,
 //! its boot time, and the rows it answers `print` and `monitor-traffic`
 //! with; interfaces can be removed, re-created (with a new `.id` and
 //! counters from zero) and renamed, as a user would in WinBox.
@@ -194,6 +195,28 @@ impl Router {
             .map(|i| i.epoch)
     }
 
+    /// Adds `count` interfaces after the others, `vlan1` to `vlan<count>`,
+    /// each with the LAN port's traffic (to measure a monitor of many
+    /// interfaces).
+    pub(crate) fn add_vlans(&mut self, count: usize, now: f64) {
+        for k in 1..=count {
+            let profile = Profile::Lan;
+            self.interfaces.push(Interface {
+                id: format!("*{}", self.next_id),
+                name: format!("vlan{k}"),
+                kind: "vlan",
+                mtu: 1500,
+                comment: None,
+                disabled: false,
+                running: true,
+                profile,
+                counter: Counter::new(self.seed, profile, Bytes::default(), now),
+                epoch: 0,
+            });
+            self.next_id += 1;
+        }
+    }
+
     /// Reboots: uptime starts again at `now`, every counter at zero.
     pub(crate) fn reboot(&mut self, now: f64) {
         self.boot = now;
@@ -349,6 +372,23 @@ mod tests {
     fn value<'a>(row: &'a Attrs, name: &str) -> &'a [u8] {
         row.get(name)
             .unwrap_or_else(|| panic!("no {name} in {row:?}"))
+    }
+
+    #[test]
+    fn extra_vlans_follow_the_five_with_lan_traffic() {
+        let mut router = Router::new(1, START);
+        router.add_vlans(3, START);
+        assert_eq!(router.names()[4..], ["wlan1", "vlan1", "vlan2", "vlan3"]);
+        let index = router.find(b"vlan3").unwrap();
+        assert_eq!(router.find(b"*8"), Some(index));
+        let second = START as i64 + 10;
+        assert_eq!(
+            router.second_bytes(index, second),
+            Some(traffic::second_bytes(1, Profile::Lan, second))
+        );
+        let before = router.counters(index, START + 1.0).unwrap();
+        let after = router.counters(index, START + 60.0).unwrap();
+        assert!(after.rx > before.rx && after.tx > before.tx);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The web side of mt-trafmon: a `tiny_http` server on a fixed pool of
 //! worker threads ([`server`]) answering one routing table ([`routes`])
 //! with the compiled-in page ([`assets`]) and JSON read from the RRD files
-//! and the collectors' health, behind an allow-list ([`acl`]).
+//! and the collectors' health, behind the config's allow-list ([`acl`]).
 //!
 //! [`State`] is everything a request may read. Host names of the
 //! allow-lists are resolved by a background thread into
@@ -12,7 +12,6 @@
 //! collector's write of the same file (librrd's locks do not exclude
 //! threads of one process), and never delays a write of another file.
 
-pub mod acl;
 pub mod assets;
 pub mod routes;
 pub mod server;
@@ -23,12 +22,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::acl::{self, AllowList};
 use crate::collector::Clock;
 use crate::config::{Config, Theme};
 use crate::files::Files;
 use crate::health::Health;
 use crate::query;
-use acl::AllowList;
 
 /// What the request handlers read.
 pub struct State {

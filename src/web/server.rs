@@ -9,10 +9,13 @@
 //!
 //! Every answer carries the security headers of [`SECURITY_HEADERS`];
 //! `HEAD` gets the headers of `GET` without the body (tiny_http drops it).
+//!
+//! Idle, no thread of the server wakes up: workers block on the request
+//! queue and [`Server::stop`] unblocks each of them; the resolver sleeps
+//! its whole interval on a [`Stop`] that the stop sets.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -20,6 +23,7 @@ use std::time::Duration;
 use super::State;
 use super::routes::{self, Req};
 use crate::query::{self, Request};
+use crate::stop::Stop;
 
 /// Worker threads answering requests.
 pub const WORKERS: usize = 4;
@@ -49,7 +53,7 @@ pub const SECURITY_HEADERS: [(&str, &str); 4] = [
 pub struct Server {
     http: Arc<tiny_http::Server>,
     state: Shared,
-    stop: Arc<AtomicBool>,
+    stop: Stop,
     threads: Vec<JoinHandle<()>>,
     address: SocketAddr,
 }
@@ -70,7 +74,7 @@ impl Server {
         let http = tiny_http::Server::from_listener_with_limits(listener, None, limits)
             .map_err(io::Error::other)?;
         let http = Arc::new(http);
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Stop::new();
         let shared: Shared = Arc::new(RwLock::new(state.clone()));
         let mut threads = Vec::new();
         for n in 0..WORKERS {
@@ -133,8 +137,12 @@ impl Server {
     /// Stops answering and closes the socket; a request in progress is
     /// finished first.
     pub fn stop(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        self.http.unblock();
+        self.stop.set();
+        // Each unblock ends one worker's wait (after the requests already
+        // queued).
+        for _ in 0..WORKERS {
+            self.http.unblock();
+        }
         for thread in self.threads {
             let _ = thread.join();
         }
@@ -166,14 +174,15 @@ fn bind(listen: IpAddr, port: u16) -> io::Result<TcpListener> {
     Ok(TcpListener::from(socket))
 }
 
-fn work(http: &tiny_http::Server, shared: &Shared, stop: &AtomicBool) {
-    while !stop.load(Ordering::Relaxed) {
-        let request = match http.recv_timeout(Duration::from_millis(500)) {
-            Ok(Some(request)) => request,
-            Ok(None) => continue,
+/// Answers requests, blocked on the queue in between, until
+/// [`Server::stop`] sets `stop` and unblocks it.
+fn work(http: &tiny_http::Server, shared: &Shared, stop: &Stop) {
+    loop {
+        let request = match http.recv() {
+            Ok(request) => request,
+            Err(_) if stop.is_set() => return,
             Err(e) => {
                 log::warn!("web: {e}");
-                thread::sleep(Duration::from_millis(100));
                 continue;
             }
         };
@@ -226,16 +235,8 @@ fn work(http: &tiny_http::Server, shared: &Shared, stop: &AtomicBool) {
 
 /// Resolves the host names of the current state's allow-lists again every
 /// [`RESOLVE_EVERY`] (the first time is done by [`Server::set_state`]).
-fn resolve(shared: &Shared, stop: &AtomicBool) {
-    loop {
-        let mut waited = Duration::ZERO;
-        while waited < RESOLVE_EVERY {
-            if stop.load(Ordering::Relaxed) {
-                return;
-            }
-            thread::sleep(Duration::from_millis(200));
-            waited += Duration::from_millis(200);
-        }
+fn resolve(shared: &Shared, stop: &Stop) {
+    while !stop.sleep(RESOLVE_EVERY) {
         let state = shared
             .read()
             .unwrap_or_else(PoisonError::into_inner)

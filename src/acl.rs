@@ -1,4 +1,5 @@
-//! The web server's allow-list and the client address it is applied to:
+//! The allow-list (who may use the web server; a part of the config that
+//! the web server applies) and the client address it is applied to:
 //! single addresses, CIDR ranges (IPv4 and IPv6; host bits are allowed and
 //! ignored) and host names; IPv4-mapped IPv6 addresses count as the IPv4
 //! address they carry; `X-Forwarded-For` is believed only from trusted

@@ -6,6 +6,13 @@
 //! moves to a new address or port (keeping the old socket if the new one
 //! cannot be had), and stops or starts on its own while the collectors go
 //! on. [`Watch`] notices that the config file changed.
+//!
+//! When it collects, it first locks every directory the RRD files live in
+//! ([`store::DirLock`]): a second collecting mt-trafmon on one of them
+//! refuses to start, naming the one that runs; a directory a reload adds
+//! that another process holds leaves the routers with files there out, with
+//! an error. With the locks held, the leftovers of creations cut off by a
+//! kill are removed ([`store::remove_leftovers`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,6 +21,7 @@ use std::time::Duration;
 use crate::collector::Clock;
 use crate::config::{self, Config};
 use crate::daemon::{Daemon, Stopped};
+use crate::store::{self, DirLock, LockError};
 use crate::web::{self, server::Server};
 
 /// Which parts run.
@@ -32,13 +40,31 @@ pub struct Service {
     daemon: Daemon,
     server: Option<Server>,
     clock: Arc<dyn Clock>,
+    /// The data directories this process collects into.
+    locks: Vec<DirLock>,
 }
 
 impl Service {
     /// Starts what `parts` and `config` ask for. A web server that cannot
-    /// listen is logged and left out: the collectors matter more.
+    /// listen is logged and left out: the collectors matter more. Fails
+    /// when another process collects into one of the data directories.
     pub fn start(config: Config, parts: Parts, clock: Arc<dyn Clock>) -> std::io::Result<Service> {
+        let mut locks = Vec::new();
         let collected = collected(&config, parts);
+        for dir in data_directories(&collected) {
+            lock(&mut locks, &dir).map_err(std::io::Error::other)?;
+        }
+        for interface in collected.routers.iter().flat_map(|r| &r.interfaces) {
+            for (leftover, result) in store::remove_leftovers(&interface.rrd) {
+                match result {
+                    Ok(()) => log::info!(
+                        "removed {}, left by a creation that was cut off",
+                        leftover.display()
+                    ),
+                    Err(e) => log::warn!("cannot remove {}: {e}", leftover.display()),
+                }
+            }
+        }
         let daemon = Daemon::start(&collected, clock.clone())?;
         let mut service = Service {
             config,
@@ -46,6 +72,7 @@ impl Service {
             daemon,
             server: None,
             clock,
+            locks,
         };
         service.server = service.listen(None);
         Ok(service)
@@ -63,7 +90,28 @@ impl Service {
 
     /// Applies a changed configuration (see the module docs).
     pub fn apply(&mut self, config: Config) {
-        let changes = match self.daemon.apply(&collected(&config, self.parts)) {
+        let mut collected = collected(&config, self.parts);
+        let mut held = Vec::new();
+        for dir in data_directories(&collected) {
+            if let Err(e) = lock(&mut self.locks, &dir) {
+                log::error!("reload: {e}");
+                held.push(dir);
+            }
+        }
+        collected.routers.retain(|router| {
+            let blocked = router
+                .interfaces
+                .iter()
+                .any(|i| held.iter().any(|dir| store::directory_of(&i.rrd) == dir));
+            if blocked {
+                log::error!(
+                    "reload: router {} is left out: another process collects into its data directory",
+                    router.name
+                );
+            }
+            !blocked
+        });
+        let changes = match self.daemon.apply(&collected) {
             Ok(changes) => changes,
             Err(e) => {
                 log::error!("reload: cannot start a collector: {e}");
@@ -155,6 +203,45 @@ fn collected(config: &Config, parts: Parts) -> Config {
         config.routers.clear();
     }
     config
+}
+
+/// The directories the collectors' RRD files live in, each once.
+fn data_directories(config: &Config) -> Vec<PathBuf> {
+    store::directories(
+        config
+            .routers
+            .iter()
+            .flat_map(|r| &r.interfaces)
+            .map(|i| i.rrd.as_path()),
+    )
+}
+
+/// Locks `dir` unless this process already holds it (under any name): the
+/// directory is made if missing. A directory that cannot be made or whose
+/// lock file cannot be opened is logged and skipped (its files fail on
+/// their own, visibly); only another process's lock is an error.
+fn lock(locks: &mut Vec<DirLock>, dir: &Path) -> Result<(), LockError> {
+    let made = store::make_directories(dir).map_err(|e| e.to_string());
+    let canonical = made.and_then(|()| std::fs::canonicalize(dir).map_err(|e| e.to_string()));
+    let canonical = match canonical {
+        Ok(canonical) => canonical,
+        Err(e) => {
+            log::warn!(
+                "cannot lock {} (one collector per data directory): {e}",
+                dir.display()
+            );
+            return Ok(());
+        }
+    };
+    if locks.iter().any(|l| l.dir() == canonical) {
+        return Ok(());
+    }
+    match DirLock::acquire(&canonical) {
+        Ok(lock) => locks.push(lock),
+        Err(e @ LockError::Held { .. }) => return Err(e),
+        Err(e) => log::warn!("{e}"),
+    }
+    Ok(())
 }
 
 /// Notices changes of a config file's content, polled.

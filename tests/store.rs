@@ -6,10 +6,11 @@
 //! let through), and files a root run makes staying usable by the data
 //! directory's owner.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -56,9 +57,17 @@ fn write_config(
     std::fs::write(path, text).unwrap();
 }
 
+/// A running binary whose log a thread collects, so that a wait can end
+/// as soon as it logs an error; killed when dropped.
+struct Running {
+    child: Killed,
+    log: Arc<Mutex<String>>,
+    reader: Option<thread::JoinHandle<()>>,
+}
+
 /// Starts the binary (through `wrapper`, e.g. prlimit, if given) with its
 /// log on a pipe.
-fn start(wrapper: &[&str], args: &[&str], config: &Path) -> Killed {
+fn start(wrapper: &[&str], args: &[&str], config: &Path) -> Running {
     let mut command = match wrapper.split_first() {
         Some((program, rest)) => {
             let mut command = Command::new(program);
@@ -74,43 +83,79 @@ fn start(wrapper: &[&str], args: &[&str], config: &Path) -> Killed {
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    Killed(command.spawn().unwrap())
-}
-
-/// Waits up to `limit` for `child` to end; its status and log.
-fn finish(child: &mut Child, limit: Duration) -> (ExitStatus, String) {
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
+    let mut child = command.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let sink = log.clone();
+    let reader = thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
         }
-        assert!(
-            started.elapsed() < limit,
-            "the process did not end within {limit:?}"
-        );
-        thread::sleep(Duration::from_millis(20));
-    };
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
-    (status, log)
+    });
+    Running {
+        child: Killed(child),
+        log,
+        reader: Some(reader),
+    }
 }
 
-/// SIGTERM, then its status and log.
-fn stop(mut daemon: Killed) -> (ExitStatus, String) {
-    support::terminate(&daemon.0);
-    finish(&mut daemon.0, Duration::from_secs(10))
-}
+impl Running {
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
 
-fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !ready() {
-        assert!(started.elapsed() < limit, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(10));
+    /// Waits up to `limit` for the process to end; its status and log.
+    fn finish(mut self, limit: Duration) -> (ExitStatus, String) {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "the process did not end within {limit:?}: {}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(20));
+        };
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        (status, self.log())
+    }
+
+    /// SIGTERM, then its status and log.
+    fn stop(self) -> (ExitStatus, String) {
+        support::terminate(&self.child.0);
+        self.finish(Duration::from_secs(10))
+    }
+
+    /// Waits until `ready` holds, up to `limit`; fails at once if the
+    /// process logs an error or ends.
+    fn wait_until(&mut self, limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+        let started = Instant::now();
+        while !ready() {
+            let log = self.log();
+            assert!(
+                !log.contains("ERROR") && self.child.0.try_wait().unwrap().is_none(),
+                "while waiting for {what}: {log}"
+            );
+            assert!(
+                started.elapsed() < limit,
+                "timed out waiting for {what}: {log}"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until `file` exists and has been written at or after `time`.
+    fn wait_for_writes(&mut self, file: &Path, time: f64, limit: Duration) {
+        self.wait_until(limit, "the RRD file to be created and written", || {
+            file.exists() && rrd_last(file) as f64 >= time
+        });
     }
 }
 
@@ -119,13 +164,6 @@ fn rrd_last(path: &Path) -> i64 {
         .trim()
         .parse()
         .unwrap()
-}
-
-/// Waits until the file exists and has been written at or after `time`.
-fn wait_for_writes(path: &Path, time: f64, limit: Duration) {
-    wait_until(limit, "the RRD file to be created and written", || {
-        path.exists() && rrd_last(path) as f64 >= time
-    });
 }
 
 fn names_in(dir: &Path) -> Vec<String> {
@@ -148,11 +186,11 @@ fn an_original_file_is_created_within_a_128_mib_data_limit() {
     let config = dir.path("mt-trafmon.toml");
     write_config(&config, &dir.0, &sim, "original", &["ether1"], None);
     let limit = format!("--data={}", 128u64 << 20);
-    let daemon = start(&["prlimit", &limit, "--"], &[], &config);
+    let mut daemon = start(&["prlimit", &limit, "--"], &[], &config);
     let file = dir.path("sim-ether1.rrd");
     let started = now();
-    wait_for_writes(&file, started, ORIGINAL_CREATION);
-    let (status, log) = stop(daemon);
+    daemon.wait_for_writes(&file, started, ORIGINAL_CREATION);
+    let (status, log) = daemon.stop();
     assert!(status.success(), "{log}");
     assert!(!log.contains("failed"), "{log}");
     assert_eq!(std::fs::metadata(&file).unwrap().len(), 875_199_776);
@@ -194,12 +232,12 @@ fn a_creation_cut_off_by_kill_9_leaves_nothing_after_the_next_start() {
     };
     let mut daemon = start(&[], &[], &config);
     let mut leftover = None;
-    wait_until(ORIGINAL_CREATION, "librrd's temporary file", || {
+    daemon.wait_until(ORIGINAL_CREATION, "librrd's temporary file", || {
         leftover = names_in(&dir.0).into_iter().find(|n| temporary(n));
         leftover.is_some() || file.exists()
     });
-    daemon.0.kill().unwrap();
-    daemon.0.wait().unwrap();
+    daemon.child.0.kill().unwrap();
+    daemon.child.0.wait().unwrap();
     let leftover = leftover.expect("the file was created before the temporary file was seen");
     assert!(!file.exists());
     assert_eq!(
@@ -222,10 +260,10 @@ fn a_creation_cut_off_by_kill_9_leaves_nothing_after_the_next_start() {
     for name in keep.iter().chain(&[".sim-ether1.rrd.creating"]) {
         std::fs::write(dir.path(name), "x").unwrap();
     }
-    let daemon = start(&[], &[], &config);
+    let mut daemon = start(&[], &[], &config);
     let started = now();
-    wait_for_writes(&file, started, ORIGINAL_CREATION);
-    let (status, log) = stop(daemon);
+    daemon.wait_for_writes(&file, started, ORIGINAL_CREATION);
+    let (status, log) = daemon.stop();
     assert!(status.success(), "{log}");
     assert!(
         log.contains(&format!("removed {}", dir.path(&leftover).display())),
@@ -255,16 +293,16 @@ fn a_second_collector_on_a_data_directory_refuses_and_names_the_first() {
     let data = dir.path("data");
     let config = dir.path("one.toml");
     write_config(&config, &data, &sim, "compact", &["ether1"], None);
-    let first = start(&[], &["-c"], &config);
+    let mut first = start(&[], &["-c"], &config);
     let file = data.join("sim-ether1.rrd");
-    wait_for_writes(&file, now(), Duration::from_secs(60));
-    let pid = first.0.id();
+    first.wait_for_writes(&file, now(), Duration::from_secs(60));
+    let pid = first.child.0.id();
 
     let other = dir.path("other.toml");
     write_config(&other, &data, &sim, "compact", &["ether2"], None);
     for config in [&config, &other] {
-        let mut second = start(&[], &[], config);
-        let (status, log) = finish(&mut second.0, Duration::from_secs(20));
+        let second = start(&[], &[], config);
+        let (status, log) = second.finish(Duration::from_secs(20));
         assert_eq!(status.code(), Some(1), "{log}");
         assert!(
             log.contains(&format!("another mt-trafmon (PID {pid}")),
@@ -279,22 +317,22 @@ fn a_second_collector_on_a_data_directory_refuses_and_names_the_first() {
     let port = free_port();
     let web = dir.path("web.toml");
     write_config(&web, &data, &sim, "compact", &["ether1"], Some(port));
-    let reader = start(&[], &["-w"], &web);
-    wait_until(
+    let mut reader = start(&[], &["-w"], &web);
+    reader.wait_until(
         Duration::from_secs(20),
         "the web-only process to answer",
         || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
     );
-    let (status, log) = stop(reader);
+    let (status, log) = reader.stop();
     assert!(status.success(), "{log}");
     assert!(!log.contains("another mt-trafmon"), "{log}");
 
     let last = rrd_last(&file);
-    let (status, log) = stop(first);
+    let (status, log) = first.stop();
     assert!(status.success(), "{log}");
-    let second = start(&[], &["-c"], &config);
-    wait_for_writes(&file, last as f64 + 2.0, Duration::from_secs(30));
-    let (status, log) = stop(second);
+    let mut second = start(&[], &["-c"], &config);
+    second.wait_for_writes(&file, last as f64 + 2.0, Duration::from_secs(30));
+    let (status, log) = second.stop();
     assert!(status.success(), "{log}");
 }
 
@@ -323,9 +361,9 @@ fn files_a_root_run_makes_stay_usable_by_the_data_directorys_owner() {
         None,
     );
     let file = data.join("sub/sim-ether1.rrd");
-    let root = start(&[], &[], &config);
-    wait_for_writes(&file, now(), Duration::from_secs(60));
-    let (status, log) = stop(root);
+    let mut root = start(&[], &[], &config);
+    root.wait_for_writes(&file, now(), Duration::from_secs(60));
+    let (status, log) = root.stop();
     assert!(status.success(), "{log}");
     let owner = |path: PathBuf| {
         let meta = std::fs::symlink_metadata(&path).unwrap();
@@ -341,7 +379,7 @@ fn files_a_root_run_makes_stay_usable_by_the_data_directorys_owner() {
     }
 
     let last = rrd_last(&file);
-    let nobody = start(
+    let mut nobody = start(
         &[
             "setpriv",
             "--reuid=65534",
@@ -352,8 +390,8 @@ fn files_a_root_run_makes_stay_usable_by_the_data_directorys_owner() {
         &[],
         &config,
     );
-    wait_for_writes(&file, last as f64 + 2.0, Duration::from_secs(30));
-    let (status, log) = stop(nobody);
+    nobody.wait_for_writes(&file, last as f64 + 2.0, Duration::from_secs(30));
+    let (status, log) = nobody.stop();
     assert!(status.success(), "{log}");
     assert!(!log.contains("ERROR") && !log.contains("WARN"), "{log}");
 }

@@ -54,27 +54,31 @@ const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// The smallest of the estimates that can be read now.
 pub fn available() -> Available {
-    let system = read_small(Path::new("/proc/meminfo"))
-        .and_then(|text| parse_mem_available(&text))
-        .map(|bytes| Available {
-            bytes,
-            source: Source::MemAvailable,
-        })
-        .unwrap_or_else(|| {
-            let info = rustix::system::sysinfo();
-            let unit = u64::from(info.mem_unit.max(1));
-            let free = widen(info.freeram).saturating_add(widen(info.bufferram));
-            Available {
-                bytes: free.saturating_mul(unit),
-                source: Source::Sysinfo,
-            }
-        });
+    let system = system(read_small(Path::new("/proc/meminfo")).as_deref());
     let cgroup = read_small(Path::new("/proc/self/cgroup"))
         .and_then(|text| own_cgroup(&text).map(str::to_string))
         .and_then(|own| cgroup_headroom(Path::new(CGROUP_ROOT), &own));
     match cgroup {
         Some(cgroup) if cgroup.bytes < system.bytes => cgroup,
         _ => system,
+    }
+}
+
+/// The machine's estimate: `MemAvailable` from `meminfo` (the text of
+/// `/proc/meminfo`, if it could be read), else sysinfo(2)'s.
+fn system(meminfo: Option<&str>) -> Available {
+    if let Some(bytes) = meminfo.and_then(parse_mem_available) {
+        return Available {
+            bytes,
+            source: Source::MemAvailable,
+        };
+    }
+    let info = rustix::system::sysinfo();
+    let unit = u64::from(info.mem_unit.max(1));
+    let free = widen(info.freeram).saturating_add(widen(info.bufferram));
+    Available {
+        bytes: free.saturating_mul(unit),
+        source: Source::Sysinfo,
     }
 }
 
@@ -167,6 +171,26 @@ mod tests {
         assert_eq!(parse_mem_available(meminfo), Some(512_000 * 1024));
         assert_eq!(parse_mem_available("MemTotal: 1 kB\n"), None);
         assert_eq!(parse_mem_available("MemAvailable: lots\n"), None);
+        assert_eq!(
+            system(Some(meminfo)),
+            Available {
+                bytes: 512_000 * 1024,
+                source: Source::MemAvailable
+            }
+        );
+        // /proc/meminfo hidden (the unit's ProcSubset=pid): sysinfo(2),
+        // whose free memory is less than the machine's MemAvailable.
+        let hidden = system(None);
+        assert_eq!(hidden.source, Source::Sysinfo);
+        assert!(hidden.bytes > 0);
+        if let Ok(text) = std::fs::read_to_string("/proc/meminfo") {
+            let total = text
+                .lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .unwrap();
+            assert!(hidden.bytes <= total * 1024, "{hidden:?}");
+        }
     }
 
     #[test]

@@ -71,6 +71,7 @@ else
         # shellcheck disable=SC2086 # one word per package
         (cd "$scratch" && apt_private download $packages >/dev/null)
         rm -rf "$root.tmp"
+        mkdir -p "$root.tmp"
         for deb in "$scratch"/*.deb; do
             dpkg -x "$deb" "$root.tmp"
         done

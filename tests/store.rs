@@ -4,7 +4,7 @@
 //! the next start removing what it left (and nothing else), one collector
 //! per data directory (a second one refuses and names the first; `-w` is
 //! let through), and files a root run makes staying usable by the data
-//! directory's owner.
+//! directory's owner; a reload into a directory another process holds.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::MetadataExt;
@@ -333,6 +333,53 @@ fn a_second_collector_on_a_data_directory_refuses_and_names_the_first() {
     let mut second = start(&[], &["-c"], &config);
     second.wait_for_writes(&file, last as f64 + 2.0, Duration::from_secs(30));
     let (status, log) = second.stop();
+    assert!(status.success(), "{log}");
+}
+
+/// A reload that adds a router whose files live in a directory another
+/// process collects into leaves that router out, with an error, and keeps
+/// the others going.
+#[test]
+fn a_reload_into_a_held_directory_leaves_that_router_out() {
+    let dir = TestDir::new("reload-held");
+    let sim = Simulator::start(Options::default()).unwrap();
+    let (held, own) = (dir.path("held"), dir.path("own"));
+    let first = dir.path("first.toml");
+    write_config(&first, &held, &sim, "compact", &["ether1"], None);
+    let mut holder = start(&[], &[], &first);
+    holder.wait_for_writes(&held.join("sim-ether1.rrd"), now(), Duration::from_secs(60));
+
+    let config = dir.path("second.toml");
+    write_config(&config, &own, &sim, "compact", &["ether2"], None);
+    let mut second = start(&[], &[], &config);
+    let own_file = own.join("sim-ether2.rrd");
+    second.wait_for_writes(&own_file, now(), Duration::from_secs(60));
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text = text.replace("\n[web]", &format!(
+        "\n[[router]]\nname = \"other\"\nhost = \"127.0.0.1\"\nport = {}\nuser = \"reader\"\npassword = \"secret\"\n\n[[router.interface]]\nname = \"wlan1\"\nrrd = {:?}\n\n[web]",
+        sim.addr().port(),
+        held.join("other-wlan1.rrd").display().to_string()
+    ));
+    std::fs::write(&config, text).unwrap();
+    let wait = Instant::now();
+    while !second.log().contains("router other is left out") {
+        assert!(wait.elapsed() < Duration::from_secs(20), "{}", second.log());
+        thread::sleep(Duration::from_millis(50));
+    }
+    // The router that stayed goes on writing.
+    let last = rrd_last(&own_file);
+    while rrd_last(&own_file) < last + 2 {
+        assert!(wait.elapsed() < Duration::from_secs(40), "{}", second.log());
+        thread::sleep(Duration::from_millis(50));
+    }
+    let (status, log) = second.stop();
+    assert!(status.success(), "{log}");
+    assert!(
+        log.contains(&format!("another mt-trafmon (PID {}", holder.child.0.id())),
+        "{log}"
+    );
+    assert!(!held.join("other-wlan1.rrd").exists(), "{log}");
+    let (status, log) = holder.stop();
     assert!(status.success(), "{log}");
 }
 

@@ -254,7 +254,7 @@ impl fmt::Display for Error {
                     write!(
                         f,
                         " or choose the compact profile (storage.profile = \"compact\", {} per file)",
-                        mib(Profile::Compact.needed_bytes())
+                        mib(Profile::Compact.data_bytes())
                     )?;
                 }
                 Ok(())
@@ -655,7 +655,7 @@ mod tests {
         let original = no_space(Profile::Original).to_string();
         assert_eq!(
             original,
-            "not enough space to create /var/lib/mt-trafmon/r-ether1.rrd: it needs 835.7 MiB and 20.0 MiB is free; free some space or choose the compact profile (storage.profile = \"compact\", 34.4 MiB per file)"
+            "not enough space to create /var/lib/mt-trafmon/r-ether1.rrd: it needs 835.7 MiB and 20.0 MiB is free; free some space or choose the compact profile (storage.profile = \"compact\", 33.4 MiB per file)"
         );
         let compact = no_space(Profile::Compact).to_string();
         assert_eq!(

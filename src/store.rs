@@ -163,72 +163,6 @@ pub enum Error {
     Rrd(rrd::Error),
 }
 
-/// What kind of trouble an [`Error`] is, in a few plain words.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Problem {
-    /// The file system is (nearly) full.
-    NoSpace,
-    /// The machine or the cgroup is out of memory.
-    NoMemory,
-    /// The file or its directory may not be read or written by this user.
-    PermissionDenied,
-    /// The file system is mounted read-only.
-    ReadOnly,
-    /// The file is not laid out as mt-trafmon writes.
-    ForeignLayout,
-    /// Anything else (the message says what).
-    Other,
-}
-
-impl Error {
-    /// The kind of trouble. librrd's failures are told apart by the system
-    /// error text its message ends with (the process runs in the C locale).
-    pub fn problem(&self) -> Problem {
-        let kind = |e: &std::io::Error| match e.kind() {
-            std::io::ErrorKind::StorageFull => Problem::NoSpace,
-            std::io::ErrorKind::OutOfMemory => Problem::NoMemory,
-            std::io::ErrorKind::PermissionDenied => Problem::PermissionDenied,
-            std::io::ErrorKind::ReadOnlyFilesystem => Problem::ReadOnly,
-            _ => Problem::Other,
-        };
-        match self {
-            Error::Layout { .. } => Problem::ForeignLayout,
-            Error::NoSpace { .. } => Problem::NoSpace,
-            Error::NoMemory { .. } => Problem::NoMemory,
-            Error::Io { source, .. } => kind(source),
-            Error::Rrd(error) => {
-                let message = error.message().to_ascii_lowercase();
-                if message.contains("no space left") {
-                    Problem::NoSpace
-                } else if message.contains("cannot allocate memory")
-                    || message.contains("out of memory")
-                {
-                    Problem::NoMemory
-                } else if message.contains("permission denied") {
-                    Problem::PermissionDenied
-                } else if message.contains("read-only file system") {
-                    Problem::ReadOnly
-                } else {
-                    Problem::Other
-                }
-            }
-        }
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Problem::NoSpace => "no space",
-            Problem::NoMemory => "no memory",
-            Problem::PermissionDenied => "permission denied",
-            Problem::ReadOnly => "read-only file system",
-            Problem::ForeignLayout => "foreign layout",
-            Problem::Other => "error",
-        })
-    }
-}
-
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -676,41 +610,6 @@ mod tests {
             no_memory.to_string(),
             "not enough memory to create /var/lib/mt-trafmon/r-ether1.rrd: creating a file takes 1.0 MiB and 0.5 MiB is available (the limit in /sys/fs/cgroup/system.slice/mt-trafmon.service/memory.max); stop other programs or give the machine or the service more memory"
         );
-        assert_eq!(no_space(Profile::Original).problem(), Problem::NoSpace);
-        assert_eq!(no_memory.problem(), Problem::NoMemory);
-        assert_eq!(no_memory.problem().to_string(), "no memory");
-    }
-
-    #[test]
-    fn problems_in_plain_words() {
-        let io = |kind: std::io::ErrorKind| Error::Io {
-            path: PathBuf::from("/x"),
-            doing: "creating a file in",
-            source: kind.into(),
-        };
-        assert_eq!(
-            io(std::io::ErrorKind::PermissionDenied).problem(),
-            Problem::PermissionDenied
-        );
-        assert_eq!(
-            io(std::io::ErrorKind::ReadOnlyFilesystem).problem(),
-            Problem::ReadOnly
-        );
-        assert_eq!(
-            io(std::io::ErrorKind::StorageFull).problem(),
-            Problem::NoSpace
-        );
-        assert_eq!(io(std::io::ErrorKind::NotFound).problem(), Problem::Other);
-        let layout = Error::Layout {
-            path: PathBuf::from("/x"),
-            found: String::new(),
-        };
-        assert_eq!(layout.problem().to_string(), "foreign layout");
-        assert_eq!(Problem::PermissionDenied.to_string(), "permission denied");
-        // A real librrd failure: its message ends with the system's words.
-        let missing = rrd::info(Path::new("/nonexistent/mt-trafmon.rrd")).unwrap_err();
-        assert!(missing.message().contains("No such file"), "{missing}");
-        assert_eq!(Error::Rrd(missing).problem(), Problem::Other);
     }
 
     #[test]
@@ -862,7 +761,7 @@ mod tests {
             })
         };
         let error = create_checked(&file, Profile::Compact, 1_700_000_000, &refuse).unwrap_err();
-        assert_eq!(error.problem(), Problem::NoSpace);
+        assert!(matches!(error, Error::NoSpace { .. }), "{error}");
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
         std::fs::write(&file, "mine").unwrap();
         let error = create(&file, Profile::Compact, 1_700_000_000).unwrap_err();

@@ -8,11 +8,11 @@
 //! on. [`Watch`] notices that the config file changed.
 //!
 //! When it collects, it first locks every directory the RRD files live in
-//! ([`store::DirLock`]): a second collecting mt-trafmon on one of them
+//! ([`store::DataDirs`]): a second collecting mt-trafmon on one of them
 //! refuses to start, naming the one that runs; a directory a reload adds
 //! that another process holds leaves the routers with files there out, with
 //! an error. With the locks held, the leftovers of creations cut off by a
-//! kill are removed ([`store::remove_leftovers`]).
+//! kill are removed.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,7 +21,7 @@ use std::time::Duration;
 use crate::collector::Clock;
 use crate::config::{self, Config};
 use crate::daemon::{Daemon, Stopped};
-use crate::store::{self, DirLock, LockError};
+use crate::store::{self, DataDirs};
 use crate::web::{self, server::Server};
 
 /// Which parts run.
@@ -41,7 +41,7 @@ pub struct Service {
     server: Option<Server>,
     clock: Arc<dyn Clock>,
     /// The data directories this process collects into.
-    locks: Vec<DirLock>,
+    data: DataDirs,
 }
 
 impl Service {
@@ -49,22 +49,8 @@ impl Service {
     /// listen is logged and left out: the collectors matter more. Fails
     /// when another process collects into one of the data directories.
     pub fn start(config: Config, parts: Parts, clock: Arc<dyn Clock>) -> std::io::Result<Service> {
-        let mut locks = Vec::new();
         let collected = collected(&config, parts);
-        for dir in data_directories(&collected) {
-            lock(&mut locks, &dir).map_err(std::io::Error::other)?;
-        }
-        for interface in collected.routers.iter().flat_map(|r| &r.interfaces) {
-            for (leftover, result) in store::remove_leftovers(&interface.rrd) {
-                match result {
-                    Ok(()) => log::info!(
-                        "removed {}, left by a creation that was cut off",
-                        leftover.display()
-                    ),
-                    Err(e) => log::warn!("cannot remove {}: {e}", leftover.display()),
-                }
-            }
-        }
+        let data = DataDirs::take(&files(&collected)).map_err(std::io::Error::other)?;
         let daemon = Daemon::start(&collected, clock.clone())?;
         let mut service = Service {
             config,
@@ -72,7 +58,7 @@ impl Service {
             daemon,
             server: None,
             clock,
-            locks,
+            data,
         };
         service.server = service.listen(None);
         Ok(service)
@@ -91,13 +77,7 @@ impl Service {
     /// Applies a changed configuration (see the module docs).
     pub fn apply(&mut self, config: Config) {
         let mut collected = collected(&config, self.parts);
-        let mut held = Vec::new();
-        for dir in data_directories(&collected) {
-            if let Err(e) = lock(&mut self.locks, &dir) {
-                log::error!("reload: {e}");
-                held.push(dir);
-            }
-        }
+        let held = self.data.add(&files(&collected));
         collected.routers.retain(|router| {
             let blocked = router
                 .interfaces
@@ -205,43 +185,14 @@ fn collected(config: &Config, parts: Parts) -> Config {
     config
 }
 
-/// The directories the collectors' RRD files live in, each once.
-fn data_directories(config: &Config) -> Vec<PathBuf> {
-    store::directories(
-        config
-            .routers
-            .iter()
-            .flat_map(|r| &r.interfaces)
-            .map(|i| i.rrd.as_path()),
-    )
-}
-
-/// Locks `dir` unless this process already holds it (under any name): the
-/// directory is made if missing. A directory that cannot be made or whose
-/// lock file cannot be opened is logged and skipped (its files fail on
-/// their own, visibly); only another process's lock is an error.
-fn lock(locks: &mut Vec<DirLock>, dir: &Path) -> Result<(), LockError> {
-    let made = store::make_directories(dir).map_err(|e| e.to_string());
-    let canonical = made.and_then(|()| std::fs::canonicalize(dir).map_err(|e| e.to_string()));
-    let canonical = match canonical {
-        Ok(canonical) => canonical,
-        Err(e) => {
-            log::warn!(
-                "cannot lock {} (one collector per data directory): {e}",
-                dir.display()
-            );
-            return Ok(());
-        }
-    };
-    if locks.iter().any(|l| l.dir() == canonical) {
-        return Ok(());
-    }
-    match DirLock::acquire(&canonical) {
-        Ok(lock) => locks.push(lock),
-        Err(e @ LockError::Held { .. }) => return Err(e),
-        Err(e) => log::warn!("{e}"),
-    }
-    Ok(())
+/// The RRD files of the collectors.
+fn files(config: &Config) -> Vec<&Path> {
+    config
+        .routers
+        .iter()
+        .flat_map(|r| &r.interfaces)
+        .map(|i| i.rrd.as_path())
+        .collect()
 }
 
 /// Notices changes of a config file's content, polled.

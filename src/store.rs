@@ -27,7 +27,7 @@
 mod lock;
 mod memory;
 
-pub use lock::{DirLock, Holder, LockError};
+pub use lock::{DataDirs, DirLock, Holder, LockError};
 pub use memory::{Available, Source as MemorySource};
 
 use std::fmt;

@@ -7,7 +7,10 @@
 //! one runs instead of both writing the same files.
 //!
 //! The lock is advisory and only mt-trafmon's collecting modes take it;
-//! `-w` (web only) reads the files and takes none.
+//! `-w` (web only) reads the files and takes none. [`DataDirs`] is the set
+//! a process holds: taken at start (where another holder is an error, and
+//! then the creation leftovers are removed) and grown on a reload (where
+//! the directories another process holds are returned, to leave out).
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
@@ -21,6 +24,78 @@ use rustix::fs::{FlockOperation, flock};
 pub const LOCK_FILE: &str = ".mt-trafmon.lock";
 /// Longest part of a file read about the holder.
 const READ_LIMIT: u64 = 4096;
+
+/// The data directories a process collects into, each locked once.
+#[derive(Debug, Default)]
+pub struct DataDirs {
+    locks: Vec<DirLock>,
+}
+
+impl DataDirs {
+    /// At start: locks the directory of each of `files` (making it if
+    /// missing), then removes the files' creation leftovers
+    /// ([`super::remove_leftovers`], each logged). Fails if another process
+    /// holds one of the directories. A directory that cannot be made or
+    /// locked for another reason is logged and skipped: its files then fail
+    /// on their own, visibly.
+    pub fn take(files: &[&Path]) -> Result<DataDirs, LockError> {
+        let mut dirs = DataDirs::default();
+        for dir in super::directories(files.iter().copied()) {
+            dirs.lock(&dir)?;
+        }
+        for file in files {
+            for (leftover, result) in super::remove_leftovers(file) {
+                match result {
+                    Ok(()) => log::info!(
+                        "removed {}, left by a creation that was cut off",
+                        leftover.display()
+                    ),
+                    Err(e) => log::warn!("cannot remove {}: {e}", leftover.display()),
+                }
+            }
+        }
+        Ok(dirs)
+    }
+
+    /// On a reload: locks the directories of `files` not held yet, and
+    /// returns those another process holds (each logged as an error), as
+    /// [`super::directory_of`] names them.
+    pub fn add(&mut self, files: &[&Path]) -> Vec<PathBuf> {
+        let mut held = Vec::new();
+        for dir in super::directories(files.iter().copied()) {
+            if let Err(e) = self.lock(&dir) {
+                log::error!("reload: {e}");
+                held.push(dir);
+            }
+        }
+        held
+    }
+
+    /// Locks `dir` unless already held here (under any name).
+    fn lock(&mut self, dir: &Path) -> Result<(), LockError> {
+        let made = super::make_directories(dir).map_err(|e| e.to_string());
+        let canonical = made.and_then(|()| std::fs::canonicalize(dir).map_err(|e| e.to_string()));
+        let canonical = match canonical {
+            Ok(canonical) => canonical,
+            Err(e) => {
+                log::warn!(
+                    "cannot lock {} (one collector per data directory): {e}",
+                    dir.display()
+                );
+                return Ok(());
+            }
+        };
+        if self.locks.iter().any(|l| l.dir == canonical) {
+            return Ok(());
+        }
+        match DirLock::acquire(&canonical) {
+            Ok(lock) => self.locks.push(lock),
+            Err(e @ LockError::Held { .. }) => return Err(e),
+            Err(e) => log::warn!("{e}"),
+        }
+        Ok(())
+    }
+}
 
 /// A data directory this process collects into, locked until dropped.
 #[derive(Debug)]

@@ -13,8 +13,13 @@
 # README.md, "Sizes"). glib's headers and archive are still needed to
 # configure and compile librrd, but none of glib's code is linked.
 #
+# librrd's rrd_create is patched (scripts/librrd-create.patch, which says
+# what and why) to write a new file's rows from a small buffer instead of
+# building the whole file in memory first.
+#
 # Fast when already built: it exits at once when the prefix's stamp names
-# the hash of this script, scripts/private-apt.sh and scripts/glibshim.c, and copies a finished prefix from
+# the hash of this script, scripts/private-apt.sh, scripts/glibshim.c and
+# scripts/librrd-create.patch, and copies a finished prefix from
 # ${XDG_CACHE_HOME:-$HOME/.cache}/mt-trafmon/rrd-static/<TRIPLE>-<hash>/
 # when one is there (a fresh clone on the same machine). Otherwise it builds
 # from scratch in target/rrd-build/<TRIPLE> and fills that cache. Delete the
@@ -47,8 +52,8 @@ esac
 
 say() { echo "build-librrd.sh: $*" >&2; }
 
-hash=$(cat scripts/build-librrd.sh scripts/private-apt.sh scripts/glibshim.c |
-    sha256sum | cut -c1-16)
+hash=$(cat scripts/build-librrd.sh scripts/private-apt.sh scripts/glibshim.c \
+    scripts/librrd-create.patch | sha256sum | cut -c1-16)
 stamp_line="build-librrd.sh $hash $triple"
 prefix=$PWD/target/rrd-static/$triple
 cache_root=${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/mt-trafmon/rrd-static
@@ -80,9 +85,21 @@ install_prefix() {
     mv "$2.tmp.$$" "$2"
 }
 
+# rustc bundles librrd.a into rrd-sys's rlib, and rrd-sys's build script
+# runs again only when an environment variable changes, never when the
+# archive does: once a new prefix is in place, every rrd-sys build under
+# target/ (any profile, target or CARGO_TARGET_DIR below target/) is
+# removed, so that the next cargo build links the new librrd.
+forget_rrd_sys() {
+    find target -maxdepth 5 \( -name 'rrd-sys-*' -o -name 'librrd_sys-*' \
+        -o -name 'rrd_sys-*' \) \( -path '*/.fingerprint/*' -o -path '*/build/*' \
+        -o -path '*/deps/*' \) -prune -exec rm -rf {} +
+}
+
 if is_complete "$cache"; then
     touch "$cache" # in use: see the clean-up below
     install_prefix "$cache" "$prefix"
+    forget_rrd_sys
     say "$triple: copied from $cache"
     exit 0
 fi
@@ -99,6 +116,7 @@ private_apt_init "$work/apt" "$debarch"
 host_arch=$(dpkg --print-architecture)
 (cd "$work" && apt_private source "rrdtool=$rrdtool_version" >/dev/null)
 src=$work/rrdtool-${rrdtool_version%-*}
+patch -d "$src" -p1 --quiet --forward <scripts/librrd-create.patch
 
 # glib and pcre2, for configure's link tests and librrd's and the shim's
 # #include <glib.h> only (nothing of them is linked into mt-trafmon): the
@@ -193,7 +211,7 @@ EOF
 (cd "$out" && find include lib -type f | LC_ALL=C sort | xargs sha256sum >SHA256SUMS)
 cat >"$out/.stamp" <<EOF
 $stamp_line
-rrdtool $rrdtool_version (Debian source), glibshim.c over the headers of glib $glib_version ($debarch)
+rrdtool $rrdtool_version (Debian source) with librrd-create.patch, glibshim.c over the headers of glib $glib_version ($debarch)
 EOF
 
 # Fill the cache, then install from the finished prefix. Builds by other
@@ -207,6 +225,7 @@ else
     say "cannot write the cache $cache_root; building without it"
 fi
 install_prefix "$out" "$prefix"
+forget_rrd_sys
 rm -rf "$work"
 rmdir "$(dirname "$work")" 2>/dev/null || true
 say "$triple: installed $prefix:" "$(cd "$prefix/lib" && wc -c -- *.a | sed '$d' | tr -s ' \n' ' ')"

@@ -14,6 +14,12 @@
 //!   once, moves to a new address or port (keeping the old socket if the
 //!   new one cannot be had), and stops or starts on its own while the
 //!   collectors go on.
+//! - Data directories: when it collects, the daemon first locks every
+//!   directory the RRD files live in ([`store::DataDirs`]): a second
+//!   collecting mt-trafmon on one of them refuses to start, naming the one
+//!   that runs; a directory a reload adds that another process holds
+//!   leaves the routers with files there out, with an error. With the
+//!   locks held, the leftovers of creations cut off by a kill are removed.
 //! - Shutdown: [`Daemon::stop`] stops the web server (its threads wake
 //!   at once), then [`Collectors::stop`], which returns once no RRD write
 //!   is in progress and none can start.
@@ -36,6 +42,7 @@ use rustix::io::Errno;
 
 use crate::collector::Clock;
 use crate::config::{self, Config};
+use crate::store::{self, DataDirs};
 use crate::web::{self, server::Server};
 pub use collectors::Collectors;
 use signals::Signals;
@@ -143,13 +150,17 @@ pub struct Daemon {
     collectors: Collectors,
     server: Option<Server>,
     clock: Arc<dyn Clock>,
+    /// The data directories this process collects into, locked.
+    data: DataDirs,
 }
 
 impl Daemon {
     /// Starts what `parts` and `config` ask for. A web server that cannot
-    /// listen is logged and left out: the collectors matter more.
+    /// listen is logged and left out: the collectors matter more. Fails
+    /// when another process collects into one of the data directories.
     pub fn start(config: Config, parts: Parts, clock: Arc<dyn Clock>) -> std::io::Result<Daemon> {
         let collected = collected(&config, parts);
+        let data = DataDirs::take(&files(&collected)).map_err(std::io::Error::other)?;
         let collectors = Collectors::start(&collected, clock.clone())?;
         let mut daemon = Daemon {
             config,
@@ -157,6 +168,7 @@ impl Daemon {
             collectors,
             server: None,
             clock,
+            data,
         };
         daemon.server = daemon.listen(None);
         Ok(daemon)
@@ -174,7 +186,22 @@ impl Daemon {
 
     /// Applies a changed configuration (see the module docs).
     pub fn apply(&mut self, config: Config) {
-        let changes = match self.collectors.apply(&collected(&config, self.parts)) {
+        let mut collected = collected(&config, self.parts);
+        let held = self.data.add(&files(&collected));
+        collected.routers.retain(|router| {
+            let blocked = router
+                .interfaces
+                .iter()
+                .any(|i| held.iter().any(|dir| store::directory_of(&i.rrd) == dir));
+            if blocked {
+                log::error!(
+                    "reload: router {} is left out: another process collects into its data directory",
+                    router.name
+                );
+            }
+            !blocked
+        });
+        let changes = match self.collectors.apply(&collected) {
             Ok(changes) => changes,
             Err(e) => {
                 log::error!("reload: cannot start a collector: {e}");
@@ -271,4 +298,14 @@ fn collected(config: &Config, parts: Parts) -> Config {
         config.routers.clear();
     }
     config
+}
+
+/// The RRD files of the collectors.
+fn files(config: &Config) -> Vec<&Path> {
+    config
+        .routers
+        .iter()
+        .flat_map(|r| &r.interfaces)
+        .map(|i| i.rrd.as_path())
+        .collect()
 }

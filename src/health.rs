@@ -314,6 +314,7 @@ mod tests {
         assert_eq!(entry.status(NOW, 5.0).state, "ok");
         let error = store::Error::NoSpace {
             path: "/var/lib/mt-trafmon/home-ether1.rrd".into(),
+            profile: store::Profile::Compact,
             needed: 35 << 20,
             free: 1 << 20,
         };

@@ -205,9 +205,12 @@ impl Fetched {
 /// initial last-update time in Unix seconds (positive), so the first update
 /// must be later. `definitions` are librrd's `DS:` and `RRA:` strings, e.g.
 /// `DS:rx:GAUGE:3:0:U` and `RRA:AVERAGE:0.5:1:31557600`. librrd writes the
-/// whole file (every row, unknown) under a temporary name and renames it
-/// into place. With `no_overwrite`, an existing file is an error and stays
-/// as it is; without it, it is replaced.
+/// whole file (every row, unknown) under a temporary name (the path and six
+/// random characters, `mkstemp`) and renames it into place. The librrd
+/// linked here is patched (`scripts/librrd-create.patch`) to write the rows
+/// from a 64 KiB buffer: memory does not grow with the file, where stock
+/// librrd 1.7 allocates all of it first. With `no_overwrite`, an existing
+/// file is an error and stays as it is; without it, it is replaced.
 ///
 /// Errors: librrd's message (a bad definition, an existing file with
 /// `no_overwrite`, I/O), or a NUL byte in an argument, `start <= 0` (librrd

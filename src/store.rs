@@ -1,21 +1,38 @@
 //! The RRD files: the retention profiles a new file is created with,
-//! opening an existing file (whose layout is checked, never changed), and
+//! opening an existing file (whose layout is checked, never changed),
 //! creating a missing one in the background so that sampling goes on
-//! meanwhile.
+//! meanwhile, and the data directories' lock ([`DirLock`]: one collecting
+//! process per directory).
 //!
-//! A new file is written under a temporary name in its directory and
-//! renamed into place when complete, so a file at the configured path is
-//! always whole; a leftover temporary file (the process was stopped during
-//! a creation) is removed before the next attempt. Before creating, the
-//! free space of the file system is checked against the file's size, and
-//! the available memory too: librrd 1.7 builds the whole file in memory
-//! before writing it (835 MB for the original profile), so creations run
-//! one at a time and are refused with a clear message when the machine
-//! lacks the memory, instead of waking the OOM killer.
+//! A new file is written under a temporary name in its directory (librrd
+//! writes `.NAME.creating` + six random characters and renames it to
+//! `.NAME.creating`), flushed to disk, and linked into place when complete,
+//! so a file at the configured path is always whole. Leftovers of a
+//! creation that was cut off (the process killed) are removed at start
+//! ([`remove_leftovers`]) and before every creation; nothing else is ever
+//! removed.
+//!
+//! Creation takes bounded memory: the librrd built by
+//! `scripts/build-librrd.sh` is patched (`scripts/librrd-create.patch`) to
+//! write the rows from a 64 KiB buffer, where stock librrd 1.7 builds the
+//! whole file in memory first (835 MB for the original profile). Creations
+//! run one at a time, and the free space and available memory are checked
+//! under the same lock, so two creations never both pass a check that only
+//! one of them fits. When running as root, new files and directories are
+//! given to the owner of their directory, so that a root run never locks
+//! the service's user out of them.
 //!
 //! librrd is called only through [`crate::rrd`].
 
+mod lock;
+mod memory;
+
+pub use lock::{DataDirs, DirLock, Holder, LockError};
+pub use memory::{Available, Source as MemorySource};
+
 use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -94,10 +111,13 @@ impl Profile {
 
 /// Room for a file's header and the file system's own overhead.
 const HEADER_ALLOWANCE: u64 = 1 << 20;
-/// Memory left for everything else while librrd builds a file.
-const MEMORY_MARGIN: u64 = 64 << 20;
-/// Held while librrd builds a file, so that several missing files do not
-/// each take their full size in memory at once.
+/// Memory a creation takes beyond the daemon's own, with room to spare:
+/// the patched librrd's 64 KiB row buffer, the header, stdio's buffer
+/// (`scripts/measure-create.sh` measures the daemon's peak RSS while it
+/// creates an original file).
+pub const CREATE_MEMORY: u64 = 1 << 20;
+/// Held while a file is checked for and created: creations run one at a
+/// time, and each one's checks see the space the ones before it took.
 static CREATING: Mutex<()> = Mutex::new(());
 
 /// Why a file cannot be used.
@@ -114,6 +134,8 @@ pub enum Error {
     NoSpace {
         /// The file.
         path: PathBuf,
+        /// The profile it would be created with.
+        profile: Profile,
         /// Bytes the file needs.
         needed: u64,
         /// Bytes free for this process.
@@ -128,14 +150,14 @@ pub enum Error {
         /// What the system said.
         source: std::io::Error,
     },
-    /// Not enough memory for librrd to build the file.
+    /// Not enough memory left to create the file.
     NoMemory {
         /// The file.
         path: PathBuf,
-        /// Bytes librrd allocates for it.
+        /// Bytes a creation takes ([`CREATE_MEMORY`]).
         needed: u64,
-        /// Bytes the kernel reports as available.
-        available: u64,
+        /// What is available, and where that figure comes from.
+        available: Available,
     },
     /// librrd refused.
     Rrd(rrd::Error),
@@ -149,23 +171,39 @@ impl fmt::Display for Error {
                 "{} is not an mt-trafmon RRD file (expected step 1 s and GAUGE data sources rx, tx; found {found}); it is left untouched: point the interface's rrd at another path",
                 path.display()
             ),
-            Error::NoSpace { path, needed, free } => write!(
-                f,
-                "not enough space to create {}: it needs {} and {} is free; free some space or choose the compact profile (storage.profile = \"compact\")",
-                path.display(),
-                mib(*needed),
-                mib(*free)
-            ),
+            Error::NoSpace {
+                path,
+                profile,
+                needed,
+                free,
+            } => {
+                write!(
+                    f,
+                    "not enough space to create {}: it needs {} and {} is free; free some space",
+                    path.display(),
+                    mib(*needed),
+                    mib(*free)
+                )?;
+                if *profile != Profile::Compact {
+                    write!(
+                        f,
+                        " or choose the compact profile (storage.profile = \"compact\", {} per file)",
+                        mib(Profile::Compact.data_bytes())
+                    )?;
+                }
+                Ok(())
+            }
             Error::NoMemory {
                 path,
                 needed,
                 available,
             } => write!(
                 f,
-                "not enough memory to create {}: librrd builds the whole file in memory ({}), and {} is available; choose the compact profile (storage.profile = \"compact\") or create the file on a larger machine of the same CPU architecture",
+                "not enough memory to create {}: creating a file takes {} and {} is available ({}); stop other programs or give the machine or the service more memory",
                 path.display(),
                 mib(*needed),
-                mib(*available)
+                mib(available.bytes),
+                available.source
             ),
             Error::Io {
                 path,
@@ -225,55 +263,216 @@ pub fn check_layout(info: &rrd::Info) -> Result<(), String> {
 }
 
 /// Creates the file at `path` with `profile`, its last update at `start`
-/// (Unix seconds): checks free space, makes the directory, writes a
-/// temporary file and renames it into place. Never replaces an existing
-/// file.
+/// (Unix seconds): makes the directory, then, one creation at a time,
+/// removes the file's leftovers, checks free space and memory, has librrd
+/// write a temporary file, flushes it to disk and links it into place.
+/// Never replaces an existing file.
 pub fn create(path: &Path, profile: Profile, start: i64) -> Result<(), Error> {
-    let directory = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(directory).map_err(|source| Error::Io {
-        path: directory.to_path_buf(),
-        doing: "creating directory",
-        source,
-    })?;
-    let temporary = temporary_path(path);
-    remove_if_present(&temporary)?;
-    let needed = profile.needed_bytes();
-    let free = free_bytes(directory)?;
-    if free < needed {
-        return Err(Error::NoSpace {
+    create_checked(path, profile, start, &check_resources)
+}
+
+/// [`create`], with the checks passed in (tests watch when they run).
+fn create_checked(
+    path: &Path,
+    profile: Profile,
+    start: i64,
+    check: &dyn Fn(&Path, &Path, Profile) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let directory = directory_of(path);
+    make_directories(directory)?;
+    let _one_at_a_time = CREATING.lock().unwrap_or_else(PoisonError::into_inner);
+    for (leftover, result) in remove_leftovers(path) {
+        result.map_err(|source| Error::Io {
+            path: leftover,
+            doing: "removing the unfinished file",
+            source,
+        })?;
+    }
+    if path.symlink_metadata().is_ok() {
+        return Err(Error::Io {
             path: path.to_path_buf(),
-            needed,
-            free,
+            doing: "creating",
+            source: std::io::ErrorKind::AlreadyExists.into(),
         });
     }
-    let _one_at_a_time = CREATING.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(available) = available_memory() {
-        let needed = profile.data_bytes();
-        if available < needed + MEMORY_MARGIN {
-            return Err(Error::NoMemory {
-                path: path.to_path_buf(),
-                needed,
-                available,
-            });
-        }
-    }
+    check(path, directory, profile)?;
+    let temporary = temporary_path(path);
     let created = rrd::create(&temporary, 1, start, true, &profile.definitions());
     if let Err(error) = created {
         let _ = std::fs::remove_file(&temporary);
         return Err(Error::Rrd(error));
     }
-    // hard_link fails if the target exists, so a file that appeared
-    // meanwhile is never replaced.
-    let linked = std::fs::hard_link(&temporary, path);
+    let finished = finish(&temporary, directory).and_then(|()| {
+        // hard_link fails if the target exists, so a file that appeared
+        // meanwhile is never replaced.
+        std::fs::hard_link(&temporary, path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            doing: "moving the new file into place as",
+            source,
+        })
+    });
     let _ = std::fs::remove_file(&temporary);
-    linked.map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        doing: "moving the new file into place as",
+    finished?;
+    // The link itself on disk too.
+    File::open(directory)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| Error::Io {
+            path: directory.to_path_buf(),
+            doing: "flushing the directory",
+            source,
+        })
+}
+
+/// The checks before a creation (run under the creation lock): the
+/// directory is writable, the file system has room for the file, and
+/// memory is left for the creation itself.
+fn check_resources(path: &Path, directory: &Path, profile: Profile) -> Result<(), Error> {
+    rustix::fs::access(directory, rustix::fs::Access::WRITE_OK).map_err(|e| Error::Io {
+        path: directory.to_path_buf(),
+        doing: "creating a file in",
+        source: e.into(),
+    })?;
+    let needed = profile.needed_bytes();
+    let free = free_bytes(directory)?;
+    if free < needed {
+        return Err(Error::NoSpace {
+            path: path.to_path_buf(),
+            profile,
+            needed,
+            free,
+        });
+    }
+    let available = memory::available();
+    if available.bytes < CREATE_MEMORY {
+        return Err(Error::NoMemory {
+            path: path.to_path_buf(),
+            needed: CREATE_MEMORY,
+            available,
+        });
+    }
+    Ok(())
+}
+
+/// Flushes the file librrd wrote to disk (so that a power cut never
+/// leaves a short file at the final path) and, when running as root, gives
+/// it to the owner of its directory.
+fn finish(temporary: &Path, directory: &Path) -> Result<(), Error> {
+    let io = |source| Error::Io {
+        path: temporary.to_path_buf(),
+        doing: "flushing the new file",
         source,
-    })
+    };
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(temporary)
+        .map_err(io)?;
+    file.sync_all().map_err(io)?;
+    if let Some((uid, gid)) = new_owner(directory).map_err(io)? {
+        std::os::unix::fs::fchown(&file, Some(uid), Some(gid)).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// The directory a file lives in (`.` for a bare name).
+pub fn directory_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// The directories of `files`, each once, in order of first appearance.
+pub fn directories<'a>(files: impl IntoIterator<Item = &'a Path>) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for file in files {
+        let dir = directory_of(file).to_path_buf();
+        if !out.contains(&dir) {
+            out.push(dir);
+        }
+    }
+    out
+}
+
+/// Makes `dir` and its missing parents; when running as root, each new
+/// directory is given to the owner of the closest one that existed.
+pub fn make_directories(dir: &Path) -> Result<(), Error> {
+    let io = |path: &Path, source| Error::Io {
+        path: path.to_path_buf(),
+        doing: "creating directory",
+        source,
+    };
+    let mut missing = Vec::new();
+    let mut existing = dir;
+    while !existing.exists() {
+        missing.push(existing);
+        match existing.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => existing = parent,
+            _ => {
+                existing = Path::new(".");
+                break;
+            }
+        }
+    }
+    let owner = match missing.is_empty() {
+        true => None,
+        false => new_owner(existing).map_err(|e| io(existing, e))?,
+    };
+    for new in missing.into_iter().rev() {
+        match std::fs::create_dir(new) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(io(new, e)),
+            _ => {}
+        }
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::lchown(new, Some(uid), Some(gid)).map_err(|e| io(new, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Whom new files and directories in `dir` should belong to: its owner
+/// when this process runs as root (a root run's files stay usable by the
+/// service's user), else `None` (they are this process's own).
+fn new_owner(dir: &Path) -> std::io::Result<Option<(u32, u32)>> {
+    if !rustix::process::geteuid().is_root() {
+        return Ok(None);
+    }
+    let meta = std::fs::metadata(dir)?;
+    Ok(Some((meta.uid(), meta.gid())))
+}
+
+/// Removes what an interrupted creation of `path` left in its directory:
+/// this module's `.NAME.creating` and librrd's `.NAME.creating` + six
+/// letters or digits (`mkstemp`), regular files only; nothing else is
+/// touched. Returns each file removed or that could not be, with the
+/// outcome.
+pub fn remove_leftovers(path: &Path) -> Vec<(PathBuf, std::io::Result<()>)> {
+    let Some(name) = path.file_name() else {
+        return Vec::new();
+    };
+    let prefix = format!(".{}.creating", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(directory_of(path)) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| is_leftover(&prefix, &entry.file_name().to_string_lossy()))
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
+        .map(|entry| {
+            let leftover = entry.path();
+            let result = std::fs::remove_file(&leftover);
+            (leftover, result)
+        })
+        .collect()
+}
+
+/// Whether `name` is `prefix` or `prefix` + six ASCII letters or digits.
+fn is_leftover(prefix: &str, name: &str) -> bool {
+    match name.strip_prefix(prefix) {
+        Some("") => true,
+        Some(suffix) => suffix.len() == 6 && suffix.bytes().all(|b| b.is_ascii_alphanumeric()),
+        None => false,
+    }
 }
 
 /// A file being created on a thread of its own.
@@ -319,17 +518,6 @@ fn temporary_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.creating"))
 }
 
-fn remove_if_present(path: &Path) -> Result<(), Error> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::Io {
-            path: path.to_path_buf(),
-            doing: "removing the unfinished file",
-            source: e,
-        }),
-        _ => Ok(()),
-    }
-}
-
 /// Bytes available to an unprivileged process on the file system of `dir`.
 fn free_bytes(dir: &Path) -> Result<u64, Error> {
     let stat = rustix::fs::statvfs(dir).map_err(|e| Error::Io {
@@ -338,20 +526,6 @@ fn free_bytes(dir: &Path) -> Result<u64, Error> {
         source: e.into(),
     })?;
     Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
-}
-
-/// The kernel's estimate of memory available without swapping
-/// (`MemAvailable` in `/proc/meminfo`), if it can be read.
-fn available_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    parse_mem_available(&text)
-}
-
-/// `MemAvailable` from the text of `/proc/meminfo`, in bytes.
-fn parse_mem_available(meminfo: &str) -> Option<u64> {
-    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    kib.checked_mul(1024)
 }
 
 #[cfg(test)]
@@ -404,18 +578,38 @@ mod tests {
     }
 
     #[test]
-    fn available_memory_is_read_from_meminfo() {
-        let meminfo = "MemTotal:        1000000 kB\nMemFree:          20000 kB\nMemAvailable:     512000 kB\n";
-        assert_eq!(parse_mem_available(meminfo), Some(512_000 * 1024));
-        assert_eq!(parse_mem_available("MemTotal: 1 kB\n"), None);
-        assert_eq!(parse_mem_available("MemAvailable: lots\n"), None);
-        assert!(available_memory().is_some_and(|m| m > 0));
-        let error = Error::NoMemory {
-            path: PathBuf::from("/var/lib/mt-trafmon/r-ether1.rrd"),
-            needed: Profile::Original.data_bytes(),
-            available: 400 << 20,
+    fn messages_name_the_path_the_need_and_what_is_free() {
+        let path = PathBuf::from("/var/lib/mt-trafmon/r-ether1.rrd");
+        let no_space = |profile| Error::NoSpace {
+            path: path.clone(),
+            profile,
+            needed: profile.needed_bytes(),
+            free: 20 << 20,
         };
-        assert!(error.to_string().contains("834.7 MiB") && error.to_string().contains("compact"));
+        let original = no_space(Profile::Original).to_string();
+        assert_eq!(
+            original,
+            "not enough space to create /var/lib/mt-trafmon/r-ether1.rrd: it needs 835.7 MiB and 20.0 MiB is free; free some space or choose the compact profile (storage.profile = \"compact\", 33.4 MiB per file)"
+        );
+        let compact = no_space(Profile::Compact).to_string();
+        assert_eq!(
+            compact,
+            "not enough space to create /var/lib/mt-trafmon/r-ether1.rrd: it needs 34.4 MiB and 20.0 MiB is free; free some space"
+        );
+        let no_memory = Error::NoMemory {
+            path: path.clone(),
+            needed: CREATE_MEMORY,
+            available: Available {
+                bytes: 512 << 10,
+                source: MemorySource::Cgroup(PathBuf::from(
+                    "/sys/fs/cgroup/system.slice/mt-trafmon.service",
+                )),
+            },
+        };
+        assert_eq!(
+            no_memory.to_string(),
+            "not enough memory to create /var/lib/mt-trafmon/r-ether1.rrd: creating a file takes 1.0 MiB and 0.5 MiB is available (the limit in /sys/fs/cgroup/system.slice/mt-trafmon.service/memory.max); stop other programs or give the machine or the service more memory"
+        );
     }
 
     #[test]
@@ -424,5 +618,156 @@ mod tests {
             temporary_path(Path::new("/var/lib/x/r-ether1.rrd")),
             Path::new("/var/lib/x/.r-ether1.rrd.creating")
         );
+        let prefix = ".r-ether1.rrd.creating";
+        assert!(is_leftover(prefix, ".r-ether1.rrd.creating"));
+        assert!(is_leftover(prefix, ".r-ether1.rrd.creatingaZ09xY"));
+        assert!(!is_leftover(prefix, ".r-ether1.rrd.creatingaZ09x"));
+        assert!(!is_leftover(prefix, ".r-ether1.rrd.creatingaZ09xYz"));
+        assert!(!is_leftover(prefix, ".r-ether1.rrd.creatingaZ09-Y"));
+        assert!(!is_leftover(prefix, "r-ether1.rrd"));
+        assert!(!is_leftover(prefix, ".r-ether2.rrd.creatingaZ09xY"));
+        assert_eq!(
+            directories([
+                Path::new("/a/x.rrd"),
+                Path::new("/b/y.rrd"),
+                Path::new("/a/z.rrd"),
+                Path::new("w.rrd")
+            ]),
+            [Path::new("/a"), Path::new("/b"), Path::new(".")]
+        );
+    }
+
+    fn test_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("mt-trafmon-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn only_leftovers_of_the_file_are_removed() {
+        let dir = test_dir("leftovers");
+        let file = dir.join("r-ether1.rrd");
+        let names = [
+            ".r-ether1.rrd.creating",
+            ".r-ether1.rrd.creatingAb3dE9",
+            ".r-ether1.rrd.creatingAb3dE",
+            ".r-ether1.rrd.creating.bak",
+            ".r-ether2.rrd.creatingAb3dE9",
+            "r-ether1.rrd",
+            "notes.txt",
+        ];
+        for name in names {
+            std::fs::write(dir.join(name), name).unwrap();
+        }
+        // Named like a leftover, but a directory and a symbolic link: kept.
+        std::fs::create_dir(dir.join(".r-ether1.rrd.creatingDIR000")).unwrap();
+        std::os::unix::fs::symlink(
+            dir.join("notes.txt"),
+            dir.join(".r-ether1.rrd.creatingLINK00"),
+        )
+        .unwrap();
+        let mut removed: Vec<String> = remove_leftovers(&file)
+            .into_iter()
+            .map(|(path, result)| {
+                result.unwrap();
+                path.file_name().unwrap().to_string_lossy().into_owned()
+            })
+            .collect();
+        removed.sort();
+        assert_eq!(
+            removed,
+            [".r-ether1.rrd.creating", ".r-ether1.rrd.creatingAb3dE9"]
+        );
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                ".r-ether1.rrd.creating.bak",
+                ".r-ether1.rrd.creatingAb3dE",
+                ".r-ether1.rrd.creatingDIR000",
+                ".r-ether1.rrd.creatingLINK00",
+                ".r-ether2.rrd.creatingAb3dE9",
+                "notes.txt",
+                "r-ether1.rrd",
+            ]
+        );
+        assert!(remove_leftovers(&dir.join("missing/x.rrd")).is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Two creations started together: whichever is checked second is
+    /// checked only once the first file is complete, so its free-space
+    /// check sees the space that file took.
+    #[test]
+    fn checks_run_under_the_creation_lock() {
+        let dir = test_dir("lock");
+        let files = [dir.join("sub/a.rrd"), dir.join("sub/b.rrd")];
+        let seen = Mutex::new(Vec::new());
+        let barrier = std::sync::Barrier::new(2);
+        thread::scope(|scope| {
+            for file in &files {
+                let (seen, barrier, files) = (&seen, &barrier, &files);
+                scope.spawn(move || {
+                    barrier.wait();
+                    let check = |path: &Path, directory: &Path, _: Profile| {
+                        let complete: Vec<bool> = files.iter().map(|f| f.exists()).collect();
+                        assert_eq!(directory, path.parent().unwrap());
+                        seen.lock().unwrap().push((path.to_path_buf(), complete));
+                        Ok(())
+                    };
+                    create_checked(file, Profile::Compact, 1_700_000_000, &check).unwrap();
+                });
+            }
+        });
+        let seen = seen.into_inner().unwrap();
+        assert_eq!(seen.len(), 2);
+        let (first, second) = (&seen[0], &seen[1]);
+        assert_eq!(first.1, [false, false], "{seen:?}");
+        let first_index = files.iter().position(|f| *f == first.0).unwrap();
+        assert!(
+            second.1[first_index],
+            "second check before the first file was complete: {seen:?}"
+        );
+        for file in &files {
+            let info = rrd::info(file).unwrap();
+            assert_eq!(info.last_update, 1_700_000_000);
+            assert_eq!(info.archives.len(), 6);
+        }
+        let mut names: Vec<String> = std::fs::read_dir(dir.join("sub"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.rrd", "b.rrd"], "no temporary file is left");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_failed_check_creates_nothing_and_an_existing_file_is_kept() {
+        let dir = test_dir("refused");
+        let file = dir.join("x.rrd");
+        let refuse = |path: &Path, _: &Path, profile: Profile| {
+            Err(Error::NoSpace {
+                path: path.to_path_buf(),
+                profile,
+                needed: 2,
+                free: 1,
+            })
+        };
+        let error = create_checked(&file, Profile::Compact, 1_700_000_000, &refuse).unwrap_err();
+        assert!(matches!(error, Error::NoSpace { .. }), "{error}");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        std::fs::write(&file, "mine").unwrap();
+        let error = create(&file, Profile::Compact, 1_700_000_000).unwrap_err();
+        assert!(error.to_string().contains("creating"), "{error}");
+        assert!(error.to_string().contains("exists"), "{error}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

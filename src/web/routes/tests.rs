@@ -379,7 +379,10 @@ fn a_file_that_cannot_be_made_or_written_is_failing_in_words() {
     let error = store::Error::NoMemory {
         path: path.clone(),
         needed: Profile::Original.data_bytes(),
-        available: 300 << 20,
+        available: store::Available {
+            bytes: 300 << 10,
+            source: store::MemorySource::Sysinfo,
+        },
     };
     setup.health[0].update(|h| h.file = FileState::Failed(FileProblem::from_store(&error)));
     setup.health[1].update(|h| h.file = FileState::Ready);

@@ -315,7 +315,7 @@ mod tests {
         );
         assert_eq!(
             command_of(b"a\x1b[31m\0b\n"),
-            Some("a\\u{1b}[31m b\\n".into())
+            Some("a\\x1b[31m b\\n".into())
         );
         assert_eq!(command_of(b""), None);
         let long = command_of(&[b'x'; 300]).unwrap();

@@ -11,7 +11,6 @@
 //! does the same for all of them before it returns.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -19,6 +18,7 @@ use std::time::{Duration, Instant};
 use crate::collector::{self, Clock, Job, RouterHealth};
 use crate::config::{self, Config};
 use crate::files::Files;
+use crate::stop::Stop;
 use crate::store::Profile;
 
 /// The collectors of a configuration, running.
@@ -33,9 +33,19 @@ struct Collector {
     router: config::Router,
     profile: Profile,
     stop: Arc<AtomicBool>,
-    /// Disconnected when the thread has ended.
-    ended: Receiver<()>,
+    /// Set when the thread has ended.
+    ended: Stop,
     health: Arc<Mutex<RouterHealth>>,
+}
+
+/// Sets its [`Stop`] when dropped: at the end of a thread, however it
+/// ends.
+struct SetOnDrop(Stop);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.set();
+    }
 }
 
 /// What [`Collectors::apply`] changed, for the log.
@@ -101,11 +111,12 @@ impl Collectors {
                 files: self.files.clone(),
                 clock: self.clock.clone(),
             };
-            let (alive, ended) = mpsc::channel::<()>();
+            let ended = Stop::new();
+            let on_end = SetOnDrop(ended.clone());
             thread::Builder::new()
                 .name(format!("collect {}", router.name))
                 .spawn(move || {
-                    let _alive = alive;
+                    let _on_end = on_end;
                     collector::run(job);
                 })?;
             changes.started.push(router.name.clone());
@@ -158,8 +169,8 @@ impl Collectors {
             .running
             .iter()
             .filter(|c| {
-                let wait = deadline.saturating_duration_since(Instant::now());
-                c.ended.recv_timeout(wait) != Err(mpsc::RecvTimeoutError::Disconnected)
+                !c.ended
+                    .sleep(deadline.saturating_duration_since(Instant::now()))
             })
             .count();
         self.files.settle();

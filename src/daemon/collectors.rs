@@ -11,7 +11,6 @@
 //! does the same for all of them before it returns.
 
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -34,10 +33,20 @@ struct Collector {
     router: config::Router,
     profile: Profile,
     stop: Stop,
-    /// Disconnected when the thread has ended.
-    ended: Receiver<()>,
+    /// Set when the thread has ended.
+    ended: Stop,
     /// One entry per interface, in config order.
     health: Vec<Health>,
+}
+
+/// Sets its [`Stop`] when dropped: at the end of a thread, however it
+/// ends.
+struct SetOnDrop(Stop);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.set();
+    }
 }
 
 /// What [`Collectors::apply`] changed, for the log.
@@ -103,11 +112,12 @@ impl Collectors {
                 files: self.files.clone(),
                 clock: self.clock.clone(),
             };
-            let (alive, ended) = mpsc::channel::<()>();
+            let ended = Stop::new();
+            let on_end = SetOnDrop(ended.clone());
             thread::Builder::new()
                 .name(format!("collect {}", router.name))
                 .spawn(move || {
-                    let _alive = alive;
+                    let _on_end = on_end;
                     collector::run(job);
                 })?;
             changes.started.push(router.name.clone());
@@ -156,8 +166,8 @@ impl Collectors {
             .running
             .iter()
             .filter(|c| {
-                let wait = deadline.saturating_duration_since(Instant::now());
-                c.ended.recv_timeout(wait) != Err(mpsc::RecvTimeoutError::Disconnected)
+                !c.ended
+                    .sleep(deadline.saturating_duration_since(Instant::now()))
             })
             .count();
         self.files.settle();

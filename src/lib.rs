@@ -17,5 +17,6 @@ pub mod secret;
 pub mod service;
 pub mod sim;
 pub mod store;
+pub mod text;
 pub mod web;
 pub mod wizard;

@@ -90,12 +90,19 @@ impl Profile {
     pub fn needed_bytes(self) -> u64 {
         self.data_bytes() + HEADER_ALLOWANCE
     }
+
+    /// The memory that creating a file of this layout takes: librrd 1.7
+    /// builds the whole file in memory before writing it. The setup
+    /// wizard's suggested layout follows this too.
+    pub fn creation_memory(self) -> u64 {
+        self.data_bytes()
+    }
 }
 
 /// Room for a file's header and the file system's own overhead.
 const HEADER_ALLOWANCE: u64 = 1 << 20;
 /// Memory left for everything else while librrd builds a file.
-const MEMORY_MARGIN: u64 = 64 << 20;
+pub const MEMORY_MARGIN: u64 = 64 << 20;
 /// Held while librrd builds a file, so that several missing files do not
 /// each take their full size in memory at once.
 static CREATING: Mutex<()> = Mutex::new(());
@@ -181,7 +188,8 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-fn mib(bytes: u64) -> String {
+/// Bytes as MiB with one decimal, as messages show sizes.
+pub fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
@@ -251,7 +259,7 @@ pub fn create(path: &Path, profile: Profile, start: i64) -> Result<(), Error> {
     }
     let _one_at_a_time = CREATING.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(available) = available_memory() {
-        let needed = profile.data_bytes();
+        let needed = profile.creation_memory();
         if available < needed + MEMORY_MARGIN {
             return Err(Error::NoMemory {
                 path: path.to_path_buf(),
@@ -331,7 +339,7 @@ fn remove_if_present(path: &Path) -> Result<(), Error> {
 }
 
 /// Bytes available to an unprivileged process on the file system of `dir`.
-fn free_bytes(dir: &Path) -> Result<u64, Error> {
+pub fn free_bytes(dir: &Path) -> Result<u64, Error> {
     let stat = rustix::fs::statvfs(dir).map_err(|e| Error::Io {
         path: dir.to_path_buf(),
         doing: "checking the free space of",
@@ -342,7 +350,7 @@ fn free_bytes(dir: &Path) -> Result<u64, Error> {
 
 /// The kernel's estimate of memory available without swapping
 /// (`MemAvailable` in `/proc/meminfo`), if it can be read.
-fn available_memory() -> Option<u64> {
+pub fn available_memory() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
     parse_mem_available(&text)
 }

@@ -14,7 +14,11 @@
 #   6. the release binaries and Debian packages for amd64, arm64 and armhf
 #      (scripts/build-deb.sh), then their tests: lintian, the ARM binaries
 #      under qemu-user, the amd64 package in a throwaway Debian root
-#      (scripts/test-deb.sh).
+#      (scripts/test-deb.sh);
+#   7. the arm64 package on a booted arm64 Debian 12 under
+#      qemu-system-aarch64 with 512 MiB: install, the wizard on the serial
+#      console, the service, its sandbox, upgrade, remove, purge
+#      (scripts/test-vm.sh; its system image is cached per machine).
 set -eu
 cd "$(dirname "$0")/.."
 # Each step's header says how long the run has taken so far.
@@ -27,6 +31,7 @@ step() { printf '\n== %s (at %d s)\n' "$*" "$(($(date +%s) - started))"; }
 
 step "shellcheck"
 shellcheck -x scripts/*.sh debian/postinst debian/postrm
+python3 -m py_compile scripts/test-vm.py
 
 step "format and lints"
 cargo fmt --check
@@ -56,5 +61,8 @@ sh scripts/build-deb.sh
 
 step "package tests"
 sh scripts/test-deb.sh
+
+step "the arm64 package in a booted arm64 VM (512 MiB, TCG)"
+sh scripts/test-vm.sh
 
 step "all tests passed"

@@ -142,13 +142,17 @@ class Console:
         output. The markers are split in the typed line, so that the echo of
         the line cannot be taken for them."""
         token = secrets.token_hex(4)
-        self.type(f"echo '@@S''{token}'; {command}; echo '@@E''{token}' $?\r")
-        self.expect(rf"\n@@S{token}\r?\n", timeout, what=f"the start of: {command}")
+        # The end marker starts a line even after output without a line end.
+        self.type(f"echo '@@S''{token}'; {command}; printf '\\n@@E%s %s\\n' {token} $?\r")
+        # The line end after the start marker is left for the end marker's
+        # pattern (an empty output is the two markers' lines in a row).
+        self.expect(rf"\n@@S{token}(?=\r?\n)", timeout, what=f"the start of: {command}")
         start = self.seen
         found = self.expect(rf"\n@@E{token} (\d+)\r?\n", timeout, what=f"the end of: {command}")
         with self.lock:
             output = self.buffer[start: self.seen - len(found.group(0).encode())]
         output = output.decode("utf-8", "replace").replace("\r", "")
+        output = output.removeprefix("\n").removesuffix("\n")
         status = int(found.group(1))
         if check and status != 0:
             raise Failed(f"in the guest, `{command}` exited {status}:\n{output}")
@@ -213,7 +217,7 @@ def main():
         "-device", "virtio-blk-pci,drive=root",
         "-drive", f"file={args.debs},format=raw,if=none,id=debs,readonly=on",
         "-device", "virtio-blk-pci,drive=debs",
-        "-netdev", netdev, "-device", "virtio-net-pci,netdev=net",
+        "-netdev", netdev, "-device", "virtio-net-pci,netdev=net,romfile=",
         "-device", "virtio-rng-pci",
     ]
     log = open(args.log, "wb")
@@ -235,6 +239,8 @@ def run(console, web_port, memory):
     # dash: no line editing or bracketed paste to get in the way; kernel
     # messages off the console (they stay in the journal).
     console.type("exec /bin/sh\r")
+    # What is typed before dash reads would go to bash, and be lost.
+    console.expect(r"exec /bin/sh[^#]*# ", 60, what="dash's prompt")
     console.type("PS1='vm# '; dmesg -n 1\r")
     console.expect(r"\nvm# ", 60, what="the plain shell")
     status, output = console.sh("systemctl is-system-running --wait", timeout=600, check=False)
@@ -327,10 +333,17 @@ def run(console, web_port, memory):
     stamps = [float(line.split()[0]) for line in journal.splitlines() if re.search(r" (creating|created) ", line)]
     if len(stamps) >= 2:
         print(f"file creation took {stamps[-1] - stamps[0]:.1f} s ({layout} layout)")
-    _, output = console.sh("cat /sys/fs/cgroup/system.slice/mt-trafmon.service/memory.peak; "
-                           "grep -E 'VmHWM|VmRSS' /proc/$(systemctl show -p MainPID --value mt-trafmon)/status; "
-                           "ls -l /var/lib/mt-trafmon")
-    print(output.strip())
+    _, output = console.sh("grep -E 'VmHWM|VmRSS' /proc/$(systemctl show -p MainPID --value mt-trafmon)/status")
+    print(f"the daemon's memory since it started (it made the file): {' '.join(output.split())}")
+    _, output = console.sh("cat /sys/fs/cgroup/system.slice/mt-trafmon.service/memory.peak")
+    print(f"the unit's cgroup memory.peak (page cache included): {int(output) / 2**20:.1f} MiB")
+    # The file has the layout's size: its data area (rows x 2 x 8 bytes)
+    # and a header of a few KiB.
+    size = int(console.sh(f"stat -c %s '{state['rrd']}'")[1])
+    data = {"original": 875_197_440, "compact": 35_020_800}[layout]
+    if not data < size < data + (1 << 20):
+        raise Failed(f"{state['rrd']} has {size} bytes, not the {layout} layout's {data} and a header")
+    print(f"ok: {state['rrd']}: {size} bytes, the {layout} layout")
 
     phase("the unit's sandbox")
     properties = ["User", "ProtectSystem", "ProtectHome", "PrivateTmp", "PrivateDevices", "NoNewPrivileges",

@@ -59,15 +59,20 @@ def minutes():
     return (time.monotonic() - STARTED) / 60
 
 
-phase_started = STARTED
+# Each phase's name and when it started.
+phases = []
 
 
 def phase(name):
-    global phase_started
-    now = time.monotonic()
-    print(f"\n== {name} (at {minutes():.1f} min; the last phase took "
-          f"{(now - phase_started) / 60:.1f} min)", flush=True)
-    phase_started = now
+    phases.append((name, time.monotonic()))
+    print(f"\n== {name} (at {minutes():.1f} min)", flush=True)
+
+
+def summary():
+    ends = [start for _, start in phases[1:]] + [time.monotonic()]
+    print("\nminutes per phase:")
+    for (name, start), end in zip(phases, ends):
+        print(f"  {(end - start) / 60:5.1f}  {name}")
 
 
 def free_port():
@@ -144,11 +149,11 @@ class Console:
         token = secrets.token_hex(4)
         # The end marker starts a line even after output without a line end.
         self.type(f"echo '@@S''{token}'; {command}; printf '\\n@@E%s %s\\n' {token} $?\r")
-        # The line end after the start marker is left for the end marker's
-        # pattern (an empty output is the two markers' lines in a row).
-        self.expect(rf"\n@@S{token}(?=\r?\n)", timeout, what=f"the start of: {command}")
+        # Not anchored to line starts: the echo of a typed line may come
+        # before the shell's prompt is out.
+        self.expect(rf"@@S{token}", timeout, what=f"the start of: {command}")
         start = self.seen
-        found = self.expect(rf"\n@@E{token} (\d+)\r?\n", timeout, what=f"the end of: {command}")
+        found = self.expect(rf"@@E{token} (\d+)\r?\n", timeout, what=f"the end of: {command}")
         with self.lock:
             output = self.buffer[start: self.seen - len(found.group(0).encode())]
         output = output.decode("utf-8", "replace").replace("\r", "")
@@ -424,6 +429,7 @@ def run(console, web_port, memory):
     deadline = time.monotonic() + 120
     while console.process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.5)
+    summary()
     print(f"\ntest-vm.py: all VM tests passed in {minutes():.1f} min")
 
 
@@ -431,5 +437,6 @@ if __name__ == "__main__":
     try:
         main()
     except Failed as e:
+        summary()
         print(f"test-vm.py: FAILED: {e}", file=sys.stderr)
         sys.exit(1)

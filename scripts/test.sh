@@ -2,7 +2,8 @@
 # Runs every test of mt-trafmon on a Debian 12 machine, installing what is
 # missing first (scripts/deps.sh --packaging). This is the README's test command, and
 # what CI runs (.ci/run). Steps, in order:
-#   0. shellcheck over every shell script and maintainer script;
+#   0. shellcheck over every shell script and maintainer script, and a
+#      syntax check of the VM test's Python driver;
 #   1. formatting (cargo fmt --check) and lints (clippy, warnings are errors);
 #   2. unit and integration tests (cargo test: codec vectors, client against
 #      the simulator, simulator, tidy checks);
@@ -31,7 +32,7 @@ step() { printf '\n== %s (at %d s)\n' "$*" "$(($(date +%s) - started))"; }
 
 step "shellcheck"
 shellcheck -x scripts/*.sh debian/postinst debian/postrm
-python3 -m py_compile scripts/test-vm.py
+python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' scripts/test-vm.py
 
 step "format and lints"
 cargo fmt --check

@@ -10,12 +10,15 @@
 //! goes through the [`Host`] trait. [`System`] is the real host and
 //! [`run_terminal`] the edge: the existing file, the machine key, Ctrl-C.
 //!
-//! Prompts are plain lines that work on a serial console: no cursor
-//! movement and no colour, each with its default in brackets (Enter takes
-//! it). A bad answer is refused with the reason and asked again. Nothing is
-//! written before the last answer; end of input stops the dialogue with
-//! [`Stop::EndOfInput`], and Ctrl-C (or SIGTERM) ends the process, after
-//! the terminal's echo is restored, with nothing written.
+//! Prompts are plain lines of at most 80 columns that work on a serial
+//! console: no cursor movement and no colour, each with its default in
+//! brackets (Enter takes it); text from the router is escaped. The layout
+//! of new RRD files defaults to what the machine can take ([`suggest`]),
+//! and the end says how the program runs and which URLs to open
+//! ([`urls`]). A bad answer is refused with the reason and asked again.
+//! Nothing is written before the last answer; end of input stops the
+//! dialogue with [`Stop::EndOfInput`], and Ctrl-C (or SIGTERM) ends the
+//! process, after the terminal's echo is restored, with nothing written.
 //!
 //! A newly typed password is stored in the original's `xor:` form (see
 //! [`secret`]; obfuscation, not encryption: the file's mode is what protects

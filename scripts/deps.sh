@@ -19,6 +19,9 @@
 #     qemu-user (the ARM binaries are run under it in the tests), lintian,
 #     debootstrap (the install test's throwaway Debian root), systemd's
 #     systemd-analyze, man-db;
+#   - for the arm64 VM test (scripts/test-vm.sh): qemu-system-arm (it has
+#     qemu-system-aarch64), cpio (the VM's initramfs), socat (QEMU runs it to
+#     connect the guest to the simulator on 127.0.0.1);
 #   - cargo-deb 3.8.0, built with Debian's cargo into the per-user cache
 #     (${XDG_CACHE_HOME:-~/.cache}/mt-trafmon/tools, else target/tools) and
 #     linked as target/tools/cargo-deb. cargo-deb 3.8.0 says it needs Rust
@@ -52,6 +55,7 @@ if [ "$packaging" = yes ]; then
     packages="$packages gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf"
     packages="$packages libc6-dev-arm64-cross libc6-dev-armhf-cross"
     packages="$packages qemu-user lintian debootstrap systemd man-db"
+    packages="$packages qemu-system-arm cpio socat"
 fi
 
 missing=""

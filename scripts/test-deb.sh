@@ -3,7 +3,7 @@
 # both). Steps:
 #   1. lintian on the amd64, arm64 and armhf packages: no error, and no
 #      warning but those that only matter for uploads to the Debian archive
-#      (the list is $archive_only_tags below);
+#      (the list is $archive_only_tags below); the synopsis is whole;
 #   1b. each binary needs only libc, libm, libgcc_s, glibc 2.34 at most;
 #      the stripped aarch64 binary stays within 1.5 MB ($aarch64_budget);
 #   2. each ARM binary under qemu-user: --version, then a short real run
@@ -63,7 +63,14 @@ for arch in amd64 arm64 armhf; do
         grep -vE ": ($(echo "$archive_only_tags" | tr ' ' '|'))( |$)" || true)
     [ -z "$bad" ] || fail "lintian on $deb:
 $bad"
-    echo "$deb: $(wc -c <"$deb") bytes, lintian clean"
+    # The synopsis is Cargo.toml's description, whole (apt shows it cut
+    # when it is too long) and under 80 characters.
+    synopsis=$(dpkg-deb -f "$deb" Description | head -n 1)
+    if [ "$synopsis" != "$(sed -n 's/^description = "\(.*\)"$/\1/p' Cargo.toml)" ] ||
+        [ "${#synopsis}" -ge 80 ]; then
+        fail "$deb: synopsis '$synopsis' (Cargo.toml's description, under 80 characters)"
+    fi
+    echo "$deb: $(wc -c <"$deb") bytes, lintian clean, synopsis: $synopsis"
 done
 
 # ---- 1b. what the binaries need at run time ----------------------------

@@ -2,7 +2,8 @@
 # Runs every test of mt-trafmon on a Debian 12 machine, installing what is
 # missing first (scripts/deps.sh --packaging). This is the README's test command, and
 # what CI runs (.ci/run). Steps, in order:
-#   0. shellcheck over every shell script and maintainer script;
+#   0. shellcheck over every shell script and maintainer script, and a
+#      syntax check of the VM test's Python driver;
 #   1. formatting (cargo fmt --check) and lints (clippy, warnings are errors);
 #   2. unit and integration tests (cargo test: codec vectors, client against
 #      the simulator, simulator, tidy checks);
@@ -14,7 +15,11 @@
 #   6. the release binaries and Debian packages for amd64, arm64 and armhf
 #      (scripts/build-deb.sh), then their tests: lintian, the ARM binaries
 #      under qemu-user, the amd64 package in a throwaway Debian root
-#      (scripts/test-deb.sh).
+#      (scripts/test-deb.sh);
+#   7. the arm64 package on a booted arm64 Debian 12 under
+#      qemu-system-aarch64 with 512 MiB: install, the wizard on the serial
+#      console, the service, its sandbox, upgrade, remove, purge
+#      (scripts/test-vm.sh; its system image is cached per machine).
 set -eu
 cd "$(dirname "$0")/.."
 # Each step's header says how long the run has taken so far.
@@ -27,6 +32,7 @@ step() { printf '\n== %s (at %d s)\n' "$*" "$(($(date +%s) - started))"; }
 
 step "shellcheck"
 shellcheck -x scripts/*.sh debian/postinst debian/postrm
+python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' scripts/test-vm.py
 
 step "format and lints"
 cargo fmt --check
@@ -56,5 +62,8 @@ sh scripts/build-deb.sh
 
 step "package tests"
 sh scripts/test-deb.sh
+
+step "the arm64 package in a booted arm64 VM (512 MiB, TCG)"
+sh scripts/test-vm.sh
 
 step "all tests passed"

@@ -38,6 +38,8 @@ pub const DEFAULT_DATA_DIR: &str = "/var/lib/mt-trafmon";
 pub const DEFAULT_TIMEOUT: f64 = 10.0;
 /// The web server's port (the original's).
 pub const DEFAULT_WEB_PORT: u16 = 8080;
+/// The default `web.listen`: every IPv4 and IPv6 address.
+pub const DEFAULT_LISTEN: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
 /// The page title (the original's).
 pub const DEFAULT_TITLE: &str = "MikroTik Traffic Monitor";
 /// The group of the packaged service's user, which may read the config.
@@ -507,9 +509,15 @@ pub fn validate(file: Document, path: &Path, outside: &Outside) -> Result<Config
         profile: file.storage.profile.unwrap_or(Profile::Original),
     };
     if file.router.is_empty() {
+        let flag = match path == Path::new(DEFAULT_PATH) {
+            true => String::new(),
+            false => format!(" --config {}", path.display()),
+        };
         return Err(invalid(
             "router".into(),
-            "no router configured; add a [[router]] table with host, user, password and an [[router.interface]]".into(),
+            format!(
+                "no router configured; set one up with the wizard, `mt-trafmon -s{flag}` (as root for the service's file), or add a [[router]] table with host, user, password and an [[router.interface]]"
+            ),
         ));
     }
     let mut routers = Vec::new();
@@ -637,7 +645,7 @@ pub fn validate(file: Document, path: &Path, outside: &Outside) -> Result<Config
     };
     let web = Web {
         enabled: web.enabled.unwrap_or(true),
-        listen: web.listen.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
+        listen: web.listen.unwrap_or(DEFAULT_LISTEN),
         port,
         title: web.title.unwrap_or_else(|| DEFAULT_TITLE.to_string()),
         theme: web.theme.unwrap_or(Theme::Dark),

@@ -107,6 +107,14 @@ impl Profile {
     pub fn needed_bytes(self) -> u64 {
         self.data_bytes() + HEADER_ALLOWANCE
     }
+
+    /// The memory that creating a file of this layout takes beyond the
+    /// daemon's own: the same small [`CREATE_MEMORY`] for every layout,
+    /// since the patched librrd writes the rows from a small buffer. The
+    /// setup wizard's suggested layout follows this too.
+    pub fn creation_memory(self) -> u64 {
+        CREATE_MEMORY
+    }
 }
 
 /// Room for a file's header and the file system's own overhead.
@@ -219,7 +227,8 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-fn mib(bytes: u64) -> String {
+/// Bytes as MiB with one decimal, as messages show sizes.
+pub fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
@@ -342,11 +351,11 @@ fn check_resources(path: &Path, directory: &Path, profile: Profile) -> Result<()
             free,
         });
     }
-    let available = memory::available();
-    if available.bytes < CREATE_MEMORY {
+    let available = available_memory();
+    if available.bytes < profile.creation_memory() {
         return Err(Error::NoMemory {
             path: path.to_path_buf(),
-            needed: CREATE_MEMORY,
+            needed: profile.creation_memory(),
             available,
         });
     }
@@ -518,8 +527,14 @@ fn temporary_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.creating"))
 }
 
+/// Memory this process may take now: the smallest of the kernel's and its
+/// cgroup's estimates.
+pub fn available_memory() -> Available {
+    memory::available()
+}
+
 /// Bytes available to an unprivileged process on the file system of `dir`.
-fn free_bytes(dir: &Path) -> Result<u64, Error> {
+pub fn free_bytes(dir: &Path) -> Result<u64, Error> {
     let stat = rustix::fs::statvfs(dir).map_err(|e| Error::Io {
         path: dir.to_path_buf(),
         doing: "checking the free space of",

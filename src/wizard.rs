@@ -10,12 +10,15 @@
 //! goes through the [`Host`] trait. [`System`] is the real host and
 //! [`run_terminal`] the edge: the existing file, the machine key, Ctrl-C.
 //!
-//! Prompts are plain lines that work on a serial console: no cursor
-//! movement and no colour, each with its default in brackets (Enter takes
-//! it). A bad answer is refused with the reason and asked again. Nothing is
-//! written before the last answer; end of input stops the dialogue with
-//! [`Stop::EndOfInput`], and Ctrl-C (or SIGTERM) ends the process, after
-//! the terminal's echo is restored, with nothing written.
+//! Prompts are plain lines of at most 80 columns that work on a serial
+//! console: no cursor movement and no colour, each with its default in
+//! brackets (Enter takes it); text from the router is escaped. The layout
+//! of new RRD files defaults to what the machine can take ([`suggest`]),
+//! and the end says how the program runs and which URLs to open
+//! ([`urls`]). A bad answer is refused with the reason and asked again.
+//! Nothing is written before the last answer; end of input stops the
+//! dialogue with [`Stop::EndOfInput`], and Ctrl-C (or SIGTERM) ends the
+//! process, after the terminal's echo is restored, with nothing written.
 //!
 //! A newly typed password is stored in the original's `xor:` form (see
 //! [`secret`]; obfuscation, not encryption: the file's mode is what protects
@@ -24,7 +27,8 @@
 //! (plain, `xor:` or `password_file`).
 
 use std::fmt;
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, BufRead, IsTerminal, Read, Write};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -37,7 +41,8 @@ use crate::acl::{self, AllowList};
 use crate::config::{self, Document, InterfaceSection, RouterSection};
 use crate::routeros::client::{self, Client, DEFAULT_PORT, Interface};
 use crate::secret::{self, Key};
-use crate::store::Profile;
+use crate::store::{self, Profile};
+use crate::text::escape;
 
 /// The longest the connection test waits for each step (the original's 5 s);
 /// a shorter `router.timeout` in the file being edited wins.
@@ -52,6 +57,21 @@ pub const UNIT_PATHS: [&str; 3] = [
 
 /// The router address offered when there is none yet (RouterOS's default).
 const DEFAULT_HOST: &str = "192.168.88.1";
+
+/// The router user offered when there is none yet: a user of its own that
+/// may only read, as README.md recommends (the dialogue says how to make
+/// it on the router).
+const DEFAULT_USER: &str = "monitor";
+
+/// The widest line the dialogue writes (longer text is folded at spaces).
+pub const WIDTH: usize = 80;
+
+/// Disk space that the original layout's new files must leave free for the
+/// wizard to suggest that layout (logs, upgrades, the rest of the system).
+pub const DISK_MARGIN: u64 = 512 << 20;
+
+/// The allow-list answer that stands for the default list.
+const PRIVATE: &str = "private";
 
 /// What the wizard starts from.
 pub struct Start {
@@ -84,7 +104,8 @@ pub struct Outcome {
     pub collects: bool,
     /// The machine serves the web pages.
     pub serves: bool,
-    /// The packaged service was enabled and started.
+    /// The packaged service runs this config (the wizard started it, or it
+    /// was running and reads the new file by itself).
     pub service_started: bool,
 }
 
@@ -146,6 +167,101 @@ pub trait Host {
     fn service_available(&mut self) -> bool;
     /// `systemctl enable --now mt-trafmon`.
     fn enable_service(&mut self) -> Result<(), String>;
+    /// Whether the packaged service is there, enabled, running.
+    fn service_state(&mut self) -> ServiceState;
+    /// What the machine has for new RRD files in `data_dir`, `files` being
+    /// the chosen interfaces' files.
+    fn machine(&mut self, data_dir: &Path, files: &[PathBuf]) -> Machine;
+    /// This machine's addresses (any order; loopback ones are left out of
+    /// what the dialogue prints).
+    fn addresses(&mut self) -> Vec<IpAddr>;
+}
+
+/// The packaged service, as `systemctl` sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceState {
+    /// No systemd, or no `mt-trafmon.service`.
+    Absent,
+    /// Installed, neither enabled nor running.
+    Disabled,
+    /// Enabled (starts at boot) but not running now.
+    Enabled,
+    /// Running now.
+    Running,
+}
+
+/// What the machine has for new RRD files, as measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Machine {
+    /// Files to be made: the chosen interfaces' files that do not exist yet.
+    pub new_files: u64,
+    /// Bytes free for the daemon on the data directory's file system (that
+    /// of its nearest existing ancestor), if known.
+    pub free_disk: Option<u64>,
+    /// Bytes of memory available to the daemon (the smallest of the
+    /// kernel's and the cgroup's estimates), if known.
+    pub available_memory: Option<u64>,
+}
+
+/// The layout the wizard suggests for new RRD files, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Suggestion {
+    /// The original layout: its new files fit with [`DISK_MARGIN`] to
+    /// spare, and the memory to make one is there (or no file is made).
+    Original,
+    /// Compact, because the original layout's new files need `needed`
+    /// bytes (with [`DISK_MARGIN`]) and `free` are free.
+    CompactForDisk {
+        /// The new files in the original layout, plus the margin.
+        needed: u64,
+        /// Free bytes.
+        free: u64,
+    },
+    /// Compact, because making an original file takes `needed` bytes of
+    /// memory and `available` are there.
+    CompactForMemory {
+        /// [`Profile::creation_memory`].
+        needed: u64,
+        /// Available bytes.
+        available: u64,
+    },
+    /// Compact, because the free disk space cannot be measured.
+    CompactUnknownDisk,
+}
+
+impl Suggestion {
+    /// The suggested layout.
+    pub fn profile(self) -> Profile {
+        match self {
+            Suggestion::Original => Profile::Original,
+            _ => Profile::Compact,
+        }
+    }
+}
+
+/// The rule for the default layout of new files: original when all the new
+/// files fit in it with [`DISK_MARGIN`] left free and one can be made in
+/// the memory available ([`Profile::creation_memory`]; memory that cannot
+/// be measured does not count against it); compact otherwise. No new file: original (nothing is made).
+pub fn suggest(machine: Machine) -> Suggestion {
+    if machine.new_files == 0 {
+        return Suggestion::Original;
+    }
+    let Some(free) = machine.free_disk else {
+        return Suggestion::CompactUnknownDisk;
+    };
+    let needed = Profile::Original
+        .needed_bytes()
+        .saturating_mul(machine.new_files)
+        .saturating_add(DISK_MARGIN);
+    if free < needed {
+        return Suggestion::CompactForDisk { needed, free };
+    }
+    let needed = Profile::Original.creation_memory();
+    match machine.available_memory {
+        Some(available) if available < needed => Suggestion::CompactForMemory { needed, available },
+        _ => Suggestion::Original,
+    }
 }
 
 /// The dialogue. `path` is where the config goes; `start` what it starts
@@ -213,7 +329,16 @@ pub fn run(
     let mut listed = None;
     let name;
     if collects {
+        if router.user.is_empty() {
+            talk.say("  mt-trafmon only reads: give it a user of its own on the router, whose group has the read and api policies only, e.g. in the router's terminal:")?;
+            talk.say("    /user group add name=monitor policy=read,api")?;
+            talk.say("    /user add name=monitor group=monitor password=...")?;
+        }
+        // A newly typed password, and whether the router refused the last
+        // login (then Enter keeps no password: the refused one is not
+        // offered again).
         let mut typed: Option<String> = None;
+        let mut refused = false;
         loop {
             let default_host = match router.host.is_empty() {
                 true => DEFAULT_HOST.to_string(),
@@ -231,7 +356,7 @@ pub fn run(
             )?;
             router.port = (port != DEFAULT_PORT).then_some(port);
             let default_user = match router.user.is_empty() {
-                true => "admin".to_string(),
+                true => DEFAULT_USER.to_string(),
                 false => router.user.clone(),
             };
             router.user = talk.ask(
@@ -240,13 +365,17 @@ pub fn run(
                 check_text,
             )?;
             let stored = router.password.is_some() || router.password_file.is_some();
-            let keep = typed.clone().or_else(|| start.password.clone());
-            if stored && keep.is_none() {
+            let keep = match refused {
+                true => None,
+                false => typed.clone().or_else(|| start.password.clone()),
+            };
+            if stored && keep.is_none() && !refused && typed.is_none() {
                 talk.say("  The stored password cannot be read on this machine (an xor: password is tied to the machine that wrote it); enter it again.")?;
             }
-            let prompt = match keep.is_some() {
-                true => "Password (not shown; Enter keeps the current one)",
-                false => "Password (not shown; Enter for none)",
+            let prompt = match (keep.is_some(), refused) {
+                (true, _) => "Password (not shown; Enter keeps the current one)",
+                (false, true) => "Password (not shown; the last one was refused)",
+                (false, false) => "Password (not shown; Enter for none)",
             };
             let entered = talk.password(host, prompt)?;
             let password = match (entered.is_empty(), keep) {
@@ -285,7 +414,8 @@ pub fn run(
                     break;
                 }
                 Err(error) => {
-                    talk.say(&format!("  FAILED: {}", explain(&error, login)))?;
+                    refused = matches!(error, client::Error::BadCredentials { .. });
+                    talk.say(&format!("  FAILED: {}", escape(&explain(&error, login))))?;
                     if talk.yes_no("Save these settings anyway?", false)? {
                         break;
                     }
@@ -329,45 +459,54 @@ pub fn run(
     let chosen: Vec<String> = match listed {
         Some(list) if !list.is_empty() => {
             talk.say("  The router's interfaces:")?;
-            let width = list
+            // Names and types come from the router: escaped before they
+            // reach the terminal.
+            let rows: Vec<(String, String)> = list
                 .iter()
-                .map(|i| i.name.chars().count())
+                .map(|i| (escape(&i.name).into_owned(), escape(&i.kind).into_owned()))
+                .collect();
+            let width = rows
+                .iter()
+                .map(|(name, _)| name.chars().count())
                 .max()
                 .unwrap_or(0);
-            let kind_width = list
+            let kind_width = rows
                 .iter()
-                .map(|i| i.kind.chars().count())
+                .map(|(_, kind)| kind.chars().count())
                 .max()
                 .unwrap_or(0);
-            for (number, interface) in list.iter().enumerate() {
+            for (number, (interface, (name, kind))) in list.iter().zip(&rows).enumerate() {
                 let state = match (interface.disabled, interface.running) {
                     (true, _) => "disabled",
                     (false, true) => "running",
                     (false, false) => "not running",
                 };
                 talk.say(&format!(
-                    "  {:>3}  {:<width$}  {:<kind_width$}  {state}",
-                    number + 1,
-                    interface.name,
-                    interface.kind
+                    "  {:>3}  {name:<width$}  {kind:<kind_width$}  {state}",
+                    number + 1
                 ))?;
             }
-            let kept: Vec<&str> = old_names
+            // The default names the interfaces, or gives the number of one
+            // whose name is not plain text (Enter must pick what it shows).
+            let token = |index: usize| match escape(&list[index].name) {
+                std::borrow::Cow::Borrowed(name) => name.to_string(),
+                std::borrow::Cow::Owned(_) => (index + 1).to_string(),
+            };
+            let kept: Vec<String> = old_names
                 .iter()
-                .copied()
-                .filter(|name| list.iter().any(|i| i.name == *name))
+                .filter_map(|name| list.iter().position(|i| i.name == *name))
+                .map(token)
                 .collect();
             let default = match kept.is_empty() {
                 false => kept.join(", "),
-                true => list
-                    .iter()
-                    .find(|i| i.running && !i.disabled)
-                    .unwrap_or(&list[0])
-                    .name
-                    .clone(),
+                true => token(
+                    list.iter()
+                        .position(|i| i.running && !i.disabled)
+                        .unwrap_or(0),
+                ),
             };
             talk.ask(
-                "Interfaces to monitor (numbers or names, separated by commas)",
+                "Interfaces to monitor (numbers or names, with commas)",
                 &default,
                 |answer| pick(answer, &list),
             )?
@@ -411,7 +550,7 @@ pub fn run(
             .and_then(|i| i.rrd.clone())
             .unwrap_or_else(|| derived.clone());
         let file = talk.ask(
-            &format!("RRD file of {interface_name}"),
+            &format!("RRD file of {}", escape(interface_name)),
             &default.to_string_lossy(),
             |answer| {
                 let file = PathBuf::from(check_path(answer)?);
@@ -429,11 +568,48 @@ pub fn run(
         files.push(file);
     }
     if collects {
+        let machine = host.machine(&data_dir, &files);
+        talk.say("  Each interface's RRD file is made once, at its full size:")?;
+        talk.say(&format!(
+            "    original  {:>9}  1 s values for a year, 10 s and 1 min for 5 years,\n                         5 min for 10 years (the Python original's layout)",
+            store::mib(Profile::Original.data_bytes())
+        ))?;
+        talk.say(&format!(
+            "    compact   {:>9}  1 s values for 8 days, 10 s for 31 days,\n                         1 min for a year, 1 h for 10 years",
+            store::mib(Profile::Compact.data_bytes())
+        ))?;
+        let known = |bytes: Option<u64>| bytes.map_or("unknown".to_string(), store::mib);
+        talk.say(&format!(
+            "  New files: {}; free disk: {}; memory available: {}.",
+            machine.new_files,
+            known(machine.free_disk),
+            known(machine.available_memory)
+        ))?;
+        let suggestion = suggest(machine);
+        match suggestion {
+            Suggestion::Original => {}
+            Suggestion::CompactForDisk { needed, free } => talk.say(&format!(
+                "  compact is suggested: in the original layout the new files and a margin of {} need {}, and {} is free.",
+                store::mib(DISK_MARGIN),
+                store::mib(needed),
+                store::mib(free)
+            ))?,
+            Suggestion::CompactForMemory { needed, available } => talk.say(&format!(
+                "  compact is suggested: making an original file needs {} of memory, and {} is available.",
+                store::mib(needed),
+                store::mib(available)
+            ))?,
+            Suggestion::CompactUnknownDisk => talk.say(
+                "  compact is suggested: the free disk space cannot be measured.",
+            )?,
+        }
+        // The file's own choice stays; else the machine's.
+        let default = document.storage.profile.unwrap_or(suggestion.profile());
         let profile = talk.ask(
-            "Layout of new RRD files: original (835 MiB each, 1 s values kept a year) or compact (33 MiB each, 1 s values kept 8 days)",
-            match document.storage.profile {
-                Some(Profile::Compact) => "compact",
-                _ => "original",
+            "Layout of new RRD files (original or compact)",
+            match default {
+                Profile::Compact => "compact",
+                Profile::Original => "original",
             },
             |answer| match answer {
                 "original" => Ok(Profile::Original),
@@ -462,16 +638,22 @@ pub fn run(
         )?;
         web.title = (title != config::DEFAULT_TITLE).then_some(title);
         let default_allow = acl::DEFAULT.map(String::from).to_vec();
+        talk.say(&format!(
+            "  Who may open the pages: addresses (192.168.1.10), ranges (192.168.1.0/24) or host names, separated by commas; none for nobody; {PRIVATE} for this machine and the private ranges ({}).",
+            default_allow.join(", ")
+        ))?;
         let allow = talk.ask(
-            "Who may open the pages (addresses, ranges, host names, separated by commas; none for nobody)",
+            "Allowed",
             &match web.allow.as_deref() {
                 Some([]) => "none".to_string(),
-                Some(list) => list.join(", "),
-                None => default_allow.join(", "),
+                Some(list) if *list != default_allow => list.join(", "),
+                _ => PRIVATE.to_string(),
             },
             |answer| {
-                if answer == "none" {
-                    return Ok(Vec::new());
+                match answer {
+                    "none" => return Ok(Vec::new()),
+                    PRIVATE => return Ok(default_allow.clone()),
+                    _ => {}
                 }
                 let entries: Vec<String> = answer
                     .split(',')
@@ -500,33 +682,87 @@ pub fn run(
     talk.say("")?;
     talk.say(&format!("  Written to {}.", path.display()))?;
 
-    let config_flag = match path == Path::new(config::DEFAULT_PATH) {
+    let packaged = path == Path::new(config::DEFAULT_PATH);
+    let config_flag = match packaged {
         true => String::new(),
         false => format!(" --config {}", path.display()),
     };
-    let mut service_started = false;
-    let offer = "Enable and start the mt-trafmon service now (systemctl enable --now mt-trafmon)?";
-    if collects && host.service_available() && talk.yes_no(offer, true)? {
+    // The packaged service reads only the default file.
+    let mut state = match collects && packaged {
+        true => host.service_state(),
+        false => ServiceState::Absent,
+    };
+    let offer = "Start the service now and at every boot (systemctl enable --now)?";
+    if matches!(state, ServiceState::Disabled | ServiceState::Enabled)
+        && host.service_available()
+        && talk.yes_no(offer, true)?
+    {
         match host.enable_service() {
             Ok(()) => {
-                talk.say("  The service is enabled and running; a running service reads a changed config by itself.")?;
-                service_started = true;
+                talk.say("  The mt-trafmon service is enabled and running.")?;
+                state = ServiceState::Running;
             }
             Err(message) => talk.say(&format!("  That failed: {message}"))?,
         }
+    } else if state == ServiceState::Running {
+        talk.say("  The mt-trafmon service is running: it reads the new config by itself, within a few seconds.")?;
     }
-    if !collects {
-        talk.say(&format!(
-            "  This machine only serves the pages: run it as mt-trafmon -w{config_flag}\n  (the packaged service runs without -w: add it with systemctl edit mt-trafmon)."
-        ))?;
-    } else if !service_started {
-        talk.say(&format!("  To run it: mt-trafmon{config_flag}"))?;
+    match (collects, state) {
+        (false, _) => talk.say(&format!(
+            "  This machine only serves the pages: run it as mt-trafmon -w{config_flag} (the packaged service runs without -w: add it with systemctl edit mt-trafmon)."
+        ))?,
+        (true, ServiceState::Running) => {}
+        (true, ServiceState::Enabled) => talk.say(
+            "  The service is enabled but not running; start it with\n    sudo systemctl restart mt-trafmon",
+        )?,
+        (true, ServiceState::Disabled) => {
+            talk.say("  To run it as a service: sudo systemctl enable --now mt-trafmon")?
+        }
+        (true, ServiceState::Absent) => talk.say(&format!("  To run it: mt-trafmon{config_flag}"))?,
+    }
+    if serves {
+        let port = document.web.port.unwrap_or(config::DEFAULT_WEB_PORT);
+        let listen = document.web.listen.unwrap_or(config::DEFAULT_LISTEN);
+        talk.say("  The graphs, for browsers at the allowed addresses:")?;
+        for url in urls(listen, port, &host.addresses()) {
+            talk.say(&format!("    {url}"))?;
+        }
     }
     Ok(Outcome {
         collects,
         serves,
-        service_started,
+        service_started: state == ServiceState::Running,
     })
+}
+
+/// The addresses to open the pages at: for a server listening on every
+/// address (`::`, or `0.0.0.0` for IPv4 only), each of this machine's
+/// addresses but loopback and IPv6 link-local ones (a browser needs a zone
+/// for those), else the one it listens on; `localhost` when none is left.
+pub fn urls(listen: IpAddr, port: u16, addresses: &[IpAddr]) -> Vec<String> {
+    let url = |address: &IpAddr| match address {
+        IpAddr::V4(v4) => format!("http://{v4}:{port}/"),
+        IpAddr::V6(v6) => format!("http://[{v6}]:{port}/"),
+    };
+    let mut chosen: Vec<IpAddr> = match listen {
+        IpAddr::V6(any) if any.is_unspecified() => addresses.to_vec(),
+        IpAddr::V4(any) if any.is_unspecified() => {
+            addresses.iter().copied().filter(IpAddr::is_ipv4).collect()
+        }
+        one => return vec![url(&one)],
+    };
+    chosen.retain(|address| match address {
+        IpAddr::V4(v4) => !v4.is_loopback() && !v4.is_unspecified(),
+        IpAddr::V6(v6) => {
+            !v6.is_loopback() && !v6.is_unspecified() && (v6.segments()[0] & 0xffc0) != 0xfe80
+        }
+    });
+    chosen.sort_by_key(|address| (address.is_ipv6(), *address));
+    chosen.dedup();
+    match chosen.is_empty() {
+        true => vec![format!("http://localhost:{port}/")],
+        false => chosen.iter().map(url).collect(),
+    }
 }
 
 /// What a failed connection test means, in plain words, with what to do.
@@ -579,8 +815,9 @@ struct Talk<'a> {
 }
 
 impl Talk<'_> {
-    fn say(&mut self, line: &str) -> Result<(), Stop> {
-        writeln!(self.output, "{line}")
+    /// Writes `text`, each of its lines folded to [`WIDTH`].
+    fn say(&mut self, text: &str) -> Result<(), Stop> {
+        writeln!(self.output, "{}", fold(text))
             .and_then(|()| self.output.flush())
             .map_err(Stop::Terminal)
     }
@@ -609,11 +846,17 @@ impl Talk<'_> {
         default: &str,
         mut check: impl FnMut(&str) -> Result<T, String>,
     ) -> Result<T, Stop> {
+        // Too long for one line, the prompt goes on lines of its own and
+        // the default after it.
+        let shown = match default.is_empty() {
+            true => format!("  {prompt}: "),
+            false => format!("  {prompt} [{default}]: "),
+        };
+        let shown = match shown.chars().count() <= WIDTH {
+            true => shown,
+            false => format!("{}\n  [{default}]: ", fold(&format!("  {prompt}"))),
+        };
         loop {
-            let shown = match default.is_empty() {
-                true => format!("  {prompt}: "),
-                false => format!("  {prompt} [{default}]: "),
-            };
             write!(self.output, "{shown}")
                 .and_then(|()| self.output.flush())
                 .map_err(Stop::Terminal)?;
@@ -680,6 +923,38 @@ impl Talk<'_> {
             }
         }
     }
+}
+
+/// `text` with each line longer than [`WIDTH`] folded at spaces, the
+/// folded parts indented two more than the line. A word longer than a line
+/// stays whole.
+fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for (number, line) in text.split('\n').enumerate() {
+        if number > 0 {
+            out.push('\n');
+        }
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let mut width = 0;
+        for word in line.trim_start_matches(' ').split(' ') {
+            let length = word.chars().count();
+            if width == 0 {
+                out.push_str(&line[..indent]);
+                width = indent;
+            } else if width + 1 + length > WIDTH {
+                out.push('\n');
+                out.push_str(&line[..indent]);
+                out.push_str("  ");
+                width = indent + 2;
+            } else {
+                out.push(' ');
+                width += 1;
+            }
+            out.push_str(word);
+            width += length;
+        }
+    }
+    out
 }
 
 fn check_port(answer: &str) -> Result<u16, String> {
@@ -827,6 +1102,96 @@ impl Host for System {
             false => Err(format!("systemctl enable --now mt-trafmon: {status}")),
         }
     }
+
+    fn service_state(&mut self) -> ServiceState {
+        if !Path::new("/run/systemd/system").is_dir()
+            || !UNIT_PATHS.iter().any(|unit| Path::new(unit).exists())
+        {
+            return ServiceState::Absent;
+        }
+        let says_yes = |verb: &str| {
+            std::process::Command::new("systemctl")
+                .args([verb, "--quiet", "mt-trafmon"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success())
+        };
+        match (says_yes("is-active"), says_yes("is-enabled")) {
+            (true, _) => ServiceState::Running,
+            (false, true) => ServiceState::Enabled,
+            (false, false) => ServiceState::Disabled,
+        }
+    }
+
+    fn machine(&mut self, data_dir: &Path, files: &[PathBuf]) -> Machine {
+        let new_files = files
+            .iter()
+            .filter(|file| !matches!(file.try_exists(), Ok(true)))
+            .count();
+        Machine {
+            new_files: new_files as u64,
+            free_disk: data_dir
+                .ancestors()
+                .find(|directory| directory.is_dir())
+                .and_then(|directory| store::free_bytes(directory).ok()),
+            available_memory: Some(store::available_memory().bytes),
+        }
+    }
+
+    fn addresses(&mut self) -> Vec<IpAddr> {
+        let read = |path: &str| {
+            let mut text = String::new();
+            let file = std::fs::File::open(path);
+            // Both files are a few KB; the limit only bounds a surprise.
+            let read = file.and_then(|f| f.take(1 << 20).read_to_string(&mut text));
+            read.map(|_| text).unwrap_or_default()
+        };
+        let mut addresses: Vec<IpAddr> = local_ipv4(&read("/proc/net/fib_trie"))
+            .into_iter()
+            .map(IpAddr::V4)
+            .collect();
+        addresses.extend(
+            local_ipv6(&read("/proc/net/if_inet6"))
+                .into_iter()
+                .map(IpAddr::V6),
+        );
+        addresses
+    }
+}
+
+/// This machine's own IPv4 addresses, from the text of `/proc/net/fib_trie`
+/// (each `/32 host LOCAL` route, under the address it is for).
+fn local_ipv4(fib_trie: &str) -> Vec<std::net::Ipv4Addr> {
+    let mut addresses = Vec::new();
+    let mut last = None;
+    for line in fib_trie.lines() {
+        let line = line.trim();
+        if let Some(address) = line.strip_prefix("|-- ") {
+            last = address.parse().ok();
+        } else if line == "/32 host LOCAL" {
+            if let Some(address) = last.filter(|a| !addresses.contains(a)) {
+                addresses.push(address);
+            }
+        }
+    }
+    addresses
+}
+
+/// This machine's IPv6 addresses, from the text of `/proc/net/if_inet6`
+/// (the first field of each line, 32 hexadecimal digits).
+fn local_ipv6(if_inet6: &str) -> Vec<std::net::Ipv6Addr> {
+    if_inet6
+        .lines()
+        .filter_map(|line| {
+            let hex = line.split_whitespace().next()?;
+            let bits = u128::from_str_radix(hex, 16)
+                .ok()
+                .filter(|_| hex.len() == 32)?;
+            Some(std::net::Ipv6Addr::from(bits))
+        })
+        .collect()
 }
 
 fn cannot_write(path: &Path, reason: &str) -> String {

@@ -76,6 +76,28 @@ fn without_a_config_and_a_terminal_it_names_the_wizard() {
 }
 
 #[test]
+fn the_shipped_config_without_a_router_names_the_wizard() {
+    // The package's example, every line a comment: what a new user has
+    // before running the wizard.
+    let dir = support::TestDir::new("cli-no-router");
+    let path = dir.path("mt-trafmon.toml");
+    std::fs::copy("debian/mt-trafmon.toml", &path).unwrap();
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no router configured")
+            && stderr.contains(&format!("`mt-trafmon -s --config {}`", path.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn demo_collects_from_the_simulated_router_and_cleans_up() {
     let mut child = Command::new(BIN)
         .arg("--demo")

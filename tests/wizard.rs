@@ -94,12 +94,16 @@ impl Session {
     }
 
     /// Waits until `text` appears after what earlier expectations consumed.
+    /// Runs of spaces and line ends count as one space on both sides, as
+    /// the wizard folds long lines; trailing ones are not consumed.
     fn expect(&mut self, text: &str) {
+        let text = squash(text.trim_end()).0;
         let started = Instant::now();
         loop {
             let transcript = self.transcript();
-            if let Some(at) = transcript.get(self.seen..).and_then(|rest| rest.find(text)) {
-                self.seen += at + text.len();
+            let (rest, ends) = squash(transcript.get(self.seen..).unwrap_or(""));
+            if let Some(at) = rest.find(&text) {
+                self.seen += ends[at + text.len() - 1];
                 return;
             }
             if started.elapsed() > PATIENCE {
@@ -156,6 +160,28 @@ impl Session {
     }
 }
 
+/// `text` with each run of whitespace as one space, and for each byte of
+/// that the end (exclusive) of what it stands for in `text`.
+fn squash(text: &str) -> (String, Vec<usize>) {
+    let mut squashed = String::with_capacity(text.len());
+    let mut ends = Vec::with_capacity(text.len());
+    for (at, c) in text.char_indices() {
+        let end = at + c.len_utf8();
+        if c.is_whitespace() {
+            if squashed.ends_with(' ') {
+                *ends.last_mut().unwrap() = end;
+                continue;
+            }
+            squashed.push(' ');
+            ends.push(end);
+        } else {
+            squashed.push(c);
+            ends.extend(std::iter::repeat_n(end, c.len_utf8()));
+        }
+    }
+    (squashed, ends)
+}
+
 fn simulator() -> Simulator {
     Simulator::start(mt_trafmon::sim::Options::default()).expect("simulator starts")
 }
@@ -180,7 +206,7 @@ fn up_to_the_test(path: &Path, port: u16, user: &str, password: &str) -> Session
         &port.to_string(),
     );
     session.answer(
-        "API user (its group needs the api and read policies) [admin]: ",
+        "API user (its group needs the api and read policies) [monitor]: ",
         user,
     );
     session.answer("Password (not shown; Enter for none): ", password);
@@ -234,7 +260,7 @@ fn happy_path_with_re_asked_answers() {
         "\"http\" is not a port: give a number from 1 to 65535; try again.\n",
         &sim.addr().port().to_string(),
     );
-    session.answer("[admin]: ", "");
+    session.answer("[monitor]: ", "admin");
     session.expect("Password (not shown; Enter for none): ");
     assert!(!session.echoes(), "no echo while the password is typed");
     session.type_bytes(b"secret\r");
@@ -253,7 +279,7 @@ fn happy_path_with_re_asked_answers() {
     ] {
         session.expect(row);
     }
-    session.answer("(numbers or names, separated by commas) [ether1]: ", "9");
+    session.answer("(numbers or names, with commas) [ether1]: ", "9");
     session.answer("the router has no interface \"9\"; give numbers from 1 to 5 or names from the list; try again.\n", "1, bridge1");
     session.answer(
         "Directory for the RRD files [/var/lib/mt-trafmon]: ",
@@ -271,11 +297,12 @@ fn happy_path_with_re_asked_answers() {
         &format!("RRD file of bridge1 [{data}/home-bridge1.rrd]: "),
         "",
     );
-    session.answer("[original]: ", "compact");
+    // The default depends on this machine's disk and memory.
+    session.answer("(original or compact) [", "compact");
     session.answer("Web server port [8080]: ", "0");
     session.answer("\"0\" is not a port", "18090");
     session.answer("Page title [MikroTik Traffic Monitor]: ", "Home");
-    session.answer("none for nobody) [127.0.0.0/8, ", "127.0.0.1, 10.0.0.0/33");
+    session.answer("Allowed [private]: ", "127.0.0.1, 10.0.0.0/33");
     session.answer(
         "\"10.0.0.0/33\" is not an address",
         "127.0.0.1, 192.168.1.0/24",
@@ -286,9 +313,20 @@ fn happy_path_with_re_asked_answers() {
         "  To run it: mt-trafmon --config {}\n",
         path.display()
     ));
+    // Where to point a browser: this machine's addresses, never [::].
+    session.expect("  The graphs, for browsers at the allowed addresses:\n    http://");
+    session.expect(":18090/\n");
     let (status, transcript) = session.finish();
     assert_eq!(status.code(), Some(0), "{transcript}");
     assert!(!transcript.contains("secret"), "{transcript}");
+    assert!(!transcript.contains("[::]"), "{transcript}");
+    // 80 columns, but for the long temporary paths of this test.
+    for line in transcript
+        .lines()
+        .filter(|l| !l.contains("mt-trafmon-test-"))
+    {
+        assert!(line.chars().count() <= 80, "{line:?}");
+    }
 
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -449,10 +487,10 @@ fn save_anyway_after_a_failed_test() {
     session.answer("RRD file of ether1", "");
     session.answer("RRD file of vlan 10", "");
     for prompt in [
-        "[original]: ",
+        "(original or compact) [",
         "[8080]: ",
         "Traffic Monitor]: ",
-        "fe80::/10]: ",
+        "Allowed [private]: ",
         "[dark]: ",
     ] {
         session.answer(prompt, "");
@@ -554,7 +592,12 @@ fn a_web_only_machine() {
         "RRD file of ether2 [/mnt/rrd/home-ether2.rrd]: ",
         "/mnt/rrd/lan.rrd",
     );
-    for prompt in ["[8080]: ", "Traffic Monitor]: ", "fe80::/10]: ", "[dark]: "] {
+    for prompt in [
+        "[8080]: ",
+        "Traffic Monitor]: ",
+        "Allowed [private]: ",
+        "[dark]: ",
+    ] {
         session.answer(prompt, "");
     }
     session.expect(&format!(
@@ -583,13 +626,13 @@ fn the_first_start_at_a_terminal_runs_the_wizard_then_the_daemon() {
     session.answer("serve the web pages? [Y/n]: ", "n");
     session.answer("[192.168.88.1]: ", "127.0.0.1");
     session.answer("[8728]: ", &sim.addr().port().to_string());
-    session.answer("[admin]: ", "reader");
+    session.answer("[monitor]: ", "reader");
     session.answer("Password (not shown; Enter for none): ", "secret");
     session.answer("[127.0.0.1]: ", "sim");
     session.answer("[ether1]: ", "2");
     session.answer("[/var/lib/mt-trafmon]: ", dir.0.to_str().unwrap());
     session.answer("RRD file of ether2", "");
-    session.answer("[original]: ", "compact");
+    session.answer("(original or compact) [", "compact");
     session.expect("Written to");
     // Then the daemon: it logs its start, collects, and stops on Ctrl-C.
     session.expect(&format!("with config {}", path.display()));

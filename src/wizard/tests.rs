@@ -42,6 +42,11 @@ struct Fake {
     service: bool,
     enable_error: Option<String>,
     enabled: usize,
+    state: ServiceState,
+    machine: Machine,
+    /// The data directory and files `machine` was asked about.
+    asked: Vec<(PathBuf, Vec<PathBuf>)>,
+    addresses: Vec<IpAddr>,
 }
 
 impl Host for Fake {
@@ -80,7 +85,27 @@ impl Host for Fake {
             None => Ok(()),
         }
     }
+
+    fn service_state(&mut self) -> ServiceState {
+        self.state
+    }
+
+    fn machine(&mut self, data_dir: &Path, files: &[PathBuf]) -> Machine {
+        self.asked.push((data_dir.to_path_buf(), files.to_vec()));
+        self.machine
+    }
+
+    fn addresses(&mut self) -> Vec<IpAddr> {
+        self.addresses.clone()
+    }
 }
+
+/// A board with room for the original layout: 20 GiB free, 3 GiB of memory.
+const ROOMY: Machine = Machine {
+    new_files: 2,
+    free_disk: Some(20 << 30),
+    available_memory: Some(3 << 30),
+};
 
 fn fake() -> Fake {
     Fake {
@@ -92,6 +117,16 @@ fn fake() -> Fake {
         service: false,
         enable_error: None,
         enabled: 0,
+        state: ServiceState::Absent,
+        machine: ROOMY,
+        asked: Vec::new(),
+        addresses: vec![
+            "127.0.0.1".parse().unwrap(),
+            "192.168.88.20".parse().unwrap(),
+            "::1".parse().unwrap(),
+            "fe80::1".parse().unwrap(),
+            "fd00::20".parse().unwrap(),
+        ],
     }
 }
 
@@ -149,6 +184,28 @@ impl Run {
     fn document(&self) -> Document {
         toml::from_str(self.host.saved.as_deref().expect("a file was saved")).unwrap()
     }
+}
+
+/// Every line the dialogue wrote fits [`WIDTH`] columns. A prompt and the
+/// output after its answer share a line here (the answers are not echoed),
+/// so the lines are cut after each prompt.
+fn assert_fits(transcript: &str) {
+    for line in transcript.lines() {
+        for part in line.split_inclusive("]: ") {
+            assert!(
+                part.chars().count() <= WIDTH,
+                "{} columns: {part:?} in:\n{transcript}",
+                part.chars().count()
+            );
+        }
+    }
+}
+
+/// Whether `transcript` says `expected`, whatever the folding of long
+/// lines did to the spaces and line ends in it.
+fn says(transcript: &str, expected: &str) -> bool {
+    let squash = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    squash(transcript).contains(&squash(expected))
 }
 
 fn dialogue(start: Start, answers: &[&[u8]], mut host: Fake) -> Run {
@@ -215,27 +272,48 @@ fn a_new_config_with_the_defaults() {
         "  Does this machine collect the traffic (talk to the router's API)? [Y/n]: ",
         "  Router address (IP address or host name) [192.168.88.1]: ",
         "  API port (the api service, not api-ssl) [8728]: ",
-        "  API user (its group needs the api and read policies) [admin]: ",
+        "    /user group add name=monitor policy=read,api\n",
+        "    /user add name=monitor group=monitor password=...\n",
+        "  API user (its group needs the api and read policies) [monitor]: ",
         "  Password (not shown; Enter for none): \n",
         "  Testing the connection to 192.168.88.1 port 8728 ...\n",
-        "  OK: logged in as admin; the router has 5 interfaces.\n",
+        "  OK: logged in as monitor; the router has 5 interfaces.\n",
         "  Router name (in logs and RRD file names) [192.168.88.1]: ",
         "    1  ether1   ether   running\n",
         "    3  ether3   ether   disabled\n",
         "    4  bridge1  bridge  running\n",
         "    5  wlan1    wlan    not running\n",
-        "  Interfaces to monitor (numbers or names, separated by commas) [ether1]: ",
+        "  Interfaces to monitor (numbers or names, with commas) [ether1]: ",
         "  Directory for the RRD files [/var/lib/mt-trafmon]: ",
         "  RRD file of bridge1 [/var/lib/mt-trafmon/192.168.88.1-bridge1.rrd]: ",
+        "    original  834.7 MiB  1 s values for a year, 10 s and 1 min for 5 years,\n",
+        "    compact    33.4 MiB  1 s values for 8 days, 10 s for 31 days,\n",
+        "  New files: 2; free disk: 20480.0 MiB; memory available: 3072.0 MiB.\n",
+        "  Layout of new RRD files (original or compact) [original]: ",
         "  Web server port [8080]: ",
         "  Page title [MikroTik Traffic Monitor]: ",
-        "127.0.0.0/8, ::1/128, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7, fe80::/10]: ",
+        "private for this machine\n    and the private ranges (127.0.0.0/8, ::1/128, 10.0.0.0/8, 172.16.0.0/12,\n",
+        "  Allowed [private]: ",
         "  Theme until a visitor picks one: dark or classic (light) [dark]: ",
         "  Written to /etc/mt-trafmon/mt-trafmon.toml.\n",
         "  To run it: mt-trafmon\n",
+        "  The graphs, for browsers at the allowed addresses:\n    http://192.168.88.20:8080/\n    http://[fd00::20]:8080/\n",
     ] {
-        assert!(t.contains(expected), "{expected:?} missing from:\n{t}");
+        assert!(says(t, expected), "{expected:?} missing from:\n{t}");
     }
+    assert_fits(t);
+    assert!(!t.contains("suggested"), "{t}");
+    assert_eq!(
+        run.host.asked,
+        [(
+            PathBuf::from("/var/lib/mt-trafmon"),
+            vec![
+                PathBuf::from("/var/lib/mt-trafmon/192.168.88.1-ether1.rrd"),
+                PathBuf::from("/var/lib/mt-trafmon/192.168.88.1-bridge1.rrd")
+            ]
+        )],
+        "the machine is measured for the chosen files"
+    );
     assert!(!t.contains("secret"), "{t}");
     assert!(!t.contains("systemctl"), "no service offer: {t}");
 
@@ -248,7 +326,7 @@ fn a_new_config_with_the_defaults() {
         [(
             "192.168.88.1".to_string(),
             8728,
-            "admin".to_string(),
+            "monitor".to_string(),
             "secret".to_string(),
             TEST_TIMEOUT
         )]
@@ -272,7 +350,7 @@ fn a_new_config_with_the_defaults() {
         (router.host.as_str(), router.name.as_str()),
         ("192.168.88.1", "192.168.88.1")
     );
-    assert_eq!((router.port, router.user.as_str()), (8728, "admin"));
+    assert_eq!((router.port, router.user.as_str()), (8728, "monitor"));
     assert_eq!(router.password, "secret");
     let files: Vec<(&str, &Path)> = router
         .interfaces
@@ -356,7 +434,7 @@ fn invalid_answers_are_asked_again_with_the_reason() {
         "    answer dark or classic; try again.\n",
         "  RRD file of wlan1 [/srv/rrd/fd00__1-wlan1.rrd]: ",
     ] {
-        assert!(t.contains(reason), "{reason:?} missing from:\n{t}");
+        assert!(says(t, reason), "{reason:?} missing from:\n{t}");
     }
     assert_eq!(run.host.logins[0].0, "fd00::1");
     assert_eq!(
@@ -437,14 +515,14 @@ fn editing_keeps_the_values_and_what_is_not_asked() {
         "[monitor]: ",
         "  Password (not shown; Enter keeps the current one): ",
         "  Router name (in logs and RRD file names) [home]: ",
-        "(numbers or names, separated by commas) [ether2]: ",
+        "(numbers or names, with commas) [ether2]: ",
         "  Directory for the RRD files [/srv/rrd]: ",
         "  RRD file of ether2 [/srv/lan.rrd]: ",
         "  Web server port [9000]: ",
         "  Page title [Home]: ",
-        "; none for nobody) [none]: ",
+        "  Allowed [none]: ",
     ] {
-        assert!(t.contains(expected), "{expected:?} missing from:\n{t}");
+        assert!(says(t, expected), "{expected:?} missing from:\n{t}");
     }
     // The file's shorter timeout is used for the test, with the kept password.
     let login = &run.host.logins[0];
@@ -547,7 +625,7 @@ fn a_failed_test_saved_anyway() {
         "  Interfaces to monitor (names, separated by commas) [ether1]: ",
         "  RRD file of vlan 10 [/var/lib/mt-trafmon/192.168.88.1-vlan_10.rrd]: ",
     ] {
-        assert!(t.contains(expected), "{expected:?} missing from:\n{t}");
+        assert!(says(t, expected), "{expected:?} missing from:\n{t}");
     }
     let config = run.config();
     assert_eq!(config.routers[0].password, "secret");
@@ -588,22 +666,58 @@ fn a_failed_test_tried_again_with_the_answers_as_defaults() {
     let t = &run.transcript;
     assert!(t.contains("(IP address or host name) [10.9.9.9]: "), "{t}");
     assert!(t.contains("policies) [bob]: "), "{t}");
+    // The refused password is not offered again.
     assert!(
-        t.contains("  Password (not shown; Enter keeps the current one): "),
+        t.contains("  Password (not shown; the last one was refused): "),
         "{t}"
     );
+    assert!(!t.contains("Enter keeps the current one"), "{t}");
     let passwords: Vec<&str> = run.host.logins.iter().map(|l| l.3.as_str()).collect();
     assert_eq!(passwords, ["wrong", "right"]);
     assert_eq!(run.config().routers[0].password, "right");
 
-    // Enter keeps the password typed the first time.
+    // After a refused login, Enter is no password, not the refused one.
     let mut host = fake();
     host.tests.push_back(Err(refused()));
+    let mut answers: Vec<&[u8]> = vec![b"", b"", b"", b"", b"", b"wrong", b"", b""];
+    answers.extend([b"" as &[u8], b"", b"", b""]);
+    answers.extend(HAPPY[6..].iter().copied());
+    let run = dialogue(new_file(), &answers, host);
+    run.result.as_ref().unwrap();
+    let passwords: Vec<&str> = run.host.logins.iter().map(|l| l.3.as_str()).collect();
+    assert_eq!(passwords, ["wrong", ""]);
+    assert_eq!(run.document().router[0].password, None);
+
+    // The same for a stored password that the router refuses.
+    let mut host = fake();
+    host.tests.push_back(Err(refused()));
+    let text = EXISTING.replace("PASSWORD", "stale");
+    let mut answers: Vec<&[u8]> = vec![b""; 8];
+    answers.extend([b"" as &[u8], b"", b"", b"new"]);
+    answers.extend([b"" as &[u8]; 12]);
+    let run = dialogue(existing(&text, Some("stale")), &answers, host);
+    run.result.as_ref().unwrap();
+    let passwords: Vec<&str> = run.host.logins.iter().map(|l| l.3.as_str()).collect();
+    assert_eq!(passwords, ["stale", "new"]);
+    assert_eq!(run.config().routers[0].password, "new");
+
+    // Any other failure (here: nothing answers) keeps the typed password
+    // for Enter.
+    let mut host = fake();
+    host.tests.push_back(Err(client::Error::Refused {
+        addr: "192.168.88.1:8728".into(),
+    }));
     let mut answers: Vec<&[u8]> = vec![b"", b"", b"", b"", b"", b"first", b"", b""];
     answers.extend([b"" as &[u8], b"", b"", b""]);
     answers.extend(HAPPY[6..].iter().copied());
     let run = dialogue(new_file(), &answers, host);
     run.result.as_ref().unwrap();
+    assert!(
+        run.transcript
+            .contains("  Password (not shown; Enter keeps the current one): "),
+        "{}",
+        run.transcript
+    );
     let passwords: Vec<&str> = run.host.logins.iter().map(|l| l.3.as_str()).collect();
     assert_eq!(passwords, ["first", "first"]);
 }
@@ -656,13 +770,16 @@ fn a_web_only_machine_asks_no_router_login() {
         "{t}"
     );
     assert!(
-        t.contains("as the collecting machine calls it (its files are <name>-<interface>.rrd) [192.168.88.1]: "),
+        says(
+            t,
+            "as the collecting machine calls it (its files are <name>-<interface>.rrd) [192.168.88.1]: "
+        ),
         "{t}"
     );
     assert!(t.contains("  Interfaces to show (names, separated by commas) [ether1]: "));
     assert!(!t.contains("Password") && !t.contains("Layout"), "{t}");
     assert!(
-        t.contains("run it as mt-trafmon -w\n"),
+        says(t, "run it as mt-trafmon -w (the packaged"),
         "web-only machines run with -w: {t}"
     );
     assert!(run.host.logins.is_empty());
@@ -690,31 +807,52 @@ fn a_collect_only_machine_turns_the_web_server_off() {
 
 #[test]
 fn the_service_offer() {
-    let offer = "  Enable and start the mt-trafmon service now (systemctl enable --now mt-trafmon)? [Y/n]: ";
-    let mut host = fake();
-    host.service = true;
-    let mut answers = HAPPY.to_vec();
-    answers.push(b"");
-    let run = dialogue(new_file(), &answers, host);
-    assert!(run.result.as_ref().unwrap().service_started);
-    assert_eq!(run.host.enabled, 1);
-    assert!(run.transcript.contains(offer), "{}", run.transcript);
-    assert!(
-        run.transcript
-            .contains("The service is enabled and running")
-    );
-    assert!(!run.transcript.contains("To run it"));
+    let offer = "  Start the service now and at every boot (systemctl enable --now)? [Y/n]: ";
+    let with = |state, root: bool, last: Option<&'static [u8]>| {
+        let mut host = fake();
+        host.state = state;
+        host.service = root;
+        let mut answers = HAPPY.to_vec();
+        answers.extend(last);
+        dialogue(new_file(), &answers, host)
+    };
 
-    let mut host = fake();
-    host.service = true;
-    let mut answers = HAPPY.to_vec();
-    answers.push(b"n");
-    let run = dialogue(new_file(), &answers, host);
+    // Installed and disabled (or enabled by the package but skipped for
+    // want of a router): offered; Enter starts it.
+    for state in [ServiceState::Disabled, ServiceState::Enabled] {
+        let run = with(state, true, Some(b""));
+        assert!(run.result.as_ref().unwrap().service_started);
+        assert_eq!(run.host.enabled, 1);
+        let t = &run.transcript;
+        assert!(t.contains(offer), "{t}");
+        assert!(t.contains("  The mt-trafmon service is enabled and running.\n"));
+        assert!(!t.contains("To run it"), "{t}");
+        assert_fits(t);
+    }
+
+    // Declined: how to start it, not "mt-trafmon" in a terminal.
+    let run = with(ServiceState::Enabled, true, Some(b"n"));
     assert!(!run.result.as_ref().unwrap().service_started);
     assert_eq!(run.host.enabled, 0);
-    assert!(run.transcript.contains("To run it: mt-trafmon\n"));
+    let t = &run.transcript;
+    assert!(
+        t.contains(
+            "  The service is enabled but not running; start it with\n    sudo systemctl restart mt-trafmon\n"
+        ),
+        "{t}"
+    );
+    assert!(!t.contains("To run it: mt-trafmon\n"), "{t}");
+    let run = with(ServiceState::Disabled, true, Some(b"n"));
+    assert!(
+        run.transcript
+            .contains("  To run it as a service: sudo systemctl enable --now mt-trafmon\n"),
+        "{}",
+        run.transcript
+    );
 
+    // systemctl fails.
     let mut host = fake();
+    host.state = ServiceState::Disabled;
     host.service = true;
     host.enable_error = Some("systemctl enable --now mt-trafmon: exit status: 1".into());
     let mut answers = HAPPY.to_vec();
@@ -726,10 +864,37 @@ fn the_service_offer() {
             .contains("  That failed: systemctl enable --now mt-trafmon: exit status: 1\n")
     );
 
-    // Not offered where it is not available, nor to a web-only machine.
-    let run = dialogue(new_file(), &HAPPY, fake());
-    assert!(!run.transcript.contains("systemctl"));
+    // Already running: nothing to offer, it reads the file by itself.
+    let run = with(ServiceState::Running, true, None);
+    assert!(run.result.as_ref().unwrap().service_started);
+    assert_eq!(run.host.enabled, 0);
+    let t = &run.transcript;
+    assert!(!t.contains(offer), "{t}");
+    assert!(
+        says(
+            t,
+            "The mt-trafmon service is running: it reads the new config by itself"
+        ),
+        "{t}"
+    );
+    assert!(!t.contains("To run it"), "{t}");
+
+    // Not root: not offered, but still said how to start it.
+    let run = with(ServiceState::Enabled, false, None);
+    assert!(!run.transcript.contains(offer), "{}", run.transcript);
+    assert!(says(
+        &run.transcript,
+        "start it with sudo systemctl restart mt-trafmon"
+    ));
+
+    // No systemd or no unit: the program itself.
+    let run = with(ServiceState::Absent, true, None);
+    assert!(!run.transcript.contains("systemctl"), "{}", run.transcript);
+    assert!(run.transcript.contains("  To run it: mt-trafmon\n"));
+
+    // Nor to a web-only machine.
     let mut host = fake();
+    host.state = ServiceState::Enabled;
     host.service = true;
     let answers: &[&[u8]] = &[b"n", b"", b"", b"", b"", b"", b"", b"", b"", b""];
     let run = dialogue(new_file(), answers, host);
@@ -826,4 +991,264 @@ fn every_client_error_in_plain_words() {
         assert!(text.contains(expected), "{error:?}: {text}");
         assert!(!text.contains('{'), "no Debug output: {text}");
     }
+}
+
+#[test]
+fn the_suggested_layout_follows_disk_and_memory() {
+    let original = Profile::Original.needed_bytes();
+    let memory = Profile::Original.creation_memory();
+    let machine = |new_files, free_disk, available_memory| Machine {
+        new_files,
+        free_disk,
+        available_memory,
+    };
+    // Room for every new file and the margin, and the memory to make one.
+    let just = 2 * original + DISK_MARGIN;
+    assert_eq!(
+        suggest(machine(2, Some(just), Some(memory))),
+        Suggestion::Original
+    );
+    assert_eq!(
+        suggest(machine(2, Some(just - 1), Some(memory))),
+        Suggestion::CompactForDisk {
+            needed: just,
+            free: just - 1
+        }
+    );
+    // A 512 MB board with a large card: creation takes little memory
+    // (the patched librrd), so the original layout.
+    assert_eq!(
+        suggest(machine(1, Some(20 << 30), Some(400 << 20))),
+        Suggestion::Original
+    );
+    // Almost no memory left: compact.
+    assert_eq!(
+        suggest(machine(1, Some(20 << 30), Some(memory / 2))),
+        Suggestion::CompactForMemory {
+            needed: memory,
+            available: memory / 2
+        }
+    );
+    assert_eq!(
+        suggest(machine(1, Some(20 << 30), Some(memory - 1))).profile(),
+        Profile::Compact
+    );
+    // Memory that cannot be measured does not count against it; disk does.
+    assert_eq!(
+        suggest(machine(1, Some(20 << 30), None)),
+        Suggestion::Original
+    );
+    assert_eq!(
+        suggest(machine(1, None, Some(8 << 30))),
+        Suggestion::CompactUnknownDisk
+    );
+    // No new file: nothing is made, the layout does not matter.
+    assert_eq!(suggest(machine(0, Some(0), Some(0))), Suggestion::Original);
+    // No overflow with absurd counts.
+    assert_eq!(
+        suggest(machine(u64::MAX, Some(u64::MAX - 1), None)).profile(),
+        Profile::Compact
+    );
+}
+
+#[test]
+fn a_small_board_is_offered_the_compact_layout() {
+    // A Pi Zero 2 W: 512 MB of memory, 400 MiB of it available.
+    let mut host = fake();
+    host.machine = Machine {
+        new_files: 1,
+        free_disk: Some(12 << 30),
+        available_memory: Some(400 << 20),
+    };
+    let mut answers = HAPPY.to_vec();
+    answers[7] = b"";
+    answers.remove(10);
+    let run = dialogue(new_file(), &answers, host);
+    run.result.as_ref().unwrap();
+    let t = &run.transcript;
+    for expected in [
+        "  New files: 1; free disk: 12288.0 MiB; memory available: 400.0 MiB.\n",
+        "  compact is suggested: making an original file needs 898.7 MiB of memory, and 400.0 MiB is available.\n",
+        "  Layout of new RRD files (original or compact) [compact]: ",
+    ] {
+        assert!(says(t, expected), "{expected:?} missing from:\n{t}");
+    }
+    assert_fits(t);
+    assert_eq!(run.config().storage.profile, Profile::Compact);
+
+    // A small card: the disk decides.
+    let mut host = fake();
+    host.machine = Machine {
+        new_files: 2,
+        free_disk: Some(1 << 30),
+        available_memory: Some(8 << 30),
+    };
+    let run = dialogue(new_file(), &HAPPY, host);
+    assert!(
+        says(
+            &run.transcript,
+            "compact is suggested: in the original layout the new files and a margin of 512.0 MiB need 2183.3 MiB, and 1024.0 MiB is free."
+        ),
+        "{}",
+        run.transcript
+    );
+    assert_eq!(run.config().storage.profile, Profile::Compact);
+
+    // The user may still choose the original layout.
+    let mut host = fake();
+    host.machine.available_memory = Some(400 << 20);
+    let mut answers = HAPPY.to_vec();
+    answers[11] = b"original";
+    let run = dialogue(new_file(), &answers, host);
+    assert_eq!(run.config().storage.profile, Profile::Original);
+
+    // A file that names its layout keeps it as the default.
+    let text = EXISTING.replace("[storage]\n", "[storage]\nprofile = \"compact\"\n");
+    let run = dialogue(existing(&text, Some("pw")), &[b"" as &[u8]; 18], fake());
+    assert!(
+        run.transcript.contains("(original or compact) [compact]: "),
+        "{}",
+        run.transcript
+    );
+}
+
+#[test]
+fn the_urls_to_open() {
+    let addresses: Vec<IpAddr> = [
+        "::1",
+        "fd00::20",
+        "127.0.0.1",
+        "fe80::1",
+        "192.168.88.20",
+        "10.0.2.15",
+        "10.0.2.15",
+    ]
+    .iter()
+    .map(|a| a.parse().unwrap())
+    .collect();
+    let any6 = config::DEFAULT_LISTEN;
+    assert_eq!(
+        urls(any6, 8080, &addresses),
+        [
+            "http://10.0.2.15:8080/",
+            "http://192.168.88.20:8080/",
+            "http://[fd00::20]:8080/"
+        ]
+    );
+    assert_eq!(
+        urls("0.0.0.0".parse().unwrap(), 80, &addresses),
+        ["http://10.0.2.15:80/", "http://192.168.88.20:80/"]
+    );
+    assert_eq!(
+        urls("127.0.0.1".parse().unwrap(), 8080, &addresses),
+        ["http://127.0.0.1:8080/"]
+    );
+    assert_eq!(
+        urls("fd00::20".parse().unwrap(), 8080, &addresses),
+        ["http://[fd00::20]:8080/"]
+    );
+    // Only loopback: localhost rather than nothing (never [::]).
+    assert_eq!(
+        urls(any6, 8080, &addresses[..1]),
+        ["http://localhost:8080/"]
+    );
+}
+
+#[test]
+fn this_machines_addresses_from_proc() {
+    let fib_trie = "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 0.0.0.0\n        /0 universe UNICAST\n     +-- 127.0.0.0/8 2 0 2\n        +-- 127.0.0.0/31 1 0 0\n           |-- 127.0.0.0\n              /8 host LOCAL\n           |-- 127.0.0.1\n              /32 host LOCAL\n        |-- 127.255.255.255\n           /32 link BROADCAST\n     +-- 192.0.2.0/24 2 0 2\n           |-- 192.0.2.0\n              /24 link UNICAST\n           |-- 192.0.2.2\n              /32 host LOCAL\n        |-- 192.0.2.255\n           /32 link BROADCAST\nLocal:\n           |-- 192.0.2.2\n              /32 host LOCAL\n           |-- not an address\n              /32 host LOCAL\n";
+    assert_eq!(
+        local_ipv4(fib_trie),
+        [
+            "127.0.0.1".parse::<std::net::Ipv4Addr>().unwrap(),
+            "192.0.2.2".parse().unwrap()
+        ]
+    );
+    let if_inet6 = "fe8000000000000000fc00fffe000001 04 40 20 80     eth0\nfd000000000000000000000000000002 04 40 00 82     eth0\n00000000000000000000000000000001 01 80 10 80       lo\nzz 01\n0001 01 80 10 80 short\n";
+    assert_eq!(
+        local_ipv6(if_inet6),
+        [
+            "fe80::fc:ff:fe00:1".parse::<std::net::Ipv6Addr>().unwrap(),
+            "fd00::2".parse().unwrap(),
+            "::1".parse().unwrap()
+        ]
+    );
+    assert!(local_ipv4("").is_empty() && local_ipv6("\n\n").is_empty());
+}
+
+#[test]
+fn long_lines_are_folded_at_spaces() {
+    assert_eq!(fold("  short"), "  short");
+    let long = format!("  {}", ["word"; 30].join(" "));
+    let folded = fold(&long);
+    assert!(folded.lines().count() > 1, "{folded}");
+    for line in folded.lines() {
+        assert!(line.chars().count() <= WIDTH, "{line:?}");
+    }
+    assert!(folded.lines().skip(1).all(|l| l.starts_with("    word")));
+    assert_eq!(folded.split_whitespace().count(), 30, "no word lost");
+    // A word longer than a line is not cut.
+    let path = format!("/{}", "d".repeat(100));
+    assert_eq!(fold(&format!("  {path}")), format!("  {path}"));
+    assert_eq!(fold("a\n\nb"), "a\n\nb");
+}
+
+#[test]
+fn text_from_the_router_is_escaped() {
+    let mut host = fake();
+    let mut list = router_list();
+    list[0].name = "wan\x1b]0;owned\x07".into();
+    list[1].kind = "ether\x1b[2J".into();
+    host.tests.push_back(Err(client::Error::BadCredentials {
+        user: "monitor".into(),
+        message: "no\x1b[31m".into(),
+    }));
+    host.tests.push_back(Ok(list));
+    let mut answers: Vec<&[u8]> = vec![b"", b"", b"", b"", b"", b"x", b"", b""];
+    answers.extend([b"" as &[u8], b"", b"", b"secret"]);
+    answers.extend(HAPPY[6..].iter().copied());
+    answers[12] = b"";
+    let run = dialogue(new_file(), &answers, host);
+    run.result.as_ref().unwrap();
+    let t = &run.transcript;
+    assert!(!t.contains('\x1b') && !t.contains('\x07'), "{t}");
+    for expected in [
+        "(the router said: no\\x1b[31m)",
+        "    1  wan\\x1b]0;owned\\x07  ether           running\n",
+        "    2  ether2                ether\\x1b[2J  running\n",
+        // The default picks the running interface whose name is not plain
+        // text by its number, so that Enter takes what is shown.
+        "(numbers or names, with commas) [1]: ",
+        "  RRD file of wan\\x1b]0;owned\\x07 [",
+    ] {
+        assert!(says(t, expected), "{expected:?} missing from:\n{t}");
+    }
+    assert_eq!(
+        run.config().routers[0].interfaces[0].name,
+        "wan\x1b]0;owned\x07"
+    );
+}
+
+#[test]
+fn every_line_fits_80_columns() {
+    let run = dialogue(new_file(), &HAPPY, fake());
+    assert_fits(&run.transcript);
+    let mut host = fake();
+    host.tests.push_back(Err(client::Error::Unreachable {
+        addr: "192.168.88.1:8728".into(),
+        detail: "no answer within 5 s".into(),
+    }));
+    let run = dialogue(
+        new_file(),
+        &[b"", b"", b"", b"", b"", b"x", b"", b"n"],
+        host,
+    );
+    assert!(matches!(run.result, Err(Stop::NotSaved)));
+    assert_fits(&run.transcript);
+    let text = EXISTING.replace("PASSWORD", "xor:AAAA");
+    let run = dialogue(existing(&text, None), &[b"" as &[u8]; 18], fake());
+    assert_fits(&run.transcript);
+    let web_only: &[&[u8]] = &[b"n", b"", b"", b"", b"", b"", b"", b"", b"", b""];
+    let run = dialogue(new_file(), web_only, fake());
+    assert_fits(&run.transcript);
 }

@@ -1,7 +1,8 @@
 //! The web side of mt-trafmon: a `tiny_http` server on a fixed pool of
 //! worker threads ([`server`]) answering one routing table ([`routes`])
-//! with the compiled-in page ([`assets`]) and JSON read from the RRD files
-//! and the collectors' health, behind an allow-list ([`acl`]).
+//! with the compiled-in page ([`assets`]), JSON read from the RRD files
+//! and the collectors' health, and Prometheus metrics ([`metrics`]), behind
+//! an allow-list ([`acl`]).
 //!
 //! [`State`] is everything a request may read. Host names of the
 //! allow-lists are resolved by a background thread into
@@ -14,6 +15,7 @@
 
 pub mod acl;
 pub mod assets;
+pub mod metrics;
 pub mod routes;
 pub mod server;
 

@@ -123,7 +123,7 @@ fn counters_reconnects_and_write_errors_as_they_happened() {
     let reconnects = format!("mt_trafmon_router_reconnects_total{{router=\"{ROUTER_LABEL}\"}}");
     assert_eq!(value(&text, &connected), Some(1.0), "{text}");
     assert_eq!(value(&text, &reconnects), Some(0.0), "{text}");
-    for family in ["bytes_total", "bits_per_second", "rrd_write_errors_total"] {
+    for family in ["bytes_total", "bytes_per_second", "rrd_write_errors_total"] {
         let help = format!("# HELP mt_trafmon_interface_{family} ");
         assert_eq!(text.matches(&help).count(), 1, "{family}:\n{text}");
     }

@@ -54,9 +54,9 @@ const BYTES: Family = Family {
     help: "The router's own 64-bit byte counter of the interface, as last read (source = counters only).",
 };
 const RATE: Family = Family {
-    name: "mt_trafmon_interface_bits_per_second",
+    name: "mt_trafmon_interface_bytes_per_second",
     kind: "gauge",
-    help: "The interface's rate over the last measured second, in bit/s.",
+    help: "The interface's rate over the last measured second, in bytes per second (times 8 for bit/s).",
 };
 const SAMPLE_TIME: Family = Family {
     name: "mt_trafmon_interface_last_sample_timestamp_seconds",
@@ -115,7 +115,7 @@ pub fn render(version: &str, seen: &[Seen]) -> String {
     family(&mut out, &RATE, |f| {
         for s in seen {
             if let Some(x) = s.sample {
-                directions(f, &RATE, s, (x.rx_bps, x.tx_bps));
+                directions(f, &RATE, s, (x.rx_bps / 8.0, x.tx_bps / 8.0));
             }
         }
     });
@@ -251,10 +251,10 @@ mt_trafmon_build_info{version=\"1.2.3\"} 1
 # TYPE mt_trafmon_interface_bytes_total counter
 mt_trafmon_interface_bytes_total{router=\"gw\",interface=\"ether1\",direction=\"rx\"} 18446744073709552000
 mt_trafmon_interface_bytes_total{router=\"gw\",interface=\"ether1\",direction=\"tx\"} 12345
-# HELP mt_trafmon_interface_bits_per_second The interface's rate over the last measured second, in bit/s.
-# TYPE mt_trafmon_interface_bits_per_second gauge
-mt_trafmon_interface_bits_per_second{router=\"gw\",interface=\"ether1\",direction=\"rx\"} 8000000.5
-mt_trafmon_interface_bits_per_second{router=\"gw\",interface=\"ether1\",direction=\"tx\"} 0
+# HELP mt_trafmon_interface_bytes_per_second The interface's rate over the last measured second, in bytes per second (times 8 for bit/s).
+# TYPE mt_trafmon_interface_bytes_per_second gauge
+mt_trafmon_interface_bytes_per_second{router=\"gw\",interface=\"ether1\",direction=\"rx\"} 1000000.0625
+mt_trafmon_interface_bytes_per_second{router=\"gw\",interface=\"ether1\",direction=\"tx\"} 0
 # HELP mt_trafmon_interface_last_sample_timestamp_seconds When the latest sample was taken (Unix time).
 # TYPE mt_trafmon_interface_last_sample_timestamp_seconds gauge
 mt_trafmon_interface_last_sample_timestamp_seconds{router=\"gw\",interface=\"ether1\"} 1800000000.25
@@ -322,13 +322,13 @@ mt_trafmon_router_reconnects_total{router=\"gw\"} 7
             names,
             [
                 "mt_trafmon_build_info",
-                "mt_trafmon_interface_bits_per_second",
+                "mt_trafmon_interface_bytes_per_second",
                 "mt_trafmon_interface_last_sample_timestamp_seconds"
             ]
         );
         // The file's unknown rate is left out, the known one is there.
         assert!(!text.contains("direction=\"rx\""), "{text}");
-        assert!(text.contains("direction=\"tx\"} 1\n"), "{text}");
+        assert!(text.contains("direction=\"tx\"} 0.125\n"), "{text}");
     }
 
     #[test]
@@ -360,7 +360,7 @@ mt_trafmon_router_reconnects_total{router=\"gw\"} 7
         for v in [0.0, 0.1, 1e-300, 1_800_000_000.123_456, 9.007e15, 1e300] {
             let mut out = String::new();
             sample(&mut out, &RATE, &[], v);
-            let text = out.strip_prefix("mt_trafmon_interface_bits_per_second ");
+            let text = out.strip_prefix("mt_trafmon_interface_bytes_per_second ");
             let read = text.and_then(|t| t.strip_suffix('\n')?.parse::<f64>().ok());
             assert_eq!(read, Some(v), "{out}");
         }

@@ -609,7 +609,7 @@ fn metrics_for_prometheus() {
     for line in [
         "mt_trafmon_interface_bytes_total{router=\"home\",interface=\"ether1\",direction=\"rx\"} 1000000\n",
         "mt_trafmon_interface_bytes_total{router=\"home\",interface=\"ether1\",direction=\"tx\"} 2000\n",
-        "mt_trafmon_interface_bits_per_second{router=\"home\",interface=\"ether1\",direction=\"rx\"} 8000000\n",
+        "mt_trafmon_interface_bytes_per_second{router=\"home\",interface=\"ether1\",direction=\"rx\"} 1000000\n",
         "mt_trafmon_interface_last_sample_timestamp_seconds{router=\"home\",interface=\"ether1\"} 1800000000.25\n",
         "mt_trafmon_interface_unknown_seconds_total{router=\"home\",interface=\"ether2\"} 0\n",
         "mt_trafmon_router_connected{router=\"home\"} 1\n",

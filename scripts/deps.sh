@@ -13,7 +13,12 @@
 #   - Python 3 with venv (the cross-check with PyPI RouterOS clients);
 #   - Debian's Rust 1.85 (rustc-web, the MSRV and the ARM cross toolchain),
 #     which also serves as the toolchain when no other cargo is installed;
-#   - shellcheck, which scripts/test.sh runs over every shell script.
+#   - shellcheck, which scripts/test.sh runs over every shell script;
+#   - Prometheus (with promtool), which scrapes the daemon in
+#     scripts/test-prometheus.sh on a loopback port of its own: when this
+#     script installs it on a machine running systemd, it stops and
+#     disables the system service the package starts (a server on port
+#     9090 of every interface that no test uses).
 # With --packaging:
 #   - the cross C toolchains and target C libraries for arm64 and armhf,
 #     qemu-user (the ARM binaries are run under it in the tests), lintian,
@@ -50,7 +55,7 @@ packages="$packages clang libclang-dev make dpkg-dev libglib2.0-dev debian-archi
 packages="$packages rustc-web=$RUST_WEB_VERSION cargo-web=$RUST_WEB_VERSION"
 packages="$packages libstd-rust-web-dev=$RUST_WEB_VERSION"
 packages="$packages rust-web-clippy=$RUST_WEB_VERSION rustfmt-web=$RUST_WEB_VERSION"
-packages="$packages shellcheck"
+packages="$packages shellcheck prometheus"
 if [ "$packaging" = yes ]; then
     packages="$packages gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf"
     packages="$packages libc6-dev-arm64-cross libc6-dev-armhf-cross"
@@ -113,6 +118,13 @@ $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
 # shellcheck disable=SC2086 # $missing is a list of package names
 DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 \
     install -y -qq --no-install-recommends $missing >/dev/null
+case " $missing " in
+    *" prometheus "*)
+        if [ -d /run/systemd/system ]; then
+            $sudo systemctl disable --now prometheus.service
+        fi
+        ;;
+esac
 if [ "$packaging" = yes ]; then
     install_cargo_deb
 fi

@@ -12,7 +12,9 @@
 #      routeros-api (tests/interop, in a venv under target/);
 #   5. the browser tests of the graph page in headless Debian Chromium
 #      (scripts/test-browser.sh);
-#   6. the release binaries and Debian packages for amd64, arm64 and armhf
+#   6. Debian's Prometheus scraping the daemon for about 2.5 minutes
+#      (scripts/test-prometheus.sh);
+#   7. the release binaries and Debian packages for amd64, arm64 and armhf
 #      (scripts/build-deb.sh), then their tests: lintian, the ARM binaries
 #      under qemu-user, the amd64 package in a throwaway Debian root
 #      (scripts/test-deb.sh);
@@ -56,6 +58,9 @@ ROUTEROS_SIM="$PWD/target/debug/routeros-sim" "$venv/bin/pytest" -q tests/intero
 
 step "browser tests of the page (headless Chromium)"
 sh scripts/test-browser.sh
+
+step "Prometheus scrapes the daemon (about 2.5 minutes)"
+sh scripts/test-prometheus.sh
 
 step "release binaries and Debian packages (amd64, arm64, armhf)"
 sh scripts/build-deb.sh

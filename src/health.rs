@@ -52,6 +52,13 @@ pub struct Entry {
     pub seconds_backfilled: f64,
     /// Seconds written as unknown or given up.
     pub seconds_lost: f64,
+    /// The router's byte counters (received, sent) as last read, with
+    /// `source = "counters"`; set together with `last_sample`.
+    pub counters: Option<(u64, u64)>,
+    /// Failed writes of the file.
+    pub write_errors: u64,
+    /// Sessions with the router opened after the first.
+    pub reconnects: u64,
 }
 
 /// A problem going on: since when (wall clock) and what it is.

@@ -305,6 +305,7 @@ pub fn run(job: Job) {
     let mut last_offset: Option<f64> = None;
     while !job.stop.is_set() {
         service_files(&job, &mut slots);
+        let reconnect = link.worked;
         let mut session = match connect(&job, &mut link) {
             Ok(session) => session,
             Err(error) => {
@@ -317,7 +318,10 @@ pub fn run(job: Job) {
         };
         session.absent = vec![false; slots.len()];
         for slot in &slots {
-            slot.health.update(|h| h.connected = true);
+            slot.health.update(|h| {
+                h.connected = true;
+                h.reconnects += u64::from(reconnect);
+            });
         }
         // The first reading right away: the first known second does not
         // wait for the next whole second.
@@ -576,6 +580,10 @@ fn observe(slots: &mut [Slot], session: &Session, values: Vec<Option<Got>>, now:
             slot.health.update(|h| h.missing = problem);
             continue;
         };
+        let counters = match value {
+            Value::Counters { rx_bytes, tx_bytes } => Some((rx_bytes, tx_bytes)),
+            Value::Rates { .. } => None,
+        };
         if let Some(Said::Ended { seconds, .. }) = slot.missing.ended(now.wall) {
             log::info!(
                 "{}: the router lists the interface again, after {seconds:.0} s",
@@ -593,14 +601,16 @@ fn observe(slots: &mut [Slot], session: &Session, values: Vec<Option<Got>>, now:
         if let Some(event) = event {
             log_event(&slot.id, &event);
         }
-        if let Some((rx_bps, tx_bps)) = slot.tracker.latest_rates() {
-            let sample = Sample {
-                at: now.wall,
-                rx_bps,
-                tx_bps,
-            };
-            slot.health.update(|h| h.last_sample = Some(sample));
-        }
+        let sample = slot.tracker.latest_rates().map(|(rx_bps, tx_bps)| Sample {
+            at: now.wall,
+            rx_bps,
+            tx_bps,
+        });
+        // One update, so that a reader sees counters and sample together.
+        slot.health.update(|h| {
+            h.last_sample = sample.or(h.last_sample);
+            h.counters = counters.or(h.counters);
+        });
     }
 }
 
@@ -768,8 +778,10 @@ fn write(job: &Job, slots: &mut [Slot], offset: f64) {
                         escape(&message)
                     );
                 }
-                slot.health
-                    .update(|h| h.file = FileState::Failed(problem.clone()));
+                slot.health.update(|h| {
+                    h.file = FileState::Failed(problem.clone());
+                    h.write_errors += 1;
+                });
                 // Another process reading the file holds librrd's lock
                 // (which never waits): nothing was written, try again.
                 if error.kind() == rrd::ErrorKind::Locked {

@@ -1,7 +1,8 @@
 //! The web side of mt-trafmon: a `tiny_http` server on a fixed pool of
 //! worker threads ([`server`]) answering one routing table ([`routes`])
-//! with the compiled-in page ([`assets`]) and JSON read from the RRD files
-//! and the collectors' health, behind the config's allow-list ([`acl`]).
+//! with the compiled-in page ([`assets`]), JSON read from the RRD files
+//! and the collectors' health, and Prometheus metrics ([`metrics`]), behind
+//! the config's allow-list ([`acl`]).
 //!
 //! [`State`] is everything a request may read. Host names of the
 //! allow-lists are resolved by a background thread into
@@ -13,6 +14,7 @@
 //! threads of one process), and never delays a write of another file.
 
 pub mod assets;
+pub mod metrics;
 pub mod routes;
 pub mod server;
 

@@ -16,9 +16,9 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Served, State, acl, assets};
+use super::{Served, State, acl, assets, metrics};
 use crate::graph::{self, View};
-use crate::health::{FileState, Sample, Status};
+use crate::health::{Entry, FileState, Health, Sample, Status};
 use crate::query::{self, Request};
 use crate::rrd;
 
@@ -144,6 +144,7 @@ pub fn route(state: &State, req: &Req) -> Reply {
         "/api/series"     => series(state, &params).unwrap_or_else(|e| e),
         "/api/rrdtool"    => rrdtool(state, &params).unwrap_or_else(|e| e),
         "/healthz"        => healthz(state),
+        "/metrics"        => prometheus(state),
         _ => match assets::find(path) {
             Some(asset) => asset_reply(asset, req),
             None => Reply::text(404, "Not found\n"),
@@ -477,6 +478,40 @@ fn healthz(state: &State) -> Reply {
     match problems.is_empty() {
         true => Reply::text(200, "ok\n"),
         false => Reply::text(503, problems),
+    }
+}
+
+/// `/metrics` for Prometheus: each collector's entry read once (its
+/// counters and sample belong together); in web-only mode the file's last
+/// row.
+fn prometheus(state: &State) -> Reply {
+    let now = state.clock.now().wall;
+    let entries: Vec<Option<Entry>> = state
+        .interfaces
+        .iter()
+        .map(|served| served.health.as_ref().map(Health::snapshot))
+        .collect();
+    let seen: Vec<metrics::Seen> = state
+        .interfaces
+        .iter()
+        .zip(&entries)
+        .map(|(served, entry)| metrics::Seen {
+            router: &served.router,
+            interface: &served.name,
+            sample: match entry {
+                Some(entry) => entry.last_sample,
+                None => file_status(state, served, now).sample,
+            },
+            entry: entry.as_ref(),
+        })
+        .collect();
+    let text = metrics::render(env!("CARGO_PKG_VERSION"), &seen);
+    Reply {
+        status: 200,
+        content_type: metrics::CONTENT_TYPE,
+        body: Body::Owned(text.into_bytes()),
+        headers: Vec::new(),
+        cache: "no-store",
     }
 }
 

@@ -588,3 +588,44 @@ fn web_only_reads_live_values_from_the_file() {
         "{text}"
     );
 }
+
+/// `/metrics`: behind the allow-list, the Prometheus content type, the
+/// collector's counters and sample from one snapshot.
+#[test]
+fn metrics_for_prometheus() {
+    let setup = setup("[web]\nallow = [\"10.0.0.0/8\"]\n");
+    let denied = request(&setup.state, "GET", "/metrics", "192.168.1.9");
+    assert_eq!(denied.status, 403);
+    set_sample(&setup, 0, NOW - 0.25, 8e6, 1e6);
+    setup.health[0].update(|h| {
+        h.counters = Some((1_000_000, 2_000));
+        h.reconnects = 2;
+    });
+    let reply = request(&setup.state, "GET", "/metrics", "10.1.2.3");
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.content_type,
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    assert_eq!(reply.cache, "no-store");
+    let text = String::from_utf8(reply.body.bytes().to_vec()).unwrap();
+    for line in [
+        "mt_trafmon_interface_bytes_total{router=\"home\",interface=\"ether1\",direction=\"rx\"} 1000000\n",
+        "mt_trafmon_interface_bytes_total{router=\"home\",interface=\"ether1\",direction=\"tx\"} 2000\n",
+        "mt_trafmon_interface_bytes_per_second{router=\"home\",interface=\"ether1\",direction=\"rx\"} 1000000\n",
+        "mt_trafmon_interface_last_sample_timestamp_seconds{router=\"home\",interface=\"ether1\"} 1800000000.25\n",
+        "mt_trafmon_interface_unknown_seconds_total{router=\"home\",interface=\"ether2\"} 0\n",
+        "mt_trafmon_router_connected{router=\"home\"} 1\n",
+        "mt_trafmon_router_reconnects_total{router=\"home\"} 2\n",
+    ] {
+        assert!(text.contains(line), "{line} in:\n{text}");
+    }
+    assert!(
+        !text.contains("interface=\"ether2\",direction"),
+        "ether2 has neither counters nor a sample yet:\n{text}"
+    );
+    set_router(&setup, false, Some("connection refused"));
+    let reply = request(&setup.state, "GET", "/metrics/", "10.1.2.3");
+    let text = String::from_utf8(reply.body.bytes().to_vec()).unwrap();
+    assert!(text.contains("mt_trafmon_router_connected{router=\"home\"} 0\n"));
+}

@@ -59,6 +59,12 @@ fn main() -> ExitCode {
         eprintln!("mt-trafmon: -w (web only) and -c (collect only) exclude each other");
         return ExitCode::from(2);
     }
+    if args.port.is_some() && !args.demo {
+        eprintln!(
+            "mt-trafmon: --port is the demo's; the daemon's port is web.port in the config file"
+        );
+        return ExitCode::from(2);
+    }
     let path = args
         .config
         .clone()
@@ -116,7 +122,8 @@ fn main() -> ExitCode {
         }
     };
     if args.demo {
-        if let Err(message) = demo::run(&stop) {
+        let port = args.port.unwrap_or(config::DEFAULT_WEB_PORT);
+        if let Err(message) = demo::run(&stop, port) {
             log::error!("demo: {message}");
         }
         return ExitCode::FAILURE;

@@ -16,7 +16,7 @@
 # .cargo/config.toml. The .comment section (compiler version strings) is
 # dropped, the man page gzipped, and `cargo deb --no-build` packs each
 # target ([package.metadata.deb] in Cargo.toml; files in debian/).
-# Recipe: ../shared/reference/cross-build.md. Needs root or sudo only for
+# Reasons: docs/cross-build.md. Needs root or sudo only for
 # the apt part of deps.sh.
 set -eu
 cd "$(dirname "$0")/.."

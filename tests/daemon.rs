@@ -71,7 +71,10 @@ impl Daemon {
             .unwrap();
         // Hermetic: the test configs disable the web server, which would
         // otherwise listen on port 8080 of every interface.
-        assert!(!log.contains("web: "), "a test daemon served the web: {log}");
+        assert!(
+            !log.contains("web: "),
+            "a test daemon served the web: {log}"
+        );
         (code, started.elapsed(), log)
     }
 }

@@ -152,7 +152,8 @@ fn every_referenced_document_is_in_the_repository() {
             for token in tokens {
                 let token = token.trim_end_matches('.');
                 let document = token.ends_with(".md") && token.len() > ".md".len();
-                if !document && !token.starts_with("../") {
+                let relative = token.starts_with("../") && token.len() > "../".len();
+                if !document && !relative {
                     continue;
                 }
                 let bare_name =

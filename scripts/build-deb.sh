@@ -13,11 +13,13 @@
 # shim), then Debian's Rust 1.85 (/usr/bin/cargo, RUSTC=/usr/bin/rustc, the
 # MSRV) builds all three; the ARM targets take their std from the private
 # sysroot of scripts/rust-sysroot.sh and link with the cross gcc named in
-# .cargo/config.toml. The .comment section (compiler version strings) is
-# dropped, the man page gzipped, and `cargo deb --no-build` packs each
-# target ([package.metadata.deb] in Cargo.toml; files in debian/).
-# Recipe: ../shared/reference/cross-build.md. Needs root or sudo only for
-# the apt part of deps.sh.
+# .cargo/config.toml, through LLVM's lld with the size settings below. The
+# binary is kept with its symbol table as mt-trafmon.with-symbols (for
+# scripts/measure-size.sh), then stripped, and the .comment section
+# (compiler version strings) dropped; the man page is gzipped, and
+# `cargo deb --no-build` packs each target ([package.metadata.deb] in
+# Cargo.toml; files in debian/). Reasons: docs/cross-build.md. Needs root
+# or sudo only for the apt part of deps.sh.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -28,14 +30,40 @@ fi
 sh scripts/deps.sh --packaging
 sysroot=$(sh scripts/rust-sysroot.sh)
 
+# Size settings for every target (measured in README.md, "Sizes"; reasons in
+# docs/cross-build.md, section 6): link with lld 16 (Debian 12's lld-16; its
+# gcc driver finds it through -B), discard the unwind tables (panic =
+# "abort": nothing unwinds), pack the relative relocations (DT_RELR, glibc
+# 2.36; lld 16 adds the GLIBC_ABI_DT_RELR version that glibc insists on),
+# and SHA-256 without its hardware back end (one hash at startup). The
+# binaries stay PIE with full RELRO and BIND_NOW (rustc's defaults).
+lld_dir=/usr/lib/llvm-16/bin
+[ -x "$lld_dir/ld.lld" ] || {
+    echo "build-deb.sh: $lld_dir/ld.lld is missing (scripts/deps.sh --packaging installs lld-16)" >&2
+    exit 1
+}
+size_flags="-C link-arg=-fuse-ld=lld -C link-arg=-B$lld_dir"
+size_flags="$size_flags -C link-arg=-Wl,-T,$PWD/scripts/no-unwind-tables.ld"
+size_flags="$size_flags -C link-arg=-Wl,-z,pack-relative-relocs"
+size_flags="$size_flags --cfg sha2_backend=\"soft\" --cfg sha2_backend_soft=\"compact\""
+
 mkdir -p target/deb-assets
 gzip -9n <debian/mt-trafmon.8 >target/deb-assets/mt-trafmon.8.gz
 
 for triple in "$@"; do
+    # armhf in Thumb-2, as Debian's armhf C code is: 207,760 B less than ARM
+    # code, and what keeps it within budget. rustc 1.85 accepts thumb-mode
+    # but warns that the feature is unstable; the tier-2 target
+    # thumbv7neon-unknown-linux-gnueabihf uses it too. Debian's prebuilt std
+    # stays in ARM code, and the two interwork.
+    target_flags=""
     case "$triple" in
         x86_64-unknown-linux-gnu) objcopy=objcopy arch=amd64 ;;
         aarch64-unknown-linux-gnu) objcopy=aarch64-linux-gnu-objcopy arch=arm64 ;;
-        armv7-unknown-linux-gnueabihf) objcopy=arm-linux-gnueabihf-objcopy arch=armhf ;;
+        armv7-unknown-linux-gnueabihf)
+            objcopy=arm-linux-gnueabihf-objcopy arch=armhf
+            target_flags="-C target-feature=+thumb-mode"
+            ;;
         *)
             echo "build-deb.sh: unsupported target $triple" >&2
             exit 2
@@ -44,14 +72,21 @@ for triple in "$@"; do
     echo "== $triple" >&2
     sh scripts/build-librrd.sh "$triple"
     # CARGO_TARGET_<TRIPLE>_RUSTFLAGS: the std of this target from the
-    # private sysroot (not committed in .cargo/config.toml, where it would
-    # break builds with rustup targets or cross).
+    # private sysroot, and the size settings (not committed in
+    # .cargo/config.toml, where they would break builds with rustup targets
+    # or cross, or without lld-16).
     upper=$(echo "$triple" | tr 'a-z-' 'A-Z_')
-    env "CARGO_TARGET_${upper}_RUSTFLAGS=--sysroot=$sysroot" \
+    env "CARGO_TARGET_${upper}_RUSTFLAGS=--sysroot=$sysroot $size_flags $target_flags" \
         RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
         /usr/bin/cargo build --release --locked --target "$triple" --bin mt-trafmon
     binary=target/$triple/release/mt-trafmon
-    "$objcopy" --remove-section .comment "$binary"
+    # The release profile keeps the symbol table; the package gets none. A
+    # binary without one was stripped by an earlier run and not relinked
+    # since, so its copy with symbols is still the right one.
+    if readelf -S "$binary" | grep -q ' \.symtab '; then
+        cp "$binary" "$binary.with-symbols"
+    fi
+    "$objcopy" --strip-all --remove-section .comment "$binary"
     # Only this build's package remains (no stale version beside it).
     rm -f "target/$triple/debian/"*.deb "target/debian/mt-trafmon_"*"_$arch.deb"
     CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc \

@@ -7,7 +7,7 @@
 #   target/rrd-static/<TRIPLE>/include/rrd.h, rrd_format.h, rrd_client.h
 #   target/rrd-static/<TRIPLE>/lib/librrd.a, libglibshim.a
 #   target/rrd-static/<TRIPLE>/lib/pkgconfig/librrd.pc (with Libs.private)
-# Recipe and reasons: ../shared/reference/cross-build.md, sections 2 and 3.3:
+# Reasons: docs/cross-build.md, sections 1 to 3:
 # librrd's eleven glib calls go to scripts/glibshim.c, built here for the
 # target, instead of Debian's static glib and pcre2 (1.3 MB less per binary;
 # README.md, "Sizes"). glib's headers and archive are still needed to
@@ -183,7 +183,7 @@ fi
         { tail -n 30 make.out >&2; exit 1; }
 )
 
-# The install layout of cross-build.md section 2.4. The .pc file locates its
+# The install layout of docs/cross-build.md, section 3. The .pc file locates its
 # prefix from its own directory, so a copied prefix (cache, another clone)
 # works unchanged; pkg-config's static rules need every archive in one libdir
 # outside /usr.

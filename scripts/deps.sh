@@ -21,7 +21,10 @@
 #     9090 of every interface that no test uses).
 # With --packaging:
 #   - the cross C toolchains and target C libraries for arm64 and armhf,
-#     qemu-user (the ARM binaries are run under it in the tests), lintian,
+#     LLVM's linker lld-16 (scripts/build-deb.sh links the release
+#     binaries with it: packed relative relocations that glibc accepts;
+#     Debian's default lld, 14, cannot), qemu-user (the ARM binaries are
+#     run under it in the tests), lintian,
 #     debootstrap (the install test's throwaway Debian root), systemd's
 #     systemd-analyze, man-db;
 #   - for the arm64 VM test (scripts/test-vm.sh): qemu-system-arm (it has
@@ -58,7 +61,7 @@ packages="$packages rust-web-clippy=$RUST_WEB_VERSION rustfmt-web=$RUST_WEB_VERS
 packages="$packages shellcheck prometheus"
 if [ "$packaging" = yes ]; then
     packages="$packages gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf"
-    packages="$packages libc6-dev-arm64-cross libc6-dev-armhf-cross"
+    packages="$packages libc6-dev-arm64-cross libc6-dev-armhf-cross lld-16"
     packages="$packages qemu-user lintian debootstrap systemd man-db"
     packages="$packages qemu-system-arm cpio socat"
 fi

@@ -2,8 +2,8 @@
 # apt-get on private lists, cache and sources under a scratch directory,
 # aimed at the host's own Debian mirror, so that source packages and .debs of
 # other architectures can be downloaded without root and without touching
-# /etc/apt or dpkg's architecture list (../shared/reference/cross-build.md,
-# section 2.1: a foreign architecture added to the host makes every later
+# /etc/apt or dpkg's architecture list (docs/cross-build.md, section 5:
+# a foreign architecture added to the host makes every later
 # `apt-get update` depend on that architecture's mirror being in sync).
 #   private_apt_init DIR ARCH...   lists for the host's architecture and ARCHes
 #   apt_private ARGS...            apt-get with those settings

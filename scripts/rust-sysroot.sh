@@ -10,7 +10,7 @@
 # private-apt.sh: no root, /etc/apt and dpkg's architectures untouched) and
 # unpacked with dpkg -x, never installed. The host's own std is linked in,
 # so the sysroot is complete for every triple.
-# Recipe and reasons: ../shared/reference/cross-build.md, sections 4.2, 4.3.
+# Reasons: docs/cross-build.md, section 4.
 #
 # Where: ${XDG_CACHE_HOME:-$HOME/.cache}/mt-trafmon/rust-sysroot/<version>,
 # reused by every clone on the machine (about 300 MB); when the cache cannot

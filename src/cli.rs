@@ -38,6 +38,11 @@ pub struct Args {
     #[argh(switch)]
     pub demo: bool,
 
+    /// the demo's web port on 127.0.0.1 (default 8080; 0 takes any free
+    /// one); with --demo only
+    #[argh(option)]
+    pub port: Option<u16>,
+
     /// a subcommand instead of the daemon
     #[argh(subcommand)]
     pub command: Option<Command>,
@@ -134,6 +139,12 @@ mod tests {
         assert!(run(&["-v"]).version);
         assert!(run(&["--version"]).version);
         assert!(run(&["--demo", "-q"]).demo);
+        assert_eq!(run(&["--demo", "--port", "0"]).port, Some(0));
+        assert_eq!(run(&["--demo"]).port, None);
+        assert!(matches!(
+            parse("mt-trafmon", &["--demo", "--port", "65536"]),
+            Parsed::Invalid(_)
+        ));
         assert!(run(&["-q"]).quiet);
         assert!(run(&["-w"]).web_only && run(&["--web-only"]).web_only);
         assert!(run(&["-c"]).collect_only && run(&["--collect-only"]).collect_only);

@@ -4,7 +4,9 @@
 //! compact profile, pre-fills a few days of the simulator's traffic so long
 //! ranges have something to show, and prints each interface's rates once a
 //! second until it is stopped (SIGINT/SIGTERM); then it removes the
-//! directory. It serves the graph page on 127.0.0.1:8080 meanwhile.
+//! directory. It serves the graph page on 127.0.0.1 meanwhile, on port
+//! 8080 unless `--port` names another (0: any free one), and prints the
+//! address it got.
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -28,25 +30,26 @@ pub const INTERFACES: [&str; 2] = ["ether1", "ether2"];
 /// Days of history written before the collector starts.
 pub const HISTORY_DAYS: i64 = 3;
 
-/// Runs the demo until SIGINT or SIGTERM. Returns once it has stopped, or
+/// Runs the demo, serving the page on `port` of 127.0.0.1, until SIGINT or
+/// SIGTERM. Returns once it has stopped, or
 /// a message for the log if it could not start; the temporary directory is
 /// removed either way.
-pub fn run() -> Result<(), String> {
+pub fn run(port: u16) -> Result<(), String> {
     let stop = Signals::install()
         .and_then(Signals::into_stop)
         .map_err(|e| format!("cannot install the SIGINT/SIGTERM handlers: {e}"))?;
     let simulator = Simulator::start(sim::Options::default())
         .map_err(|e| format!("cannot start the simulated router: {e}"))?;
     let directory = std::env::temp_dir().join(format!("mt-trafmon-demo-{}", std::process::id()));
-    let result = run_in(&stop, &simulator, &directory);
+    let result = run_in(&stop, &simulator, &directory, port);
     let _ = std::fs::remove_dir_all(&directory);
     result
 }
 
 /// The demo with its files in `directory`, until `stop` is set; returns
 /// once the daemon has stopped and no longer writes there.
-fn run_in(stop: &Stop, simulator: &Simulator, directory: &Path) -> Result<(), String> {
-    let config = demo_config(simulator.addr(), directory);
+fn run_in(stop: &Stop, simulator: &Simulator, directory: &Path, port: u16) -> Result<(), String> {
+    let config = demo_config(simulator.addr(), directory, port);
     println!(
         "simulated router on {}; RRD files in {}",
         simulator.addr(),
@@ -69,9 +72,10 @@ fn run_in(stop: &Stop, simulator: &Simulator, directory: &Path) -> Result<(), St
         .map_err(|e| format!("cannot start the collector: {e}"))?;
     let Some(server) = daemon.server() else {
         daemon.stop(daemon::PATIENCE);
-        return Err(
-            "cannot serve the page on 127.0.0.1:8080 (is another program using the port?)".into(),
-        );
+        return Err(format!(
+            "cannot serve the page on 127.0.0.1:{port} (is another program using the port?); \
+             choose another with --port N, or --port 0 for any free one"
+        ));
     };
     println!(
         "open http://{}/ in a browser; Ctrl-C stops the demo",
@@ -100,8 +104,9 @@ fn run_in(stop: &Stop, simulator: &Simulator, directory: &Path) -> Result<(), St
 }
 
 /// The configuration the demo runs: the simulator's admin user, the two
-/// interfaces, compact files in `directory`.
-pub fn demo_config(router: SocketAddr, directory: &Path) -> Config {
+/// interfaces, compact files in `directory`, the page on `port` of
+/// 127.0.0.1.
+pub fn demo_config(router: SocketAddr, directory: &Path, port: u16) -> Config {
     let interfaces = INTERFACES
         .iter()
         .map(|name| Interface {
@@ -128,7 +133,7 @@ pub fn demo_config(router: SocketAddr, directory: &Path) -> Config {
         web: Web {
             enabled: true,
             listen: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            port: config::DEFAULT_WEB_PORT,
+            port,
             title: "mt-trafmon demo".into(),
             theme: Theme::Dark,
             allow: AllowList::default_private(),
@@ -231,7 +236,7 @@ mod tests {
 
     #[test]
     fn the_demo_config_is_valid_and_local() {
-        let config = demo_config("127.0.0.1:4000".parse().unwrap(), Path::new("/tmp/d"));
+        let config = demo_config("127.0.0.1:4000".parse().unwrap(), Path::new("/tmp/d"), 0);
         let router = &config.routers[0];
         assert_eq!((router.host.as_str(), router.port), ("127.0.0.1", 4000));
         assert_eq!(
@@ -239,6 +244,10 @@ mod tests {
             Path::new("/tmp/d/demo-ether2.rrd")
         );
         assert_eq!(config.storage.profile, Profile::Compact);
+        assert_eq!(
+            (config.web.listen, config.web.port),
+            (IpAddr::V4(Ipv4Addr::LOCALHOST), 0)
+        );
     }
 
     #[test]

@@ -3,12 +3,12 @@
 //! "Copy rrdtool command"). Pure: no clock, no file, no rrdtool run.
 //!
 //! The URL parameters and their rules are the original's
-//! (`original-behaviour.md` §6.1, §6.2): presets `5m` … `5y` plus `10y`,
+//! (`docs/original.md`, section 2): presets `5m` … `5y` plus `10y`,
 //! `start`/`end` for a custom window, `width` 300..4000 (default 1200),
 //! `height` 150..2000 (default 420), `style`, `log`, `smooth`, `volume`,
 //! `refresh`; a value that does not parse takes the default instead of
 //! failing (the original dropped the connection on `width=abc`). The
-//! command is the original's argument list (§7.1 to §7.4, §8) with three
+//! command is the original's argument list (section 3 there) with three
 //! fixes: the dark colours are included when the page is dark, windows of
 //! a day or more are given in seconds (rrdtool's `now-1y` is a calendar
 //! year, and `now-1d` spans 23 or 25 hours across a DST change), and a `:`
@@ -326,7 +326,7 @@ mod tests {
 
     #[test]
     fn the_originals_step_rule() {
-        // original-behaviour.md §6.3: 1h at 1200 px is 3 s, 5y is 131490 s.
+        // docs/original.md, section 2: 1h at 1200 px is 3 s, 5y is 131490 s.
         assert_eq!(effective_step(&view("range=1h"), &ORIGINAL), 3);
         assert_eq!(effective_step(&view("range=5y"), &ORIGINAL), 131_490);
         for (span, step) in [(31_557_600, 1), (31_557_601, 10), (157_788_001, 300)] {
@@ -360,7 +360,8 @@ mod tests {
         );
     }
 
-    /// The original's command for its observed example (§8), light page:
+    /// The original's command for its observed example (`docs/original.md`,
+    /// section 3), light page:
     /// the same arguments, except that the page here has no dark colours
     /// either.
     #[test]

@@ -2,8 +2,8 @@
 //! the original did (Python's `configparser` with its defaults, overlaid on
 //! the original's default values) and writes a TOML config for this
 //! program that keeps using the existing RRD file, with notes on what could
-//! not be carried over or was changed (`original-behaviour.md` §12, §13,
-//! §21 items 2 and 3).
+//! not be carried over or was changed (`docs/original.md`, sections 5 and
+//! 6).
 //!
 //! The `configparser` rules reproduced here: lines end at `\n`, `\r\n` or
 //! `\r`; `#` and `;` start full-line comments (also indented; no inline
@@ -909,7 +909,7 @@ mod tests {
     const INI_PATH: &str = "/opt/mt-trafmon/mt-trafmon.ini";
     const CWD: &str = "/srv/run";
 
-    /// Modelled on original-behaviour.md §12: comments (one indented), mixed
+    /// Modelled on the original's ini (`docs/original.md`, section 5): comments (one indented), mixed
     /// case keys, a `:` separator, an `xor:` password, an empty
     /// `password_plain`, a relative `rrd_file`, `%%`, a `%(key)s` reference
     /// to `[DEFAULT]`, a value continued on an indented line after which a

@@ -53,6 +53,12 @@ fn main() -> ExitCode {
         eprintln!("mt-trafmon: -w (web only) and -c (collect only) exclude each other");
         return ExitCode::from(2);
     }
+    if args.port.is_some() && !args.demo {
+        eprintln!(
+            "mt-trafmon: --port is the demo's; the daemon's port is web.port in the config file"
+        );
+        return ExitCode::from(2);
+    }
     let path = args
         .config
         .clone()
@@ -103,7 +109,8 @@ fn main() -> ExitCode {
         }
     }
     if args.demo {
-        return match demo::run() {
+        let port = args.port.unwrap_or(config::DEFAULT_WEB_PORT);
+        return match demo::run(port) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
                 log::error!("demo: {message}");

@@ -5,7 +5,7 @@
 //! as `xor:` + padded standard base64 of its UTF-8 bytes XORed with the key
 //! repeated. Anyone who can read the config and the world-readable machine
 //! id can undo it; it only keeps the password from being read over a
-//! shoulder (`original-behaviour.md` §13).
+//! shoulder (`docs/original.md`, section 6).
 //!
 //! [`Key::from_machine_id`], [`obfuscate`], [`deobfuscate`] and [`reveal`]
 //! are pure and reproduce the original exactly, including Python's lenient
@@ -208,7 +208,7 @@ mod tests {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    /// Every vector of original-behaviour.md §13.2, both ways.
+    /// Every vector of `docs/original.md`, section 6, both ways.
     #[test]
     fn reference_vectors() {
         let fallback = Key::from_machine_id("");

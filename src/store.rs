@@ -549,7 +549,7 @@ mod tests {
 
     #[test]
     fn profile_sizes() {
-        // The original's data area (original-behaviour.md, 3.3).
+        // The original's data area (docs/original.md, section 1).
         assert_eq!(Profile::Original.data_bytes(), 875_197_440);
         assert_eq!(Profile::Compact.data_bytes(), 35_020_800);
         assert_eq!(

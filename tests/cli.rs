@@ -1,9 +1,11 @@
 //! The `mt-trafmon` binary as a user runs it: `--version`, usage errors and
 //! their exit status, the exit status without a config or a terminal,
 //! `import-ini` on a sample of the original's ini, and `--demo` printing
-//! rates read from the built-in simulated router.
+//! rates read from the built-in simulated router and serving the page on
+//! the port it is given.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -99,8 +101,9 @@ fn the_shipped_config_without_a_router_names_the_wizard() {
 
 #[test]
 fn demo_collects_from_the_simulated_router_and_cleans_up() {
+    // --port 0: any free port, so the test never depends on 8080.
     let mut child = Command::new(BIN)
-        .arg("--demo")
+        .args(["--demo", "--port", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -144,12 +147,35 @@ fn demo_collects_from_the_simulated_router_and_cleans_up() {
         .unwrap();
     assert!(directory.join("demo-ether1.rrd").exists());
 
-    // A second demo finds the page's port taken: it says so, exits 1 and
-    // leaves no directory behind.
-    let second = Command::new(BIN).arg("--demo").output().unwrap();
+    // The address it printed is the one it serves the page on.
+    let port: u16 = text
+        .split("open http://127.0.0.1:")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("no page address in {text}"));
+    assert_ne!(port, 0);
+    let mut page = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    page.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    page.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    page.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // A second demo on the same port finds it taken: it says so and how to
+    // pick another, exits 1 and leaves no directory behind.
+    let second = Command::new(BIN)
+        .args(["--demo", "--port", &port.to_string()])
+        .output()
+        .unwrap();
     assert_eq!(second.status.code(), Some(1));
     let said = String::from_utf8_lossy(&second.stderr);
-    assert!(said.contains("8080"), "{said}");
+    assert!(
+        said.contains(&format!("127.0.0.1:{port}")) && said.contains("--port 0"),
+        "{said}"
+    );
     let second_directory = String::from_utf8_lossy(&second.stdout)
         .split("RRD files in ")
         .nth(1)
@@ -176,6 +202,14 @@ fn demo_collects_from_the_simulated_router_and_cleans_up() {
     assert_eq!(status.code(), Some(0));
     assert!(started.elapsed() < Duration::from_secs(2));
     assert!(!directory.exists(), "the demo removes its files");
+}
+
+#[test]
+fn port_is_for_the_demo_only() {
+    let out = Command::new(BIN).args(["--port", "9000"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("web.port"), "{stderr}");
 }
 
 #[test]

@@ -73,6 +73,12 @@ impl Daemon {
             .unwrap()
             .read_to_string(&mut log)
             .unwrap();
+        // Hermetic: the test configs disable the web server, which would
+        // otherwise listen on port 8080 of every interface.
+        assert!(
+            !log.contains("web: "),
+            "a test daemon served the web: {log}"
+        );
         (code, started.elapsed(), log)
     }
 }
@@ -110,6 +116,9 @@ fn write_config_with(
     for name in interfaces {
         text.push_str(&format!("\n[[router.interface]]\nname = \"{name}\"\n"));
     }
+    // No web server: these tests are about the files, and a server would
+    // listen on port 8080 of every interface.
+    text.push_str("\n[web]\nenabled = false\n");
     let path = dir.join("mt-trafmon.toml");
     std::fs::write(&path, text).unwrap();
     path

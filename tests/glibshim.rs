@@ -148,8 +148,9 @@ fn a_file_updated_here_dumps_like_the_one_rrdtool_writes() {
 }
 
 /// The binaries define librrd's glib functions (from the shim) and carry
-/// nothing else of glib or pcre2. Checked on the unstripped test binary,
-/// which links the same librrd as the daemon.
+/// nothing else of glib or pcre2. Checked on this test binary, which links
+/// the same librrd as the daemon and keeps its symbol table in both
+/// profiles (the release profile strips debug info only; Cargo.toml).
 #[test]
 fn the_shim_is_linked_and_glib_is_not() {
     let binary = std::env::current_exe().expect("the test binary");

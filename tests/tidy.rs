@@ -1,8 +1,11 @@
 //! House rules checked as tests: every Rust file opens with a `//!` header,
 //! every dependency is justified by a comment, no async runtime in the
-//! device binary, and `unsafe` stays out of the code (until the librrd
-//! module, which alone may allow it).
+//! device binary, `unsafe` stays out of the code (until the librrd
+//! module, which alone may allow it), and no file points at a document
+//! that is not in the repository.
 
+use std::collections::HashSet;
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -139,4 +142,83 @@ fn the_runtime_has_one_lock_home_and_never_polls() {
         .map(|(path, _)| path)
         .collect();
     assert!(exits.is_empty(), "process::exit in {exits:?}");
+}
+
+/// Every file of the repository's tree, without build output (`target/`),
+/// git's data and installed Node packages.
+fn repository_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let skipped = ["target", ".git", "node_modules"]
+            .iter()
+            .any(|name| path.file_name().is_some_and(|n| n == *name));
+        if path.is_dir() && !skipped {
+            repository_files(&path, out);
+        } else if path.is_file() {
+            out.push(path);
+        }
+    }
+}
+
+/// Whether `reference` names a file inside the repository, taken from `base`.
+fn resolves(base: &Path, reference: &str) -> bool {
+    let root = root().canonicalize().unwrap();
+    base.join(reference)
+        .canonicalize()
+        .is_ok_and(|path| path.starts_with(&root) && path.is_file())
+}
+
+/// The repository stands alone: a reference to a Markdown document, or a
+/// relative path that starts with `../`, must name a file of the
+/// repository (from the repository's root or from the referring file's
+/// directory; a bare document name may be any file of that name), and
+/// nothing may point into the workspace's shared directory. Text the code
+/// relies on lives in `docs/`.
+#[test]
+fn every_referenced_document_is_in_the_repository() {
+    let mut files = Vec::new();
+    repository_files(root(), &mut files);
+    assert!(files.len() > 50);
+    let names: HashSet<OsString> = files
+        .iter()
+        .filter_map(|path| path.file_name().map(|name| name.to_os_string()))
+        .collect();
+    let mut dangling = Vec::new();
+    for path in &files {
+        // This file spells out what it looks for.
+        if path.ends_with("tests/tidy.rs") {
+            continue;
+        }
+        // Binary files (images, archives) have no references.
+        let Ok(text) = fs::read_to_string(path) else {
+            continue;
+        };
+        let shown = path.strip_prefix(root()).unwrap().display();
+        let dir = path.parent().unwrap();
+        for (number, line) in text.lines().enumerate() {
+            if line.contains("../shared") || line.contains("shared/reference") {
+                dangling.push(format!("{shown}:{}: {}", number + 1, line.trim()));
+                continue;
+            }
+            let tokens = line.split(|c: char| !(c.is_ascii_alphanumeric() || "._/-".contains(c)));
+            for token in tokens {
+                let token = token.trim_end_matches('.');
+                let document = token.ends_with(".md") && token.len() > ".md".len();
+                let relative = token.starts_with("../") && token.len() > "../".len();
+                if !document && !relative {
+                    continue;
+                }
+                let bare_name =
+                    document && !token.contains('/') && names.contains(&OsString::from(token));
+                if !(bare_name || resolves(root(), token) || resolves(dir, token)) {
+                    dangling.push(format!("{shown}:{}: {token}", number + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        dangling.is_empty(),
+        "references to files that are not in the repository (put what they stand for into docs/, in the repository's own words):\n{}",
+        dangling.join("\n")
+    );
 }

@@ -4,8 +4,8 @@
 //! A word is a length prefix (one to five bytes) and that many raw bytes; a
 //! sentence is a list of words ended by the zero-length word `00`. Commands
 //! (client to router) and replies (router to client) are sentences whose
-//! first word says what they are. See `routeros-api.md` in the shared
-//! references for the protocol and its sources.
+//! first word says what they are. See `docs/routeros-api.md` for the
+//! protocol and its sources.
 //!
 //! This module does no I/O and reads no clock. Every byte sequence fed to a
 //! [`Decoder`] ends in sentences or an [`Error`], never a panic, and the

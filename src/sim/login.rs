@@ -44,7 +44,7 @@ pub(crate) fn answer(
     let response = attrs.get("response");
     match (mode, response) {
         // RouterOS 7 hands out a challenge but no longer accepts the answer
-        // (the 6.47.6 log in routeros-api.md section 2.4).
+        // (the 6.47.6 log in docs/routeros-api.md section 3).
         (LoginMode::Modern, Some(_)) => {
             *pending = None;
             Outcome::Refused(INVALID_USER)
@@ -60,7 +60,7 @@ pub(crate) fn answer(
             }
         }
         // Before 6.43 every `/login` without a response gets a challenge;
-        // a password sent along is ignored (routeros-api.md section 2.4).
+        // a password sent along is ignored (docs/routeros-api.md section 3).
         (LoginMode::Legacy, None) => issue(pending, fresh),
         (LoginMode::Legacy, Some(response)) => {
             let Some(challenge) = pending.take() else {

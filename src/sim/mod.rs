@@ -7,7 +7,7 @@
 //! `/login` (both methods), `/interface/print`, `/interface/monitor-traffic`
 //! (once or streaming), `/interface/reset-counters`, `/cancel`,
 //! `/system/resource/print`, `/system/identity/print` and `/quit`, with the
-//! reply sequences documented in `routeros-api.md`; every behaviour that is
+//! reply sequences documented in `docs/routeros-api.md`; every behaviour that is
 //! not documented there is marked as an assumption where it is made.
 //!
 //! For tests it injects faults at known times (a [`Fault`] per sentence,
@@ -611,7 +611,7 @@ fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
 /// `max_sessions` are open.
 ///
 /// What RouterOS does with the connection above `max-sessions` is not
-/// documented (routeros-api.md section 12); accepting and closing it at
+/// documented (`docs/routeros-api.md`, section 7); accepting and closing it at
 /// once without a word is an assumption.
 fn admit(shared: &Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     let mut sessions = lock(&shared.sessions);

@@ -255,7 +255,7 @@ impl Session<'_> {
             }
             // The socket stays open after a failed login, and a session that
             // was logged in stays logged in as before: both assumptions (no
-            // transcript shows either, routeros-api.md section 2.2).
+            // transcript shows either, docs/routeros-api.md section 3).
             Outcome::Refused(message) => self.trap_done(tag, None, message),
         }
     }

@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { GAP, ARTIFACTS, startStack, newPage, until, waitLoads, loads, plot, pixels, topmost } = require('./harness');
 
-// Colours of original-behaviour.md §7.3/7.4 as the canvas shows them on the dark plot background #1a1d26.
+// Colours of docs/original.md section 3 as the canvas shows them on the dark plot background #1a1d26.
 const BG_DARK = [26, 29, 38];
 const RX_LINE = [0, 204, 102]; // line style
 const RX_FILL_AREA = [114, 168, 141]; // #99e6bb at alpha 0xB0 over the dark background
@@ -18,7 +18,7 @@ const RX_OUTLINE = [0, 170, 85];
 const GRID = [[64, 72, 88], [96, 104, 120]]; // dark GRID and MGRID
 const TX_FILL = [179, 217, 255];
 
-/** original-behaviour.md §9.4 number format, written here independently of the page. */
+/** docs/original.md section 4 number format, written here independently of the page. */
 function bits(v) {
   if (v === null || v === undefined) return '—';
   if (v >= 1e9) return `${(v / 1e9).toFixed(2)} Gbit/s`;

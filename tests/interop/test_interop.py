@@ -4,7 +4,7 @@ clients from PyPI: librouteros 4.2.2 and routeros-api 0.21.0.
 The two clients parse replies differently (librouteros rejects any `.tag=`
 word and casts numbers and booleans; routeros-api tags every command,
 requires the tag back and keeps strings), so a simulator that satisfies
-both speaks the protocol as real routers do (routeros-api.md section 10).
+both speaks the protocol as real routers do (docs/routeros-api.md, section 8).
 When a client and the simulator disagree, the simulator is wrong.
 
 This file builds nothing: set ROUTEROS_SIM to the binary

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The original's `rrdtool create` arguments (original-behaviour.md §3.1),
+/// The original's `rrdtool create` arguments (docs/original.md, section 1),
 /// written out here rather than taken from `store`, so that a wrong profile
 /// in the code cannot pass its own test.
 pub const ORIGINAL_DEFINITIONS: [&str; 8] = [

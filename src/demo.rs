@@ -130,6 +130,7 @@ pub fn demo_config(router: SocketAddr, directory: &Path) -> Config {
             theme: Theme::Dark,
             allow: AllowList::default_private(),
             trusted_proxies: AllowList::default(),
+            hostnames: Vec::new(),
         },
     }
 }

@@ -38,6 +38,10 @@ pub struct State {
     pub allow: AllowList,
     /// Whose `X-Forwarded-For` is believed.
     pub proxies: AllowList,
+    /// The names the server answers to besides IP literals and
+    /// `localhost` (see [`acl::host_allowed`]): `web.hostnames`, this
+    /// machine's host name, and that name with `.local`.
+    pub hostnames: Vec<String>,
     /// The addresses the host names of `allow` and `proxies` resolve to.
     pub resolved: RwLock<Resolved>,
     /// The monitored interfaces, in config order.
@@ -111,11 +115,17 @@ impl State {
                 });
             }
         }
+        let mut hostnames = config.web.hostnames.clone();
+        if let Some(machine) = machine_host_name() {
+            hostnames.push(format!("{machine}.local"));
+            hostnames.push(machine);
+        }
         State {
             title: config.web.title.clone(),
             theme: config.web.theme,
             allow: config.web.allow.clone(),
             proxies: config.web.trusted_proxies.clone(),
+            hostnames,
             resolved: RwLock::new(Resolved::default()),
             interfaces,
             files,
@@ -158,6 +168,30 @@ impl State {
         true
     }
 }
+
+/// This machine's host name (the kernel's, as `hostname` prints it),
+/// normalized; `None` if it cannot be read or is not a host name.
+fn machine_host_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name = acl::normalized_host(name.trim());
+    acl::is_host_name(&name).then_some(name)
+}
+
+/// Request-derived text (a URL, a host name) made safe for a log line:
+/// quoted, control and other non-printable characters escaped (as Rust's
+/// `{:?}` does), cut after [`ESCAPED_CHARS`] characters.
+pub fn escape(text: &str) -> String {
+    let mut cut: String = text.chars().take(ESCAPED_CHARS).collect();
+    let more = cut.len() < text.len();
+    cut = format!("{cut:?}");
+    if more {
+        cut.push('…');
+    }
+    cut
+}
+
+/// See [`escape`].
+const ESCAPED_CHARS: usize = 200;
 
 /// Resolves a host name with the system's resolver (for the background
 /// thread); failures resolve to nothing.

@@ -323,7 +323,7 @@ pub fn slowloris(
                 let Some(s) = stream else { continue };
                 let byte = HEAD.get(*sent).copied().unwrap_or(b'z');
                 let mut probe = [0u8; 512];
-                let gone = matches!(s.read(&mut probe), Ok(_))
+                let gone = s.read(&mut probe).is_ok()
                     || matches!(s.write(&[byte]), Err(e) if e.kind() != io::ErrorKind::WouldBlock);
                 if gone {
                     tally.closed.fetch_add(1, Ordering::Relaxed);

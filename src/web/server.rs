@@ -230,16 +230,28 @@ fn work(http: &tiny_http::Server, shared: &Shared, stop: &AtomicBool) {
                 if_none_match: header("If-None-Match"),
             },
         );
-        let status = reply.status;
-        let mut response =
-            tiny_http::Response::from_data(reply.body.bytes().to_vec()).with_status_code(status);
-        let headers = [
-            ("Content-Type", reply.content_type),
-            ("Cache-Control", reply.cache),
-        ]
-        .into_iter()
-        .chain(SECURITY_HEADERS)
-        .chain(reply.headers.iter().map(|(k, v)| (*k, v.as_str())));
+        let routes::Reply {
+            status,
+            content_type,
+            body,
+            headers,
+            cache,
+        } = reply;
+        let length = body.bytes().len();
+        // The body is moved, not copied (a series answer is ~400 KB), and
+        // sent with its length, never chunked (it is all in memory).
+        let mut response = tiny_http::Response::new(
+            status.into(),
+            Vec::new(),
+            io::Cursor::new(body),
+            Some(length),
+            None,
+        )
+        .with_chunked_threshold(usize::MAX);
+        let headers = [("Content-Type", content_type), ("Cache-Control", cache)]
+            .into_iter()
+            .chain(SECURITY_HEADERS)
+            .chain(headers.iter().map(|(k, v)| (*k, v.as_str())));
         for (name, value) in headers {
             if value.bytes().any(|b| b.is_ascii_control()) {
                 log::warn!("web: {name} header with a control character not sent");

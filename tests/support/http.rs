@@ -113,6 +113,66 @@ pub fn get_from(source: IpAddr, address: SocketAddr, path: &str) -> io::Result<A
     Ok(Answer::parse(&raw, started.elapsed()))
 }
 
+/// Sends `GET path` on a keep-alive connection and reads its whole answer
+/// (`Content-Length` or chunked, at most 16 MiB); returns the status.
+pub fn get_keep_alive(stream: &mut io::BufReader<TcpStream>, path: &str) -> io::Result<u16> {
+    use std::io::BufRead;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    stream.get_mut().write_all(request.as_bytes())?;
+    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
+    let mut line = String::new();
+    let mut read_line = |stream: &mut io::BufReader<TcpStream>| -> io::Result<String> {
+        line.clear();
+        if stream.by_ref().take(65536).read_line(&mut line)? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        Ok(line.trim_end().to_string())
+    };
+    let status_line = read_line(stream)?;
+    let status = status_line
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("no status"))?;
+    let (mut length, mut chunked) = (0usize, false);
+    loop {
+        let header = read_line(stream)?;
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':').ok_or_else(|| bad("header"))?;
+        if name.eq_ignore_ascii_case("Content-Length") {
+            length = value.trim().parse().map_err(|_| bad("length"))?;
+        } else if name.eq_ignore_ascii_case("Transfer-Encoding") {
+            chunked = value.trim().eq_ignore_ascii_case("chunked");
+        }
+    }
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            let size = read_line(stream)?;
+            let size = usize::from_str_radix(size.trim(), 16).map_err(|_| bad("chunk size"))?;
+            if size == 0 {
+                read_line(stream)?;
+                break;
+            }
+            if body.len() + size > 16 << 20 {
+                return Err(bad("answer over 16 MiB"));
+            }
+            let start = body.len();
+            body.resize(start + size, 0);
+            stream.read_exact(&mut body[start..])?;
+            read_line(stream)?;
+        }
+    } else {
+        if length > 16 << 20 {
+            return Err(bad("answer over 16 MiB"));
+        }
+        body.resize(length, 0);
+        stream.read_exact(&mut body)?;
+    }
+    Ok(status)
+}
+
 /// The security headers every answer must carry (`web::server::SECURITY_HEADERS`).
 pub const SECURITY_HEADERS: [&str; 4] = [
     "Content-Security-Policy: default-src 'none'",

@@ -175,6 +175,13 @@ fn attacks() -> Vec<(&'static str, Start)> {
             }
             attack
         }),
+        ("/api/live, 8 keep-alive", |address| {
+            let mut attack = Attack::new();
+            for n in 70..78 {
+                keep_alive(&mut attack, lo(n), address, "/api/live".into());
+            }
+            attack
+        }),
         ("3-day series, 10,000 points, 4 keep-alive", |address| {
             let mut attack = Attack::new();
             for n in 50..54 {
@@ -186,13 +193,6 @@ fn attacks() -> Vec<(&'static str, Start)> {
             let mut attack = Attack::new();
             for n in 0..64u8 {
                 keep_alive(&mut attack, lo(60 + n / 16), address, series_path());
-            }
-            attack
-        }),
-        ("/api/live, 8 keep-alive", |address| {
-            let mut attack = Attack::new();
-            for n in 70..78 {
-                keep_alive(&mut attack, lo(n), address, "/api/live".into());
             }
             attack
         }),

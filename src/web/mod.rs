@@ -1,11 +1,13 @@
 //! The web side of mt-trafmon: a `tiny_http` server on a fixed pool of
 //! worker threads ([`server`]) answering one routing table ([`routes`])
 //! with the compiled-in page ([`assets`]) and JSON read from the RRD files
-//! and the collectors' health, behind an allow-list ([`acl`]).
+//! and the collectors' health, behind an allow-list and a `Host` check
+//! ([`acl`]).
 //!
 //! [`State`] is everything a request may read. Host names of the
 //! allow-lists are resolved by a background thread into
-//! [`State::resolved`], never during a request.
+//! [`State::resolved`], never during a request. [`escape`] makes request
+//! text safe for a log line.
 //!
 //! Invariant: read-only on the RRD files, and every read of one happens
 //! under the daemon's file guard taken exclusively, so it never overlaps a

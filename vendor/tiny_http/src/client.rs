@@ -236,6 +236,7 @@ pub(crate) fn serve(
             return;
         }
         if !keep_alive {
+            slot.waiting();
             linger(&mut input);
             return;
         }

@@ -251,7 +251,7 @@ fn a_pipelined_flood_keeps_memory_bounded_and_others_answered() {
         "RSS {before} KiB before, {peak} KiB peak, with {sent} pipelined requests"
     );
     assert!(
-        slowest < Duration::from_secs(2),
+        slowest < Duration::from_secs(3),
         "another client waited {slowest:?}"
     );
     web.assert_unharmed();
@@ -290,7 +290,7 @@ fn slowloris_from_many_addresses_does_not_starve_others() {
     let opened = tally.sent.load(Ordering::Relaxed);
     assert!(opened >= 256, "the attack opened {opened} connections");
     assert_eq!(answered, 12, "another client answered 12 of 12 times");
-    assert!(slowest < Duration::from_secs(3), "slowest {slowest:?}");
+    assert!(slowest < Duration::from_secs(4), "slowest {slowest:?}");
     web.assert_unharmed();
 }
 

@@ -45,7 +45,7 @@ def status():
 def ask(path, source="127.0.0.2"):
     s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
     start = time.perf_counter()
-    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n".encode())
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n".encode())
     data = b""
     while chunk := s.recv(65536):
         data += chunk

@@ -6,7 +6,8 @@
 #      syntax check of the VM test's Python driver;
 #   1. formatting (cargo fmt --check) and lints (clippy, warnings are errors);
 #   2. unit and integration tests (cargo test: codec vectors, client against
-#      the simulator, simulator, tidy checks);
+#      the simulator, simulator, tidy checks, hostile web clients), and the
+#      unit tests of the patched tiny_http in vendor/;
 #   3. the MSRV: a check build with Debian's Rust 1.85;
 #   4. the cross-check of the simulator with PyPI's librouteros and
 #      routeros-api (tests/interop, in a venv under target/);
@@ -42,6 +43,7 @@ cargo clippy --locked --all-targets -- -D warnings
 
 step "unit and integration tests"
 cargo test --locked
+cargo test --locked -p tiny_http --lib
 
 step "MSRV: check build with Debian's rustc $(/usr/bin/rustc --version | cut -d' ' -f2)"
 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc CARGO_TARGET_DIR=target/msrv \

@@ -5,12 +5,15 @@
 //! address they carry; `X-Forwarded-For` is believed only from trusted
 //! proxies.
 //!
+//! The `Host` header is checked too ([`host_allowed`]): only names of this
+//! server are answered, against DNS rebinding.
+//!
 //! This module is pure: it does no I/O and resolves no name. Host names
 //! are resolved elsewhere, in the background, and their addresses are
 //! passed in ([`AllowList::allows`]), so a request never waits for DNS.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use ipnet::IpNet;
@@ -165,6 +168,43 @@ pub fn client_address(
     client
 }
 
+/// Whether `host` (a request's `Host` header, `None` when there is none)
+/// names this server, so that a page of another site cannot read the
+/// JSON through a name rebound to this machine's address (DNS rebinding):
+/// an IP literal (`192.168.1.5`, `[fd00::1]`), `localhost`, or one of
+/// `names` (as [`normalized_host`] gives them), each with or without a
+/// port. A request without `Host` does not come from a browser (they all
+/// send it), so it passes.
+pub fn host_allowed(host: Option<&str>, names: &[String]) -> bool {
+    let Some(host) = host else {
+        return true;
+    };
+    let is_port = |p: &str| p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit());
+    if let Some(rest) = host.strip_prefix('[') {
+        let Some((inside, after)) = rest.split_once(']') else {
+            return false;
+        };
+        let port_ok = after.is_empty() || after.strip_prefix(':').is_some_and(is_port);
+        return port_ok && inside.parse::<Ipv6Addr>().is_ok();
+    }
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if is_port(port) => name,
+        Some(_) => return false,
+        None => host,
+    };
+    if name.parse::<Ipv4Addr>().is_ok() {
+        return true;
+    }
+    let name = normalized_host(name);
+    name == "localhost" || names.contains(&name)
+}
+
+/// A host name as [`host_allowed`] compares it: lower case, without a
+/// trailing dot.
+pub fn normalized_host(name: &str) -> String {
+    name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
+}
+
 /// Whether `name` is a syntactically valid host name (RFC 1123 labels of
 /// letters, digits and hyphens, not starting or ending with a hyphen; a
 /// trailing dot is allowed; not all digits, so that a mistyped address is
@@ -266,6 +306,50 @@ mod tests {
         let empty = AllowList::parse::<&str>(&[]).unwrap();
         assert!(empty.is_empty());
         assert!(!empty.allows(ip("127.0.0.1"), &[]));
+    }
+
+    #[test]
+    fn host_names_of_this_server() {
+        let names = [
+            "pi".to_string(),
+            "pi.local".into(),
+            "traffic.example".into(),
+        ];
+        let allowed = |host| host_allowed(Some(host), &names);
+        for host in [
+            "192.168.1.5",
+            "192.168.1.5:8080",
+            "[fd00::1]",
+            "[fd00::1]:8080",
+            "[::ffff:10.0.0.1]:80",
+            "localhost",
+            "LOCALHOST.:8080",
+            "pi",
+            "Pi.Local",
+            "pi.local.:8080",
+            "traffic.example:",
+        ] {
+            assert!(allowed(host), "{host}");
+        }
+        for host in [
+            "",
+            "evil.example",
+            "pi.evil.example",
+            "192.168.1.5.evil.example",
+            "localhost.evil.example",
+            "fd00::1",
+            "[fd00::1",
+            "[fd00::1]x",
+            "[fd00::1]:123456",
+            "[evil.example]",
+            "pi:http",
+            "pi:8080:80",
+            "traffic.example:99999999",
+        ] {
+            assert!(!allowed(host), "{host}");
+        }
+        assert!(host_allowed(None, &[]), "no Host header: not a browser");
+        assert_eq!(normalized_host("Pi.Local."), "pi.local");
     }
 
     #[test]

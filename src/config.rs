@@ -74,6 +74,9 @@ pub struct Web {
     pub allow: AllowList,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: AllowList,
+    /// Host names the server answers to besides IP addresses, `localhost`
+    /// and this machine's name (normalized: lower case, no trailing dot).
+    pub hostnames: Vec<String>,
 }
 
 /// The page's colours.
@@ -423,6 +426,9 @@ pub struct WebSection {
     /// `trusted_proxies`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusted_proxies: Vec<String>,
+    /// `hostnames`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hostnames: Vec<String>,
 }
 
 impl StorageSection {
@@ -654,6 +660,17 @@ pub fn validate(file: Document, path: &Path, outside: &Outside) -> Result<Config
             None => AllowList::default_private(),
         },
         trusted_proxies: list("web.trusted_proxies", &web.trusted_proxies)?,
+        hostnames: web
+            .hostnames
+            .iter()
+            .map(|name| match acl::is_host_name(name) {
+                true => Ok(acl::normalized_host(name)),
+                false => Err(invalid(
+                    "web.hostnames".into(),
+                    format!("{name:?} is not a host name"),
+                )),
+            })
+            .collect::<Result<_, _>>()?,
     };
     Ok(Config {
         storage,
@@ -842,8 +859,9 @@ name = "vlan/10 guests"
         assert_eq!(web.title, "MikroTik Traffic Monitor");
         assert_eq!(web.allow, AllowList::default_private());
         assert!(web.trusted_proxies.is_empty());
+        assert!(web.hostnames.is_empty());
         let web = check(&format!(
-            "{MINIMAL}[web]\nenabled = false\nlisten = \"127.0.0.1\"\nport = 8081\ntitle = \"Home\"\ntheme = \"classic\"\nallow = []\ntrusted_proxies = [\"10.0.0.1\"]\n"
+            "{MINIMAL}[web]\nenabled = false\nlisten = \"127.0.0.1\"\nport = 8081\ntitle = \"Home\"\ntheme = \"classic\"\nallow = []\ntrusted_proxies = [\"10.0.0.1\"]\nhostnames = [\"Traffic.Example.\", \"pi\"]\n"
         ))
         .unwrap()
         .web;
@@ -860,9 +878,15 @@ name = "vlan/10 guests"
             matches!(&error, Error::Invalid { key, .. } if key == "web.allow"),
             "{error}"
         );
+        assert_eq!(web.hostnames, ["traffic.example", "pi"]);
         let error = check(&format!("{MINIMAL}[web]\nport = 0\n")).unwrap_err();
         assert!(
             matches!(&error, Error::Invalid { key, .. } if key == "web.port"),
+            "{error}"
+        );
+        let error = check(&format!("{MINIMAL}[web]\nhostnames = [\"a b\"]\n")).unwrap_err();
+        assert!(
+            matches!(&error, Error::Invalid { key, .. } if key == "web.hostnames"),
             "{error}"
         );
     }

@@ -138,6 +138,7 @@ pub fn demo_config(router: SocketAddr, directory: &Path, port: u16) -> Config {
             theme: Theme::Dark,
             allow: AllowList::default_private(),
             trusted_proxies: AllowList::default(),
+            hostnames: Vec::new(),
         },
     }
 }
@@ -145,7 +146,7 @@ pub fn demo_config(router: SocketAddr, directory: &Path, port: u16) -> Config {
 /// Creates the interface's file starting [`HISTORY_DAYS`] before `now` and
 /// writes the simulator's traffic for every second up to the last whole
 /// one, in chunks.
-fn prefill(simulator: &Simulator, interface: &Interface, now: f64) -> Result<(), String> {
+pub fn prefill(simulator: &Simulator, interface: &Interface, now: f64) -> Result<(), String> {
     let end = now.floor() as i64 - 1;
     let start = end - HISTORY_DAYS * 86400;
     store::create(&interface.rrd, Profile::Compact, start).map_err(|e| e.to_string())?;

@@ -29,7 +29,8 @@ fn get(port: u16, path: &str) -> Option<(u16, String)> {
     stream.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
     stream
         .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
         )
         .ok()?;
     let mut answer = String::new();

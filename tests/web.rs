@@ -60,7 +60,7 @@ fn raw(address: SocketAddr, request: &[u8]) -> String {
 fn get(address: SocketAddr, path: &str) -> (u16, String, String) {
     let answer = raw(
         address,
-        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes(),
     );
     let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
     let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -111,7 +111,7 @@ fn routes_headers_and_limits_of_the_real_server() {
 
     let head_only = raw(
         address,
-        b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
     );
     let get_page = get(address, "/");
     assert!(head_only.starts_with("HTTP/1.1 200"), "{head_only}");
@@ -123,7 +123,7 @@ fn routes_headers_and_limits_of_the_real_server() {
 
     let post = raw(
         address,
-        b"POST /setup HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        b"POST /setup HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
     );
     assert!(post.starts_with("HTTP/1.1 405"), "{post}");
     assert!(post.contains("Allow: GET, HEAD"));
@@ -138,15 +138,18 @@ fn routes_headers_and_limits_of_the_real_server() {
     let bad = get(address, "/api/series?start=abc&end=1");
     assert_eq!(bad.0, 400, "malformed value: 400, not a dropped connection");
 
-    let long_url = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(9000));
+    let long_url = format!(
+        "GET /{} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        "a".repeat(9000)
+    );
     assert!(raw(address, long_url.as_bytes()).starts_with("HTTP/1.1 414"));
     let big_header = format!(
-        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\n\r\n",
         "b".repeat(17_000)
     );
     assert!(raw(address, big_header.as_bytes()).starts_with("HTTP/1.1 431"));
     let many: String = (0..101).map(|i| format!("X-{i}: y\r\n")).collect();
-    let many_headers = format!("GET / HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    let many_headers = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n{many}\r\n");
     assert!(raw(address, many_headers.as_bytes()).starts_with("HTTP/1.1 431"));
     // An endless header line is cut at the limit, not buffered: the
     // writes fail (connection closed) or stall (nobody reads) long before
@@ -181,10 +184,12 @@ fn routes_headers_and_limits_of_the_real_server() {
         })
         .count();
     assert!(closed >= 40 - 32, "{closed} of 40 idle connections closed");
-    let other = connect_from("127.0.0.2", address);
-    let mut other = other;
+    let mut other = support::http::connect_from(support::http::lo(2), address).unwrap();
     other
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    other
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         .unwrap();
     let mut answer = String::new();
     other.read_to_string(&mut answer).unwrap();
@@ -219,19 +224,4 @@ fn routes_headers_and_limits_of_the_real_server() {
     );
     let png = std::fs::read(dir.path("output.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG"), "rrdtool drew the graph");
-}
-
-/// A connection to `address` from the loopback address `source`.
-fn connect_from(source: &str, address: SocketAddr) -> TcpStream {
-    use rustix::net::{AddressFamily, SocketType, ipproto};
-    let socket =
-        rustix::net::socket(AddressFamily::INET, SocketType::STREAM, Some(ipproto::TCP)).unwrap();
-    let local: SocketAddr = format!("{source}:0").parse().unwrap();
-    rustix::net::bind(&socket, &local).unwrap();
-    rustix::net::connect(&socket, &address).unwrap();
-    let stream = TcpStream::from(socket);
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    stream
 }

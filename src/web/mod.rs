@@ -2,11 +2,12 @@
 //! worker threads ([`server`]) answering one routing table ([`routes`])
 //! with the compiled-in page ([`assets`]), JSON read from the RRD files
 //! and the collectors' health, and Prometheus metrics ([`metrics`]), behind
-//! the config's allow-list ([`acl`]).
+//! the config's allow-list ([`acl`]) and a `Host` check.
 //!
 //! [`State`] is everything a request may read. Host names of the
 //! allow-lists are resolved by a background thread into
-//! [`State::resolved`], never during a request.
+//! [`State::resolved`], never during a request. [`escape`] makes request
+//! text safe for a log line.
 //!
 //! Invariant: read-only on the RRD files, and every read of one holds that
 //! file's lock for reading ([`Files::reading`]), so it never overlaps the
@@ -30,6 +31,7 @@ use crate::config::{Config, Theme};
 use crate::files::Files;
 use crate::health::Health;
 use crate::query;
+use crate::text;
 
 /// What the request handlers read.
 pub struct State {
@@ -41,6 +43,10 @@ pub struct State {
     pub allow: AllowList,
     /// Whose `X-Forwarded-For` is believed.
     pub proxies: AllowList,
+    /// The names the server answers to besides IP literals and
+    /// `localhost` (see [`acl::host_allowed`]): `web.hostnames`, this
+    /// machine's host name, and that name with `.local`.
+    pub hostnames: Vec<String>,
     /// The addresses the host names of `allow` and `proxies` resolve to.
     pub resolved: RwLock<Resolved>,
     /// The monitored interfaces, in config order.
@@ -115,11 +121,17 @@ impl State {
                 });
             }
         }
+        let mut hostnames = config.web.hostnames.clone();
+        if let Some(machine) = machine_host_name() {
+            hostnames.push(format!("{machine}.local"));
+            hostnames.push(machine);
+        }
         State {
             title: config.web.title.clone(),
             theme: config.web.theme,
             allow: config.web.allow.clone(),
             proxies: config.web.trusted_proxies.clone(),
+            hostnames,
             resolved: RwLock::new(Resolved::default()),
             interfaces,
             files,
@@ -162,6 +174,26 @@ impl State {
         true
     }
 }
+
+/// This machine's host name (the kernel's, as `hostname` prints it),
+/// normalized; `None` if it cannot be read or is not a host name.
+fn machine_host_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name = acl::normalized_host(name.trim());
+    acl::is_host_name(&name).then_some(name)
+}
+
+/// Request-derived text (a URL, a host name) made safe for a log line:
+/// cut after [`ESCAPED_CHARS`] characters, control characters escaped
+/// ([`text::escape`]), in double quotes.
+pub fn escape(text: &str) -> String {
+    let cut: String = text.chars().take(ESCAPED_CHARS).collect();
+    let more = if cut.len() < text.len() { "…" } else { "" };
+    format!("\"{}\"{more}", text::escape(&cut))
+}
+
+/// See [`escape`].
+const ESCAPED_CHARS: usize = 200;
 
 /// Resolves a host name with the system's resolver (for the background
 /// thread); failures resolve to nothing.

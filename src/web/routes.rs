@@ -2,8 +2,10 @@
 //! (a plain value; `server.rs` turns it into a `tiny_http` response and
 //! adds the security headers), so that tests call it directly.
 //!
-//! Order for every request: the allow-list (403), the method (405 but for
-//! GET and HEAD), the path (trailing slashes ignored), then the handler.
+//! Order for every request: the allow-list (403), the `Host` header (421
+//! unless it names this server, see [`acl::host_allowed`]), the method
+//! (405 but for GET and HEAD), the path (trailing slashes ignored), then
+//! the handler.
 //! A malformed parameter is a 400 with a sentence saying which and why;
 //! an unknown interface a 404. JSON shapes are documented in README.md,
 //! "URLs and JSON endpoints".
@@ -38,7 +40,10 @@ pub struct Req<'a> {
     pub url: &'a str,
     /// The TCP peer.
     pub peer: IpAddr,
-    /// The `X-Forwarded-For` header, if any.
+    /// The `Host` header, if any.
+    pub host: Option<&'a str>,
+    /// The `X-Forwarded-For` header, if any (several lines joined with
+    /// commas, in order).
     pub forwarded_for: Option<&'a str>,
     /// The `Accept-Encoding` header, if any.
     pub accept_encoding: Option<&'a str>,
@@ -78,6 +83,12 @@ impl Body {
             Body::Static(bytes) => bytes,
             Body::Owned(bytes) => bytes,
         }
+    }
+}
+
+impl AsRef<[u8]> for Body {
+    fn as_ref(&self) -> &[u8] {
+        self.bytes()
     }
 }
 
@@ -121,6 +132,17 @@ pub fn route(state: &State, req: &Req) -> Reply {
         }
         client
     };
+    if !acl::host_allowed(req.host, &state.hostnames) {
+        let host = req.host.unwrap_or_default();
+        if state.log_denial(client, Instant::now()) {
+            log::warn!("web: {client} asked for the host name {}, which is not in web.hostnames (logged once a minute per address)", super::escape(host));
+        }
+        return Reply::text(421, format!(
+            "421 Misdirected Request \u{2014} this server does not answer to the name {:?}: another site's page may be trying to read it through DNS rebinding. \
+             If it is a name of this server, add it to web.hostnames in the config file.\n",
+            host.chars().take(255).collect::<String>()
+        ));
+    }
     if req.method != "GET" && req.method != "HEAD" {
         let mut reply = Reply::text(405, "Method not allowed\n");
         reply.headers.push(("Allow", "GET, HEAD".into()));
@@ -133,9 +155,9 @@ pub fn route(state: &State, req: &Req) -> Reply {
     };
     let path = match path.trim_end_matches('/') { "" => "/", path => path };
     if params.iter().any(|(k, v)| k == "graph" && v == "1") {
-        return old_graph_link(query);
+        return old_graph_link(&params);
     }
-    log::debug!("web: {client} {} {}", req.method, req.url);
+    log::debug!("web: {client} {} {}", super::escape(req.method), super::escape(req.url));
     let params = Params(&params);
     match path {
         "/api/interfaces" => interfaces(state),
@@ -236,16 +258,36 @@ fn percent_decode(text: &str) -> Result<String, String> {
 }
 
 /// The original's `?graph=1` image links: the page with the same view.
-fn old_graph_link(query: &str) -> Reply {
-    let rest: Vec<&str> = query
-        .split('&')
-        .filter(|p| !p.is_empty() && !p.starts_with("graph=") && !p.starts_with("_="))
+/// The query is rebuilt from the decoded parameters (without `graph` and
+/// the cache-buster `_`), percent-encoded, so nothing of the request
+/// reaches `Location` raw.
+fn old_graph_link(params: &[(String, String)]) -> Reply {
+    let rest: Vec<String> = params
+        .iter()
+        .filter(|(k, _)| k != "graph" && k != "_")
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
         .collect();
     let mut reply = Reply::text(303, "See /\n");
     reply
         .headers
         .push(("Location", format!("/?{}", rest.join("&"))));
     reply
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => {
+                let _ = write!(out, "%{byte:02X}");
+            }
+        }
+    }
+    out
 }
 
 fn asset_reply(asset: &'static assets::Asset, req: &Req) -> Reply {
@@ -533,10 +575,23 @@ struct SeriesJson<'a> {
     now: f64,
     summary: Summary,
     t0: i64,
-    rx: Vec<Option<i64>>,
-    tx: Vec<Option<i64>>,
-    rx_peak: Option<Vec<Option<i64>>>,
-    tx_peak: Option<Vec<Option<i64>>>,
+    rx: Column<'a>,
+    tx: Column<'a>,
+    rx_peak: Option<Column<'a>>,
+    tx_peak: Option<Column<'a>>,
+}
+
+/// One column of a series in whole bit/s, serialized straight from the
+/// points rather than collected first (up to 10,000 values a column).
+struct Column<'a> {
+    points: &'a [&'a query::Point],
+    value: fn(&query::Point) -> Option<f64>,
+}
+
+impl Serialize for Column<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.points.iter().map(|p| rounded((self.value)(p))))
+    }
 }
 
 #[derive(Serialize)]
@@ -615,8 +670,10 @@ fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
         .filter(|p| since.is_none_or(|since| p.time >= since))
         .collect();
     let peaks = series.step > 1;
-    let column =
-        |f: fn(&query::Point) -> Option<f64>| shown.iter().map(|p| rounded(f(p))).collect();
+    let column = |value| Column {
+        points: &shown,
+        value,
+    };
     let body = SeriesJson {
         iface: &served.id,
         start: series.start,

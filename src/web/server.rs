@@ -1,14 +1,16 @@
 //! The HTTP server: binds the listening socket (`::` means every IPv4 and
 //! IPv6 address), runs `tiny_http` (our patched copy, see
-//! `vendor/tiny_http/PATCHED.md`) with limits on connections, a fixed pool
-//! of [`WORKERS`] threads that answer requests through
-//! [`routes::route`], and a background thread that resolves the
+//! `vendor/tiny_http/PATCHED.md`) with its limits on connections, request
+//! size and time, a fixed pool of [`WORKERS`] threads that answer requests
+//! through [`routes::route`], and a background thread that resolves the
 //! allow-lists' host names again every minute. A new [`State`] (a changed
 //! config) is swapped in whole; its host names are resolved and its query
 //! caches warmed in the background.
 //!
-//! Every answer carries the security headers of [`SECURITY_HEADERS`];
-//! `HEAD` gets the headers of `GET` without the body (tiny_http drops it).
+//! Every answer carries the security headers of [`SECURITY_HEADERS`], also
+//! tiny_http's own error answers (`400`, `408`, `413`, `414`, `417`, `431`,
+//! `505`); `HEAD` gets the headers of `GET` without the body (tiny_http
+//! drops it). A header value with a control character is never sent.
 //!
 //! Idle, no thread of the server wakes up: workers block on the request
 //! queue and [`Server::stop`] unblocks each of them; the resolver sleeps
@@ -27,14 +29,25 @@ use crate::stop::Stop;
 
 /// Worker threads answering requests.
 pub const WORKERS: usize = 4;
-/// Connections open at once, in all and from one address; more are
-/// closed on accept.
+/// Connections open at once, in all and from one address. One more from
+/// an address at its limit is closed on accept; when all are taken, the
+/// connection that has waited longest for a request head (idle, or
+/// sending one slowly) is closed to make room, so that slow or idle
+/// connections from any number of addresses cannot keep others out.
 pub const MAX_CONNECTIONS: usize = 256;
 /// See [`MAX_CONNECTIONS`].
 pub const MAX_PER_CLIENT: usize = 32;
-/// How long a connection may wait for the client's next bytes (or for a
-/// write to go through) before it is closed.
+/// How long a connection may wait for a request's first byte (or one
+/// write of an answer to go through) before it is closed.
 pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request may take from its first byte to the end of its head
+/// (and body), however slowly its bytes come (else `408`).
+pub const HEAD_DEADLINE: Duration = Duration::from_secs(10);
+/// How long writing one answer may take in all.
+pub const WRITE_DEADLINE: Duration = Duration::from_secs(30);
+/// The longest request body read (and ignored: only GET and HEAD are
+/// served); longer ones, or of unknown length, are `413`.
+pub const MAX_BODY: usize = 1024;
 /// How often the allow-lists' host names are resolved again.
 pub const RESOLVE_EVERY: Duration = Duration::from_secs(60);
 
@@ -70,6 +83,13 @@ impl Server {
             max_connections: MAX_CONNECTIONS,
             max_per_client: MAX_PER_CLIENT,
             timeout: Some(CONNECTION_TIMEOUT),
+            head_deadline: Some(HEAD_DEADLINE),
+            write_deadline: Some(WRITE_DEADLINE),
+            max_body: MAX_BODY,
+            error_headers: SECURITY_HEADERS
+                .iter()
+                .filter_map(|(name, value)| tiny_http::Header::from_bytes(*name, *value).ok())
+                .collect(),
         };
         let http = tiny_http::Server::from_listener_with_limits(listener, None, limits)
             .map_err(io::Error::other)?;
@@ -186,13 +206,19 @@ fn work(http: &tiny_http::Server, shared: &Shared, stop: &Stop) {
                 continue;
             }
         };
-        let header = |name: &str| {
+        let all = |name: &'static str| {
             request
                 .headers()
                 .iter()
-                .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+                .filter(move |h| h.field.equiv(name))
                 .map(|h| h.value.as_str())
         };
+        let header = |name: &'static str| all(name).next();
+        // Several X-Forwarded-For lines are one list (RFC 9110, 5.3).
+        let forwarded_for = all("X-Forwarded-For")
+            .next()
+            .is_some()
+            .then(|| all("X-Forwarded-For").collect::<Vec<_>>().join(","));
         let Some(peer) = request.remote_addr().map(|a| a.ip()) else {
             continue;
         };
@@ -207,22 +233,39 @@ fn work(http: &tiny_http::Server, shared: &Shared, stop: &Stop) {
                 method: &method,
                 url: request.url(),
                 peer,
-                forwarded_for: header("X-Forwarded-For"),
+                host: header("Host"),
+                forwarded_for: forwarded_for.as_deref(),
                 accept_encoding: header("Accept-Encoding"),
                 if_none_match: header("If-None-Match"),
             },
         );
-        let status = reply.status;
-        let mut response =
-            tiny_http::Response::from_data(reply.body.bytes().to_vec()).with_status_code(status);
-        let headers = [
-            ("Content-Type", reply.content_type),
-            ("Cache-Control", reply.cache),
-        ]
-        .into_iter()
-        .chain(SECURITY_HEADERS)
-        .chain(reply.headers.iter().map(|(k, v)| (*k, v.as_str())));
+        let routes::Reply {
+            status,
+            content_type,
+            body,
+            headers,
+            cache,
+        } = reply;
+        let length = body.bytes().len();
+        // The body is moved, not copied (a series answer is ~400 KB), and
+        // sent with its length, never chunked (it is all in memory).
+        let mut response = tiny_http::Response::new(
+            status.into(),
+            Vec::new(),
+            io::Cursor::new(body),
+            Some(length),
+            None,
+        )
+        .with_chunked_threshold(usize::MAX);
+        let headers = [("Content-Type", content_type), ("Cache-Control", cache)]
+            .into_iter()
+            .chain(SECURITY_HEADERS)
+            .chain(headers.iter().map(|(k, v)| (*k, v.as_str())));
         for (name, value) in headers {
+            if value.bytes().any(|b| b.is_ascii_control()) {
+                log::warn!("web: {name} header with a control character not sent");
+                continue;
+            }
             if let Ok(header) = tiny_http::Header::from_bytes(name, value) {
                 response.add_header(header);
             }

@@ -1,9 +1,11 @@
 //! Helpers shared by the integration tests: a temporary directory per test,
 //! the `rrdtool` CLI, the original's `rrdtool create` arguments, a child
-//! process killed on drop, and a free loopback port. Each test file uses a
-//! part of them.
+//! process killed on drop, a free loopback port, and HTTP clients ([`http`],
+//! plain and hostile). Each test file uses a part of them.
 
 #![allow(dead_code)]
+
+pub mod http;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -79,6 +79,7 @@ fn request(state: &State, method: &str, url: &str, peer: &str) -> Reply {
             method,
             url,
             peer: peer.parse().unwrap(),
+            host: None,
             forwarded_for: None,
             accept_encoding: None,
             if_none_match: None,
@@ -185,6 +186,7 @@ fn forwarded_for_only_from_trusted_proxies() {
                 method: "GET",
                 url: "/",
                 peer: peer.parse::<IpAddr>().unwrap(),
+                host: None,
                 forwarded_for: Some(chain),
                 accept_encoding: None,
                 if_none_match: None,
@@ -250,6 +252,60 @@ fn methods_paths_and_malformed_queries() {
         old.headers
             .contains(&("Location", "/?range=6h&width=800".into()))
     );
+    // The query is rebuilt from the decoded values, percent-encoded: no
+    // character of the request reaches the header raw.
+    let injected = get(
+        &setup.state,
+        "/?graph=1&range=1h\r\nSet-Cookie:+a=b&title=%0D%0AX:%20y&t%C3%A9=%E2%82%AC",
+    );
+    assert_eq!(injected.status, 303);
+    assert_eq!(
+        injected.headers,
+        [(
+            "Location",
+            "/?range=1h%0D%0ASet-Cookie%3A%20a%3Db&title=%0D%0AX%3A%20y&t%C3%A9=%E2%82%AC".into()
+        )]
+    );
+}
+
+#[test]
+fn only_names_of_this_server_are_answered() {
+    let setup = setup("[web]\nhostnames = [\"Traffic.Example.\"]\n");
+    let with = |host: Option<&str>, peer: &str| {
+        route(
+            &setup.state,
+            &Req {
+                method: "GET",
+                url: "/api/live",
+                peer: peer.parse::<IpAddr>().unwrap(),
+                host,
+                forwarded_for: None,
+                accept_encoding: None,
+                if_none_match: None,
+            },
+        )
+    };
+    for host in [
+        None,
+        Some("127.0.0.1:8080"),
+        Some("localhost"),
+        Some("traffic.example:80"),
+    ] {
+        assert_eq!(with(host, "127.0.0.1").status, 200, "{host:?}");
+    }
+    let rebound = with(Some("evil.example\u{1b}[2J"), "127.0.0.1");
+    assert_eq!(rebound.status, 421);
+    let text = String::from_utf8(rebound.body.bytes().to_vec()).unwrap();
+    assert!(text.contains("web.hostnames"), "{text}");
+    assert!(
+        text.contains("\"evil.example\\u{1b}[2J\""),
+        "escaped: {text}"
+    );
+    assert_eq!(
+        with(Some("evil.example"), "8.8.8.8").status,
+        403,
+        "the allow-list comes first"
+    );
 }
 
 #[test]
@@ -283,6 +339,7 @@ fn assets_with_etags_and_gzip() {
                 method: "GET",
                 url: "/app.js",
                 peer: "127.0.0.1".parse().unwrap(),
+                host: None,
                 forwarded_for: None,
                 accept_encoding: Some(encoding),
                 if_none_match: Some(etag),

@@ -91,9 +91,6 @@
 #![deny(rust_2018_idioms)]
 #![allow(clippy::match_like_matches_macro)]
 
-#[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-use zeroize::Zeroizing;
-
 use std::error::Error;
 use std::io::Error as IoError;
 use std::io::ErrorKind as IoErrorKind;
@@ -101,18 +98,17 @@ use std::io::Result as IoResult;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use client::ClientConnection;
 use connection::Connection;
 use util::MessagesQueue;
 
+pub use client::{MAX_HEADERS, MAX_HEADER_BYTES, MAX_REQUEST_LINE};
 pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
-pub use request::{ReadWrite, Request};
+pub use request::Request;
 pub use response::{Response, ResponseBox};
 pub use test::TestRequest;
 
@@ -121,7 +117,6 @@ mod common;
 mod connection;
 mod request;
 mod response;
-mod ssl;
 mod test;
 mod util;
 
@@ -169,25 +164,46 @@ pub struct IncomingRequests<'a> {
     server: &'a Server,
 }
 
-/// mt-trafmon patch: limits on the connections a server keeps open.
+/// mt-trafmon patch: limits on the connections a server keeps open and on
+/// what a client may send (see `client.rs` for how they apply).
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// The most connections open at once; more are closed on accept.
+    /// The most connections open at once; when all are taken, the one
+    /// that has waited longest for a request head is closed for a new
+    /// one, and if every one is being answered, the new one is closed.
     pub max_connections: usize,
-    /// The most connections open at once from one client address.
+    /// The most connections open at once from one client address; more
+    /// are closed on accept.
     pub max_per_client: usize,
-    /// How long a read or a write on a connection may wait (an idle
-    /// keep-alive connection is closed after it).
-    pub timeout: Option<std::time::Duration>,
+    /// How long a connection may wait for a request's first byte (an idle
+    /// keep-alive connection is closed after it), and how long one write
+    /// of an answer may wait.
+    pub timeout: Option<Duration>,
+    /// How long a request may take from its first byte to the end of its
+    /// head and body, however its bytes trickle in.
+    pub head_deadline: Option<Duration>,
+    /// How long writing one answer may take in all.
+    pub write_deadline: Option<Duration>,
+    /// The longest request body read; a longer one, or one of unknown
+    /// length, is answered `413` without reading it.
+    pub max_body: usize,
+    /// Headers added to the server's own error answers (`400`, `408`,
+    /// `413`, `414`, `417`, `431`, `505`).
+    pub error_headers: Vec<Header>,
 }
 
 impl Default for Limits {
-    /// No limits: tiny_http's own behaviour.
+    /// No limits on connections and time; bodies up to 1 KiB (this copy
+    /// reads bodies into memory before handing the request on).
     fn default() -> Limits {
         Limits {
             max_connections: usize::MAX,
             max_per_client: usize::MAX,
             timeout: None,
+            head_deadline: None,
+            write_deadline: None,
+            max_body: 1024,
+            error_headers: Vec::new(),
         }
     }
 }
@@ -221,22 +237,6 @@ impl Server {
         Server::new(ServerConfig {
             addr: ConfigListenAddr::from_socket_addrs(addr)?,
             ssl: None,
-        })
-    }
-
-    /// Shortcut for an HTTPS server on a specific address.
-    #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-    #[inline]
-    pub fn https<A>(
-        addr: A,
-        config: SslConfig,
-    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>>
-    where
-        A: ToSocketAddrs,
-    {
-        Server::new(ServerConfig {
-            addr: ConfigListenAddr::from_socket_addrs(addr)?,
-            ssl: Some(config),
         })
     }
 
@@ -287,33 +287,13 @@ impl Server {
             (listener, local_addr)
         };
 
-        // building the SSL capabilities
-        #[cfg(all(feature = "ssl-openssl", feature = "ssl-rustls"))]
-        compile_error!(
-            "Features 'ssl-openssl' and 'ssl-rustls' must not be enabled at the same time"
-        );
-        #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-        type SslContext = ();
-        #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-        type SslContext = crate::ssl::SslContextImpl;
-        let ssl: Option<SslContext> = {
-            match ssl_config {
-                #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                Some(config) => Some(SslContext::from_pem(
-                    config.certificate,
-                    Zeroizing::new(config.private_key),
-                )?),
-                #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                Some(_) => return Err(
-                    "Building a server with SSL requires enabling the `ssl` feature in tiny-http"
-                        .into(),
-                ),
-                None => None,
-            }
-        };
+        // mt-trafmon patch: this copy has no TLS (its dependencies are removed)
+        if ssl_config.is_some() {
+            return Err("this copy of tiny_http has no TLS".into());
+        }
 
         // creating a task where server.accept() is continuously called
-        // and ClientConnection objects are pushed in the messages queue
+        // and each connection is served on a thread of the pool
         let messages = MessagesQueue::with_capacity(8);
 
         let inside_close_trigger = close_trigger.clone();
@@ -324,63 +304,30 @@ impl Server {
 
             log::debug!("Running accept thread");
             let connections = util::Connections::new(limits.clone());
+            let limits = Arc::new(limits);
             while !inside_close_trigger.load(Relaxed) {
-                let new_client = match server.accept() {
+                match server.accept() {
                     Ok((sock, peer)) => {
-                        use util::RefinedTcpStream;
-                        // mt-trafmon patch: caps and timeouts before any byte is read
-                        let slot = match connections.admit(&peer) {
+                        // mt-trafmon patch: caps before any byte is read; a
+                        // connection's thread reads its requests one by one
+                        let slot = match sock
+                            .try_clone()
+                            .ok()
+                            .and_then(|handle| connections.admit(&peer, handle))
+                        {
                             Some(slot) => slot,
                             None => {
                                 log::debug!("connection from {:?} refused: limit reached", peer);
                                 continue;
                             }
                         };
-                        if sock.set_timeouts(limits.timeout).is_err() {
-                            continue;
-                        }
-                        let (read_closable, write_closable) = match ssl {
-                            None => RefinedTcpStream::new(sock),
-                            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                            Some(ref ssl) => {
-                                // trying to apply SSL over the connection
-                                // if an error occurs, we just close the socket and resume listening
-                                let sock = match ssl.accept(sock) {
-                                    Ok(s) => s,
-                                    Err(_) => continue,
-                                };
-
-                                RefinedTcpStream::new(sock)
-                            }
-                            #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                            Some(ref _ssl) => unreachable!(),
-                        };
-
-                        Ok((ClientConnection::new(write_closable, read_closable), slot))
-                    }
-                    Err(e) => Err(e),
-                };
-
-                match new_client {
-                    Ok((client, slot)) => {
                         let messages = inside_messages.clone();
-                        let mut client = Some(client);
-                        let mut slot = Some(slot);
+                        let limits = limits.clone();
+                        let close = inside_close_trigger.clone();
+                        let mut connection = Some((sock, slot));
                         tasks_pool.spawn(Box::new(move || {
-                            let _slot = slot.take();
-                            if let Some(client) = client.take() {
-                                // Synchronization is needed for HTTPS requests to avoid a deadlock
-                                if client.secure() {
-                                    let (sender, receiver) = mpsc::channel();
-                                    for rq in client {
-                                        messages.push(rq.with_notify_sender(sender.clone()).into());
-                                        receiver.recv().unwrap();
-                                    }
-                                } else {
-                                    for rq in client {
-                                        messages.push(rq.into());
-                                    }
-                                }
+                            if let Some((sock, slot)) = connection.take() {
+                                client::serve(sock, peer, slot, &messages, &limits, &close);
                             }
                         }));
                     }

@@ -58,7 +58,7 @@ impl TaskPool {
         };
 
         for _ in 0..MIN_THREADS {
-            pool.add_thread(None)
+            pool.add_thread(None).ok();
         }
 
         pool
@@ -66,21 +66,30 @@ impl TaskPool {
 
     /// Executes a function in a thread.
     /// If no thread is available, spawns a new one.
+    /// mt-trafmon patch: a waiting thread counts as available only if no
+    /// queued function is already its (it counts as waiting until it has
+    /// taken one): before, two functions queued for one waiting thread left
+    /// the second waiting until some thread was free, which with
+    /// connections that last minutes kept a new client unanswered that long.
+    /// When no thread can be made (out of memory, or of threads), the
+    /// function is dropped instead of panicking.
     pub fn spawn(&self, code: Box<dyn FnMut() + Send>) {
-        let mut queue = self.sharing.todo.lock().unwrap();
+        let mut queue = self.sharing.todo.lock().unwrap_or_else(|e| e.into_inner());
 
-        if self.sharing.waiting_tasks.load(Ordering::Acquire) == 0 {
-            self.add_thread(Some(code));
+        if queue.len() >= self.sharing.waiting_tasks.load(Ordering::Acquire) {
+            if let Err(e) = self.add_thread(Some(code)) {
+                log::warn!("cannot start a thread for a connection: {}", e);
+            }
         } else {
             queue.push_back(code);
             self.sharing.condvar.notify_one();
         }
     }
 
-    fn add_thread(&self, initial_fn: Option<Box<dyn FnMut() + Send>>) {
+    fn add_thread(&self, initial_fn: Option<Box<dyn FnMut() + Send>>) -> std::io::Result<()> {
         let sharing = self.sharing.clone();
 
-        thread::spawn(move || {
+        thread::Builder::new().name("web connection".into()).spawn(move || {
             let sharing = sharing;
             let _active_guard = Registration::new(&sharing.active_tasks);
 
@@ -90,7 +99,7 @@ impl TaskPool {
 
             loop {
                 let mut task: Box<dyn FnMut() + Send> = {
-                    let mut todo = sharing.todo.lock().unwrap();
+                    let mut todo = sharing.todo.lock().unwrap_or_else(|e| e.into_inner());
 
                     let task;
                     loop {
@@ -102,13 +111,16 @@ impl TaskPool {
 
                         let received =
                             if sharing.active_tasks.load(Ordering::Acquire) <= MIN_THREADS {
-                                todo = sharing.condvar.wait(todo).unwrap();
+                                todo = sharing
+                                    .condvar
+                                    .wait(todo)
+                                    .unwrap_or_else(|e| e.into_inner());
                                 true
                             } else {
                                 let (new_lock, waitres) = sharing
                                     .condvar
                                     .wait_timeout(todo, Duration::from_millis(5000))
-                                    .unwrap();
+                                    .unwrap_or_else(|e| e.into_inner());
                                 todo = new_lock;
                                 !waitres.timed_out()
                             };
@@ -123,7 +135,8 @@ impl TaskPool {
 
                 task();
             }
-        });
+        })?;
+        Ok(())
     }
 }
 
@@ -133,5 +146,38 @@ impl Drop for TaskPool {
             .active_tasks
             .store(999_999_999, Ordering::Release);
         self.sharing.condvar.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// mt-trafmon patch: functions that run for long (connections) each
+    /// get a thread at once, however fast they come.
+    #[test]
+    fn every_function_gets_a_thread_at_once() {
+        let pool = TaskPool::new();
+        let (release, blocked) = mpsc::channel::<()>();
+        let blocked = Arc::new(Mutex::new(blocked));
+        for _ in 0..12 {
+            let blocked = blocked.clone();
+            pool.spawn(Box::new(move || {
+                let _ = blocked
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(Duration::from_secs(10));
+            }));
+        }
+        let (done, ran) = mpsc::channel();
+        pool.spawn(Box::new(move || {
+            done.send(()).ok();
+        }));
+        assert!(
+            ran.recv_timeout(Duration::from_secs(5)).is_ok(),
+            "the last function ran while the others were busy"
+        );
+        drop(release);
     }
 }

@@ -33,7 +33,10 @@
 //!   a fractional update from its known part (see `unknown_line`).
 //! - No line is ever stamped at or before the file's last update. Spans that
 //!   cannot be stamped after it are held (up to [`MAX_PENDING`] pieces), and
-//!   dropped as lost once a later span has to be written past them.
+//!   dropped as lost once a later span has to be written past them. A file
+//!   just opened tells its last update rounded up to the next whole second
+//!   (librrd reports whole seconds): what a restart measured in that second
+//!   is given up as rounded off, not lost.
 //! - Nothing is considered written until the caller says the write
 //!   succeeded ([`Tracker::written`]); after a failed write the same lines
 //!   come again, after [`Tracker::resync`] with the file's real last update.
@@ -159,6 +162,9 @@ pub struct Plan {
     /// Measured time given up: the measured part of seconds written as
     /// unknown (less than half of each).
     pub trimmed: f64,
+    /// Measured time given up because it lies in the second before a last
+    /// update rounded up (see [`Tracker::file_ready`]).
+    pub rounded: f64,
     /// How many pending pieces end before the plan's first second (held
     /// ones overtaken).
     skipped: usize,
@@ -181,6 +187,9 @@ pub struct Written {
     pub lost: f64,
     /// Measured time given up next to unknown time.
     pub trimmed: f64,
+    /// Measured time given up in the second a file's last update was
+    /// rounded up over.
+    pub rounded: f64,
 }
 
 /// A span on the monotonic axis with one rate (or unknown).
@@ -209,6 +218,9 @@ pub struct Tracker {
     pending: VecDeque<Piece>,
     /// The file's last update; `None` while the file is not ready.
     last: Option<f64>,
+    /// `last` is as the file reported it (maybe rounded up), not the end of
+    /// a write of ours.
+    reported: bool,
     /// Seconds dropped for room since the last successful write.
     dropped: f64,
     /// The rates of the latest span, if known.
@@ -221,9 +233,14 @@ impl Tracker {
         Tracker::default()
     }
 
-    /// The file is ready for writing, and this is its last update.
+    /// The file is ready for writing, and this is its last update as the
+    /// file reports it: maybe rounded up to the next whole second (see
+    /// `store::open`), so measured time within the second before it, which
+    /// a restart takes just after the previous run's last write, is given
+    /// up as [`Written::rounded`], not lost.
     pub fn file_ready(&mut self, last_update: f64) {
         self.last = Some(last_update);
+        self.reported = true;
     }
 
     /// The file cannot be written any more (it vanished or broke): hold
@@ -236,6 +253,7 @@ impl Tracker {
     /// Pieces that end at or before it are taken as written.
     pub fn resync(&mut self, last_update: f64, offset: f64) {
         self.last = Some(last_update);
+        self.reported = true;
         self.cut(last_update - offset);
     }
 
@@ -335,7 +353,24 @@ impl Tracker {
             return plan;
         };
         plan.skipped = first;
-        plan.lost = self.pending.iter().take(first).map(|p| p.to - p.from).sum();
+        // Measured time stamped at or before the file's last update: lost,
+        // but within the second before a reported one, rounded off.
+        let edge = if self.reported { last - 1.0 } else { last };
+        let mut behind = |from: f64, to: f64| {
+            let (from, to) = (stamp(from + offset), stamp(to + offset).min(last));
+            if to - from <= SAME {
+                return;
+            }
+            let rounded = (to - from.max(edge)).max(0.0);
+            plan.rounded += rounded;
+            plan.lost += (to - from - rounded).max(0.0);
+        };
+        for piece in self.pending.iter().take(first) {
+            behind(piece.from, piece.to);
+        }
+        if let Some(head) = self.pending.get(first) {
+            behind(head.from, head.to);
+        }
         let segments: Vec<Segment> = self
             .pending
             .iter()
@@ -347,12 +382,6 @@ impl Tracker {
                 gap: p.gap,
             })
             .collect();
-        if let Some(head) = self.pending.get(first) {
-            let behind = last - stamp(head.from + offset);
-            if behind > SAME {
-                plan.lost += behind;
-            }
-        }
         let covered = segments.last().map_or(last, |s| s.to);
         let mut cursor = last;
         // A run of unknown seconds not written yet: where it starts.
@@ -430,6 +459,7 @@ impl Tracker {
             self.pending.drain(..plan.skipped.min(self.pending.len()));
             self.cut(end - plan.offset);
             self.last = Some(end);
+            self.reported = false;
         }
         Written {
             lines: plan.lines.len(),
@@ -437,6 +467,7 @@ impl Tracker {
             unknown: plan.unknown,
             lost: plan.lost + std::mem::take(&mut self.dropped),
             trimmed: plan.trimmed,
+            rounded: plan.rounded,
         }
     }
 

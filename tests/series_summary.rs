@@ -152,7 +152,13 @@ fn the_summary_covers_exactly_the_window() {
         ("30 d in one point", LAST - 30 * DAY, LAST, 1, 4_838_400),
         // 12 h steps; the first point starts 5 h before the window, and a
         // burst there is not the window's.
-        ("20 d, widened first point", WIDENED_START, B - 3600, 50, HALF_DAY),
+        (
+            "20 d, widened first point",
+            WIDENED_START,
+            B - 3600,
+            50,
+            HALF_DAY,
+        ),
     ];
     // Every window is checked before the test fails, so that it says all
     // that is wrong.
@@ -181,7 +187,9 @@ fn the_summary_covers_exactly_the_window() {
             let got = summary[format!("{name_ds}_avg")].as_f64().unwrap();
             let average = bytes * 8.0 / known as f64;
             if !close(got, average) {
-                wrong.push(format!("{name}: {name_ds} average {got}, expected {average}"));
+                wrong.push(format!(
+                    "{name}: {name_ds} average {got}, expected {average}"
+                ));
             }
         }
         let got = summary["known"].as_f64().unwrap();

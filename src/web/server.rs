@@ -2,10 +2,11 @@
 //! IPv6 address), runs `tiny_http` (our patched copy, see
 //! `vendor/tiny_http/PATCHED.md`) with limits on connections, a fixed pool
 //! of [`WORKERS`] threads that answer requests through
-//! [`routes::route`], and a background thread that resolves the
-//! allow-lists' host names again every minute. A new [`State`] (a changed
-//! config) is swapped in whole; its host names are resolved and its query
-//! caches warmed in the background.
+//! [`routes::route`], a background thread that resolves the allow-lists'
+//! host names again every minute, and one that learns each file's query
+//! cache (`query::learn`: the map of unknown seconds and the days) and
+//! keeps it up to date. A new [`State`] (a changed config) is swapped in
+//! whole; its host names are resolved in the background.
 //!
 //! Every answer carries the security headers of [`SECURITY_HEADERS`];
 //! `HEAD` gets the headers of `GET` without the body (tiny_http drops it).
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 use super::State;
 use super::routes::{self, Req};
-use crate::query::{self, Request};
+use crate::query;
 
 /// Worker threads answering requests.
 pub const WORKERS: usize = 4;
@@ -33,6 +34,12 @@ pub const MAX_PER_CLIENT: usize = 32;
 pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the allow-lists' host names are resolved again.
 pub const RESOLVE_EVERY: Duration = Duration::from_secs(60);
+/// Rows one step of learning a query cache reads (a few ms on a PC).
+pub const LEARN_ROWS: i64 = 1 << 16;
+/// The pause after each step of learning.
+const LEARN_PAUSE: Duration = Duration::from_millis(2);
+/// How often learned query caches are brought up to date.
+const LEARN_IDLE: Duration = Duration::from_secs(5);
 
 /// Headers on every answer.
 pub const SECURITY_HEADERS: [(&str, &str); 4] = [
@@ -87,6 +94,12 @@ impl Server {
                 .name("web resolve".into())
                 .spawn(move || resolve(&resolver_state, &resolver_stop))?,
         );
+        let (learner_state, learner_stop) = (shared.clone(), stop.clone());
+        threads.push(
+            thread::Builder::new()
+                .name("web learn".into())
+                .spawn(move || learn(&learner_state, &learner_stop))?,
+        );
         log::info!("web: serving http://{address}/");
         let server = Server {
             http,
@@ -100,20 +113,18 @@ impl Server {
     }
 
     /// Answers from now on with `state` (a changed config); resolves its
-    /// host names and warms its interfaces' query caches in the background.
+    /// host names in the background. Its interfaces' query caches are
+    /// learned by the server's learner thread.
     pub fn set_state(&self, state: Arc<State>) {
         if state.allow.is_empty() {
             log::warn!("web: web.allow is empty, so every client is denied");
         }
         *self.state.write().unwrap_or_else(PoisonError::into_inner) = state.clone();
         let spawned = thread::Builder::new()
-            .name("web warm".into())
-            .spawn(move || {
-                state.resolve_hosts(super::system_resolve);
-                warm(&state);
-            });
+            .name("web resolve new".into())
+            .spawn(move || state.resolve_hosts(super::system_resolve));
         if let Err(e) = spawned {
-            log::warn!("web: cannot warm the query caches: {e}");
+            log::warn!("web: cannot resolve the allow-lists' host names: {e}");
         }
     }
 
@@ -246,23 +257,42 @@ fn resolve(shared: &Shared, stop: &AtomicBool) {
     }
 }
 
-/// Reads ten years of each file once, so that the first long view is
-/// served from the day cache.
-fn warm(state: &State) {
-    let now = state.clock.now().wall as i64;
-    for served in &state.interfaces {
-        if !served.rrd.exists() {
-            continue;
+/// Learns each file's query cache (the map of unknown seconds, then the
+/// days) in steps of [`LEARN_ROWS`] rows, each holding the file guard, so
+/// that long views become exact and fast soon after the start without a
+/// request waiting for it; then keeps it up to date every [`LEARN_IDLE`].
+fn learn(shared: &Shared, stop: &AtomicBool) {
+    while !stop.load(Ordering::Relaxed) {
+        let state = shared
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut learned = true;
+        for served in &state.interfaces {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            if !served.rrd.exists() {
+                continue;
+            }
+            let result = {
+                let _files = state.files.write().unwrap_or_else(PoisonError::into_inner);
+                let mut cache = served.cache.lock().unwrap_or_else(PoisonError::into_inner);
+                query::learn(&mut cache, &served.rrd, LEARN_ROWS)
+            };
+            match result {
+                Ok(done) => learned &= done,
+                Err(e) => log::debug!("web: learning the query cache of {}: {e}", served.id),
+            }
+            // Room for the collectors' writes and the requests.
+            thread::sleep(LEARN_PAUSE);
         }
-        let request = Request {
-            start: now - 10 * 366 * 86_400,
-            end: now,
-            points: 1000,
-        };
-        let _files = state.files.write().unwrap_or_else(PoisonError::into_inner);
-        let mut cache = served.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Err(e) = query::series_cached(&mut cache, &served.rrd, &request) {
-            log::debug!("web: warming the cache of {}: {e}", served.id);
+        if learned {
+            let mut waited = Duration::ZERO;
+            while waited < LEARN_IDLE && !stop.load(Ordering::Relaxed) {
+                thread::sleep(Duration::from_millis(200));
+                waited += Duration::from_millis(200);
+            }
         }
     }
 }

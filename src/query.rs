@@ -83,12 +83,13 @@
 //!   What no exact source holds (a point older than the 1 s archive at a
 //!   step no MAX archive fits) falls back to the AVERAGE rows, and
 //!   [`Series::peak_exact`] says so. Gaps follow the averages' rule.
-//! - **Window.** The window `(start, end]` is tiled like a point: the
-//!   aligned interior from the coarsest archive holding it, the unaligned
-//!   edges from successively finer ones. An edge that even the finest
-//!   archive holding it cannot split into whole rows (an edge older than
-//!   the 1 s archive's retention) is counted pro rata from that archive's
-//!   row, as if the rate were even within it.
+//! - **Window.** The summary covers `(start, end]` exactly, not the points'
+//!   wider span: the points wholly inside it, plus its edges (the parts of
+//!   the first and the last point inside it) tiled like points. An edge
+//!   that even the finest archive holding it cannot split into whole rows
+//!   (an edge older than the 1 s archive's retention) is counted pro rata
+//!   from that archive's row, as if the rate were even within it, and its
+//!   peak from the AVERAGE rows ([`Summary::peak_exact`] says so).
 //! - **Fetches.** Each archive is fetched once over the span of all the
 //!   rows the query needs from it, except that spans further apart than
 //!   [`MERGE_GAP_ROWS`] rows are fetched separately (a 30-day window needs
@@ -172,8 +173,8 @@ pub struct Series {
     /// (a MAX archive, the 1 s archive, or an AVERAGE one when falling
     /// back); `None` when no archive held any of them.
     pub peak_resolution: Option<u64>,
-    /// Whether every peak is a true 1 s peak (false when some come from
-    /// AVERAGE rows, which are at most the true peak).
+    /// Whether every point's peak is a true 1 s peak (false when some come
+    /// from AVERAGE rows, which are at most the true peak).
     pub peak_exact: bool,
     /// The file's last update, Unix seconds: nothing after it is known.
     pub last_update: i64,

@@ -1,6 +1,7 @@
 //! Series queries over one interface's RRD file: for a window and a number
 //! of points, the average and the true peak rate (bit/s) of each point and
-//! the window's volume in bytes, each read from the coarsest archive that
+//! how much of it is known, and for the window itself its volume in bytes,
+//! average, peak and known time, each read from the coarsest archive that
 //! holds it exactly, so that no window reads more than about two million
 //! rows (ten years of 5 min averages and maxima in the Original profile,
 //! 176,000 in the Compact one) where the original summed 31.6 million for
@@ -19,6 +20,27 @@
 //! interval here is half-open the same way: the window `[start, end]` of a
 //! [`Request`] is `(start, end]`, `end - start` seconds, and the point at
 //! `time` is `(time, time + step]`.
+//!
+//! # Known seconds
+//!
+//! A second is known when the 1 s archive holds a value for it (in both
+//! `rx` and `tx` for the known share; each data source's own seconds for
+//! its sums). Seconds after the last update are unknown. A point's average
+//! is the average over its known seconds, however few, and the point says
+//! how many seconds that is; the window's volume, average, peak and known
+//! time cover exactly `(start, end]`. Unknown seconds count as nothing.
+//!
+//! A coarse row stands in for its seconds only when every one of them is
+//! known: librrd keeps a row known while up to half of its seconds are
+//! unknown (its xff), so whether it is whole comes from a map of the
+//! unknown seconds, learned from the 1 s archive (`src/query/map.rs`).
+//! Rows that are not whole are replaced by what their known seconds add
+//! up to. Where the 1 s archive no longer holds the seconds, the finest
+//! archive that holds them has to do: its rows count as known or unknown
+//! as a whole, as librrd kept them (so up to half of such a row's seconds
+//! may be unknown and count at its average), and MAX rows there are read
+//! as librrd kept them. [`Series::exact_from`] says from when on the
+//! answer is exact to the second.
 //!
 //! # Rules
 //!
@@ -42,32 +64,32 @@
 //!   what is left at either end (less than one of its rows, or past its
 //!   newest row) goes to the next finer archive in the same way. So the
 //!   middle comes from few coarse rows and the edges from fine ones, and
-//!   each part comes from an archive that still holds it. Since averages
-//!   nest, the result equals the average of the 1 s values wherever they
-//!   are all known.
+//!   each part comes from an archive that still holds it. Then the map
+//!   replaces the rows that are not whole (see "Known seconds"). Since
+//!   averages nest, the result is the sum over the known 1 s values.
 //! - **Averages.** Each point's interval is tiled with the AVERAGE
 //!   archives. Where the step is a multiple of the coarser resolutions (all
 //!   ladder steps but 15 s, with the profiles' archives), that is just the
 //!   coarsest archive whose resolution divides the step and which holds the
 //!   point; a 15 s point takes one 10 s row and five 1 s rows, and the
 //!   newest point (past the coarse archives' newest rows) takes its tail
-//!   from finer archives. A point with less than half of its seconds known
-//!   is a gap (`None`), never 0.
-//! - **Peaks.** Each point's interval is tiled with the exact sources: the
-//!   MAX archives (a row is the largest 1 s value in it) and the 1 s
-//!   archive (the 1 s values themselves). So below the finest MAX
-//!   resolution, or for the unfinished tail of the newest point, the 1 s
-//!   rows are used, and otherwise the coarsest MAX archive whose rows fit
-//!   the point. What no exact source holds (a point older than the 1 s
-//!   archive at a step no MAX archive fits) falls back to the AVERAGE rows,
-//!   and [`Series::peak_exact`] says so. Gaps follow the averages' rule.
-//! - **Volume.** The window `(start, end]` is tiled with the AVERAGE
-//!   archives: the aligned interior from the coarsest archive holding it,
-//!   the unaligned edges from successively finer ones. An edge that even
-//!   the finest archive holding it cannot split into whole rows (an edge
-//!   older than the 1 s archive's retention) is counted pro rata from that
-//!   archive's row. Unknown rows count as nothing, and [`Volume::known`]
-//!   says how much of the window was known.
+//!   from finer archives. A point with no known second is a gap (`None`),
+//!   never 0.
+//! - **Peaks.** Each point's interval, and the window, are tiled with the
+//!   exact sources: the MAX archives (a row is the largest 1 s value in it)
+//!   and the 1 s archive (the 1 s values themselves). So below the finest
+//!   MAX resolution, or for the unfinished tail of the newest point, the 1 s
+//!   rows are used, and otherwise the coarsest MAX archive whose rows fit.
+//!   What no exact source holds (a point older than the 1 s archive at a
+//!   step no MAX archive fits) falls back to the AVERAGE rows, and
+//!   [`Series::peak_exact`] says so. Gaps follow the averages' rule.
+//! - **Window.** The summary covers `(start, end]` exactly, not the points'
+//!   wider span: the points wholly inside it, plus its edges (the parts of
+//!   the first and the last point inside it) tiled like points. An edge
+//!   that even the finest archive holding it cannot split into whole rows
+//!   (an edge older than the 1 s archive's retention) is counted pro rata
+//!   from that archive's row, as if the rate were even within it, and its
+//!   peak from the AVERAGE rows ([`Summary::peak_exact`] says so).
 //! - **Fetches.** Each archive is fetched once over the span of all the
 //!   rows the query needs from it, except that spans further apart than
 //!   [`MERGE_GAP_ROWS`] rows are fetched separately (a 30-day window needs
@@ -81,31 +103,21 @@
 //!   kernel, page by page, on every query; one more fetch costs about
 //!   50 µs. A query that would read more than 4 million rows in all (a
 //!   file without coarse archives, asked for years) is refused rather than
-//!   keep a web worker busy for seconds.
+//!   keep a web worker busy for seconds; the map is not counted in that.
 //!
-//! # Inexactness
+//! # Cache
 //!
-//! A coarse row whose seconds were partly unknown (librrd keeps a row known
-//! while at most half of its seconds, the xff of 0.5, are unknown) holds the
-//! average of its known seconds: its volume counts the unknown seconds at
-//! that average, a point's average weighs it as a whole row, and all its
-//! seconds count as known. Conversely, a row with more than half of its
-//! seconds unknown is unknown, and the seconds it did know are lost where
-//! the tiling reads that row rather than finer ones. Both only happen
-//! around unknown seconds, which the collector writes only for spans it
-//! could not measure. A window edge counted pro rata (see above) assumes an
-//! even rate within that one row. Fallback peaks are averages over a row,
-//! so they are at most the true peak.
-//!
-//! # Day cache
-//!
-//! [`series_cached`] and [`compute_cached`] answer as [`series`] and
-//! [`compute`] do, but with a [`Cache`] (one per file) of the whole UTC days
-//! the coarse archives hold: when the step is a whole number of days, the
-//! whole days inside the pieces of the tiling come from memory, and only
-//! the rest is fetched. Long windows then read a few thousand rows instead
-//! of two million; the first call reads the coarse archives once to build
-//! it. Its rules are in `src/query/cache.rs`.
+//! [`series`] and [`compute`] learn the map of the window's own time on
+//! every call, which reads every 1 s row of it: right for short windows
+//! and for checks, slow for long ones. [`series_cached`] and
+//! [`compute_cached`] keep the map, and the whole UTC days of the coarse
+//! archives, in a [`Cache`] (one per file): the map is learned in the
+//! background by [`learn`] (and, within a small budget, by the queries
+//! themselves, newest first), and extended as the file grows; a long
+//! window whose step is a whole number of days adds its whole days from
+//! memory. Until the map is learned, the time it does not cover is read as
+//! librrd kept it, and [`Series::exact_from`] says where that ends. Its
+//! rules are in `src/query/cache.rs` and `src/query/map.rs`.
 
 use std::fmt;
 use std::ops::Range;
@@ -114,8 +126,11 @@ use std::path::Path;
 use crate::rrd;
 
 mod cache;
+mod map;
 
-pub use cache::{Cache, compute_cached, series_cached};
+pub use cache::{Cache, compute_cached, learn, learn_with, series_cached};
+
+use map::{Learn, Map};
 
 /// The most points a request may ask for.
 pub const MAX_POINTS: u32 = 10_000;
@@ -158,19 +173,26 @@ pub struct Series {
     /// (a MAX archive, the 1 s archive, or an AVERAGE one when falling
     /// back); `None` when no archive held any of them.
     pub peak_resolution: Option<u64>,
-    /// Whether every peak is a true 1 s peak (false when some come from
-    /// AVERAGE rows, which are at most the true peak).
+    /// Whether every point's peak is a true 1 s peak (false when some come
+    /// from AVERAGE rows, which are at most the true peak).
     pub peak_exact: bool,
     /// The file's last update, Unix seconds: nothing after it is known.
     pub last_update: i64,
+    /// The points' seconds after this time (from `start` on) are exact to
+    /// the second; before it, the finest archive holding them has to do
+    /// (see "Known seconds" in the module documentation). `None` when none
+    /// of them is (older than the 1 s archive, no 1 s archive, or not
+    /// learned yet: see [`Cache`]). Seconds after the last update are
+    /// unknown, which is exact too.
+    pub exact_from: Option<i64>,
     /// The points, oldest first, `(end - start) / step` of them.
     pub points: Vec<Point>,
-    /// The volume of the requested window (not of the aligned one).
-    pub volume: Volume,
+    /// The requested window (not the aligned one).
+    pub summary: Summary,
 }
 
 /// One point: the interval `(time, time + step]`. Rates are bit/s; `None`
-/// where less than half of the interval is known.
+/// where no second of the interval is known.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Point {
     /// The start of the point's interval, a multiple of the step.
@@ -183,18 +205,41 @@ pub struct Point {
     pub rx_peak: Option<f64>,
     /// Largest 1 s sent rate.
     pub tx_peak: Option<f64>,
+    /// Known seconds of the point for `rx`, 0 to the step.
+    pub rx_known: i64,
+    /// Known seconds of the point for `tx`, 0 to the step.
+    pub tx_known: i64,
 }
 
-/// The bytes moved in the requested window.
+/// The requested window `(start, end]`: what moved in its known seconds.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Volume {
+pub struct Summary {
     /// Bytes received in the known seconds.
     pub rx_bytes: f64,
     /// Bytes sent in the known seconds.
     pub tx_bytes: f64,
+    /// Known seconds for `rx`.
+    pub rx_known: i64,
+    /// Known seconds for `tx`.
+    pub tx_known: i64,
+    /// Average received bit/s over its known seconds.
+    pub rx_avg: Option<f64>,
+    /// Average sent bit/s over its known seconds.
+    pub tx_avg: Option<f64>,
+    /// Largest received rate.
+    pub rx_peak: Option<f64>,
+    /// Largest sent rate.
+    pub tx_peak: Option<f64>,
+    /// Whether both peaks are true 1 s peaks of the window: false when an
+    /// edge of it lies where only AVERAGE rows split it (older than the 1 s
+    /// archive), whose values are at most the true peak.
+    pub peak_exact: bool,
     /// The share of the window's seconds that are known, 0 to 1 (the
     /// smaller of the two directions' shares).
     pub known: f64,
+    /// Whether the window lies where the seconds are known exactly (see
+    /// [`Series::exact_from`]).
+    pub exact: bool,
 }
 
 /// Why a query failed.
@@ -303,15 +348,19 @@ pub fn series(path: &Path, request: &Request) -> Result<Series, Error> {
 }
 
 /// Computes the series of `request` for a file with header `info`, whose
-/// `last_update` stands for "now", reading rows through `fetch`.
+/// `last_update` stands for "now", reading rows through `fetch`. It learns
+/// the map of unknown seconds for the points' time first, reading every
+/// unit row of it (every 1 s row where the 1 s archive holds it): exact,
+/// but slow for long windows, for which [`compute_cached`] is meant.
 ///
 /// `fetch(cf, start, end, resolution)` must answer as [`rrd::fetch`] does:
 /// rows of `resolution` seconds stamped from `start` rounded down plus one
-/// row, to `end` rounded up past it. It is called once per archive needed
-/// and span of its rows (twice when the archive is needed at both ends of
-/// a long window), once more per [`MAX_FETCH_ROWS`] rows of a long span,
-/// and always with `start` and `resolution` such that librrd picks exactly
-/// that archive: a range the archive holds, at its own resolution.
+/// row, to `end` rounded up past it. Besides the map's rows, it is called
+/// once per archive needed and span of its rows (twice when the archive is
+/// needed at both ends of a long window), once more per [`MAX_FETCH_ROWS`]
+/// rows of a long span, and always with `start` and `resolution` such that
+/// librrd picks exactly that archive: a range the archive holds, at its own
+/// resolution.
 ///
 /// Errors: an invalid request, a header without an AVERAGE archive, a fetch
 /// that fails ([`Error::Rrd`]) or answers with other rows than asked for
@@ -323,8 +372,8 @@ where
     compute_with(info, request, fetch, None)
 }
 
-/// [`compute`], reading whole days from `cache` where the step is a whole
-/// number of days (see [`Cache`]).
+/// [`compute`] with the map and days of `cache` (see [`Cache`]), or with a
+/// map learned for the request alone.
 fn compute_with<F>(
     info: &rrd::Info,
     request: &Request,
@@ -334,110 +383,243 @@ fn compute_with<F>(
 where
     F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
 {
-    request.check()?;
-    let tiers = Tiers::from_info(info)?;
-    let finest = tiers.finest_holding(request.start);
-    let step = choose_step(request.end - request.start, request.points, finest);
-    let plan = Plan::new(&tiers, request, step)?;
-    // Each range of pieces (a point's averages, its exact peaks, its
-    // fallback peaks; then the volume) adds up into a group of sums.
-    let mut groups = vec![0usize; plan.pieces.len()];
-    for (k, point) in plan.points.iter().enumerate() {
-        for (g, range) in [&point.average, &point.exact, &point.fallback]
-            .into_iter()
+    let query = Query::new(info, request)?;
+    let (totals, exact) = match cache {
+        Some(cache) => cache::read(cache, info, &query, &mut fetch)?,
+        None => {
+            let mut own = Map::default();
+            query.learn(&mut own, &mut fetch)?;
+            query.gather(&own, None, &mut fetch)?
+        }
+    };
+    Ok(query.answer(info, request, &totals, exact))
+}
+
+/// What the groups of a query add up to, and the time `(lo, hi]` its map
+/// knows exactly (see [`map::Map::exact`]).
+type Totals = (Vec<[Sum; 2]>, Option<(i64, i64)>);
+
+/// A planned query: its archives, step and pieces, and the group each
+/// piece adds up into.
+struct Query {
+    tiers: Tiers,
+    step: i64,
+    plan: Plan,
+    /// Per piece: per point (and then for the window) its averages, its
+    /// exact peaks and its fallback peaks, in this order, so that
+    /// `group % 3` says which.
+    groups: Vec<usize>,
+}
+
+impl Query {
+    fn new(info: &rrd::Info, request: &Request) -> Result<Query, Error> {
+        request.check()?;
+        let tiers = Tiers::from_info(info)?;
+        let finest = tiers.finest_holding(request.start);
+        let step = choose_step(request.end - request.start, request.points, finest);
+        let plan = Plan::new(&tiers, request, step)?;
+        // Refused on the rows the tiling needs, whatever the map and the
+        // days then read from memory.
+        spans(&tiers.all, &plan.pieces)?;
+        let mut groups = vec![0usize; plan.pieces.len()];
+        let window = plan.points.len();
+        let ranges = plan
+            .points
+            .iter()
             .enumerate()
-        {
-            for group in groups.get_mut(range.clone()).unwrap_or_default() {
-                *group = 3 * k + g;
+            .chain(plan.window.iter().map(|p| (window, p)));
+        for (k, point) in ranges {
+            for (g, range) in [&point.average, &point.exact, &point.fallback]
+                .into_iter()
+                .enumerate()
+            {
+                for group in groups.get_mut(range.clone()).unwrap_or_default() {
+                    *group = 3 * k + g;
+                }
             }
         }
+        Ok(Query {
+            tiers,
+            step,
+            plan,
+            groups,
+        })
     }
-    let volume_group = 3 * plan.points.len();
-    for group in groups.get_mut(plan.volume.clone()).unwrap_or_default() {
-        *group = volume_group;
-    }
-    let totals = match cache {
-        Some(cache) if step % cache::DAY == 0 => cache::read(
-            cache,
-            info,
-            &tiers,
-            &plan.pieces,
-            &groups,
-            volume_group,
-            &mut fetch,
-        )?,
-        _ => read(
-            &tiers.all,
-            &plan.pieces,
-            &groups,
-            volume_group + 1,
-            &mut fetch,
-        )?,
-    };
-    let sums = |group: usize| totals.get(group).copied().unwrap_or_default();
 
-    let mut average_seconds = vec![0i64; tiers.all.len()];
-    let mut peak_seconds = vec![0i64; tiers.all.len()];
-    let mut peak_exact = true;
-    let mut points = Vec::with_capacity(plan.points.len());
-    for (k, point) in plan.points.iter().enumerate() {
-        let average = sums(3 * k);
-        let exact = sums(3 * k + 1);
-        let fallback = sums(3 * k + 2);
-        count_seconds(&plan.pieces, &point.average, &mut average_seconds);
-        count_seconds(&plan.pieces, &point.exact, &mut peak_seconds);
-        count_seconds(&plan.pieces, &point.fallback, &mut peak_seconds);
-        let mean = |sum: &Sum| (sum.known * 2 >= step).then(|| sum.integral / sum.known as f64);
-        let peak = |ds: usize| {
-            let known = exact[ds].known + fallback[ds].known;
-            let max = match (exact[ds].max(), fallback[ds].max()) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            };
-            max.filter(|_| known * 2 >= step)
+    /// The number of groups.
+    fn count(&self) -> usize {
+        3 * self.plan.points.len() + 3
+    }
+
+    /// Learns into `map` all of the points' time.
+    fn learn<F>(&self, map: &mut Map, fetch: &mut F) -> Result<bool, Error>
+    where
+        F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
+    {
+        let learn = Learn::Window(self.plan.start, self.plan.end);
+        map.sync(&self.tiers, learn, fetch)
+    }
+
+    /// What the pieces add up to per group, and the exact time of `map`
+    /// (see [`gather`]).
+    fn gather<F>(
+        &self,
+        map: &Map,
+        days: Option<&cache::Days>,
+        fetch: &mut F,
+    ) -> Result<Totals, Error>
+    where
+        F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
+    {
+        let sums = gather(
+            &self.tiers,
+            map,
+            days,
+            &self.plan.pieces,
+            &self.groups,
+            self.count(),
+            fetch,
+        )?;
+        Ok((sums, map.exact()))
+    }
+
+    /// The series from the sums of the groups, `exact` being the time the
+    /// map knows exactly.
+    fn answer(
+        &self,
+        info: &rrd::Info,
+        request: &Request,
+        totals: &[[Sum; 2]],
+        exact: Option<(i64, i64)>,
+    ) -> Series {
+        let (tiers, plan, step) = (&self.tiers, &self.plan, self.step);
+        let window_group = 3 * plan.points.len();
+        let sums = |group: usize| totals.get(group).copied().unwrap_or_default();
+        let mean = |sum: &Sum| (sum.known > 0).then(|| sum.integral / sum.known as f64);
+        let peak = |exact: &Sum, fallback: &Sum| match (exact.max(), fallback.max()) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
         };
-        let (rx_peak, tx_peak) = (peak(0), peak(1));
-        if (rx_peak.is_some() && fallback[0].max().is_some())
-            || (tx_peak.is_some() && fallback[1].max().is_some())
-        {
-            peak_exact = false;
-        }
-        points.push(Point {
-            time: point.time,
-            rx: mean(&average[0]),
-            tx: mean(&average[1]),
-            rx_peak,
-            tx_peak,
-        });
-    }
 
-    let window = sums(volume_group);
-    let seconds = (request.end - request.start) as f64;
-    let volume = Volume {
-        rx_bytes: window[0].integral / 8.0,
-        tx_bytes: window[1].integral / 8.0,
-        known: window[0].known.min(window[1].known) as f64 / seconds,
-    };
-    let predominant = |seconds: &[i64]| {
-        tiers
-            .all
-            .iter()
-            .zip(seconds)
-            .filter(|(_, seconds)| **seconds > 0)
-            .max_by_key(|(tier, seconds)| (**seconds, tier.resolution))
-            .map(|(tier, _)| tier.resolution as u64)
-    };
-    Ok(Series {
-        start: plan.start,
-        end: plan.end,
-        step: step as u64,
-        resolution: predominant(&average_seconds),
-        peak_resolution: predominant(&peak_seconds),
-        peak_exact,
-        last_update: info.last_update,
-        points,
-        volume,
-    })
+        let mut average_seconds = vec![0i64; tiers.all.len()];
+        let mut peak_seconds = vec![0i64; tiers.all.len()];
+        let mut peak_exact = true;
+        let mut points = Vec::with_capacity(plan.points.len());
+        for (k, point) in plan.points.iter().enumerate() {
+            let average = sums(3 * k);
+            let exact = sums(3 * k + 1);
+            let fallback = sums(3 * k + 2);
+            count_seconds(&plan.pieces, &point.average, &mut average_seconds);
+            count_seconds(&plan.pieces, &point.exact, &mut peak_seconds);
+            count_seconds(&plan.pieces, &point.fallback, &mut peak_seconds);
+            if fallback.iter().any(|f| f.max().is_some()) {
+                peak_exact = false;
+            }
+            points.push(Point {
+                time: point.time,
+                rx: mean(&average[0]),
+                tx: mean(&average[1]),
+                rx_peak: peak(&exact[0], &fallback[0]),
+                tx_peak: peak(&exact[1], &fallback[1]),
+                rx_known: average[0].known,
+                tx_known: average[1].known,
+            });
+        }
+
+        let [average, peaks, fallback] = [0, 1, 2].map(|g| {
+            let mut window = sums(window_group + g);
+            for k in plan.interior.clone() {
+                for (sum, point) in window.iter_mut().zip(&sums(3 * k + g)) {
+                    sum.merge(point);
+                }
+            }
+            window
+        });
+        let seconds = (request.end - request.start) as f64;
+        // The exact time, if it reaches the end of the points (or the last
+        // update), from where it starts within them.
+        let exact_from = exact
+            .filter(|&(lo, hi)| lo < plan.end && hi >= plan.end.min(info.last_update))
+            .map(|(lo, _)| lo.max(plan.start));
+        let summary = Summary {
+            rx_bytes: average[0].integral / 8.0,
+            tx_bytes: average[1].integral / 8.0,
+            rx_known: average[0].known,
+            tx_known: average[1].known,
+            rx_avg: mean(&average[0]),
+            tx_avg: mean(&average[1]),
+            rx_peak: peak(&peaks[0], &fallback[0]),
+            tx_peak: peak(&peaks[1], &fallback[1]),
+            peak_exact: fallback.iter().all(|f| f.max().is_none()),
+            known: average[0].known.min(average[1].known) as f64 / seconds,
+            exact: exact.is_some_and(|(lo, hi)| {
+                lo <= request.start && request.end.min(info.last_update) <= hi
+            }),
+        };
+        let predominant = |seconds: &[i64]| {
+            tiers
+                .all
+                .iter()
+                .zip(seconds)
+                .filter(|(_, seconds)| **seconds > 0)
+                .max_by_key(|(tier, seconds)| (**seconds, tier.resolution))
+                .map(|(tier, _)| tier.resolution as u64)
+        };
+        Series {
+            start: plan.start,
+            end: plan.end,
+            step: step as u64,
+            resolution: predominant(&average_seconds),
+            peak_resolution: predominant(&peak_seconds),
+            peak_exact,
+            last_update: info.last_update,
+            exact_from,
+            points,
+            summary,
+        }
+    }
+}
+
+/// What `pieces` add up to per group (`groups[piece]`, below `count`): the
+/// whole days `days` holds from memory, the rows the map replaces from its
+/// entries, the rest from the archives' rows.
+fn gather<F>(
+    tiers: &Tiers,
+    map: &Map,
+    days: Option<&cache::Days>,
+    pieces: &[Piece],
+    groups: &[usize],
+    count: usize,
+    fetch: &mut F,
+) -> Result<Vec<[Sum; 2]>, Error>
+where
+    F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
+{
+    let mut sums = vec![[Sum::default(); 2]; count];
+    let mut raw = Vec::with_capacity(pieces.len());
+    let mut raw_groups = Vec::with_capacity(pieces.len());
+    let mut rest = Vec::new();
+    for (piece, &group) in pieces.iter().zip(groups) {
+        let Some(target) = sums.get_mut(group) else {
+            continue;
+        };
+        rest.clear();
+        match days {
+            Some(days) => days.take(tiers, *piece, group % 3, target, &mut rest),
+            None => rest.push(*piece),
+        }
+        for piece in &rest {
+            map.resolve(tiers, *piece, &mut raw, target)?;
+            raw_groups.resize(raw.len(), group);
+        }
+    }
+    let read = read(&tiers.all, &raw, &raw_groups, count, fetch)?;
+    for (sums, read) in sums.iter_mut().zip(&read) {
+        for (sum, read) in sums.iter_mut().zip(read) {
+            sum.merge(read);
+        }
+    }
+    Ok(sums)
 }
 
 /// Archives with a resolution above this (about 35,000 years) are ignored.
@@ -474,6 +656,8 @@ struct Tier {
 /// The archives of a file, by use.
 #[derive(Debug)]
 struct Tiers {
+    /// Seconds per primary data point.
+    step: i64,
     /// One per consolidation function and resolution.
     all: Vec<Tier>,
     /// The AVERAGE archives, coarsest first (indices into `all`).
@@ -490,11 +674,15 @@ struct Plan {
     end: i64,
     pieces: Vec<Piece>,
     points: Vec<PointPlan>,
-    /// The pieces of the volume.
-    volume: Range<usize>,
+    /// The points wholly inside the requested window (indices).
+    interior: Range<usize>,
+    /// The pieces of the rest of the window: the parts of the first and
+    /// the last point inside it, or all of it when it lies in one point.
+    window: Vec<PointPlan>,
 }
 
-/// The pieces one point is computed from (ranges of `Plan::pieces`).
+/// The pieces one point (or the window) is computed from (ranges of
+/// `Plan::pieces`).
 #[derive(Debug)]
 struct PointPlan {
     time: i64,
@@ -555,6 +743,15 @@ impl Sum {
             if value > self.max {
                 self.max = value;
             }
+        }
+    }
+
+    /// Adds what `other` adds up to.
+    fn merge(&mut self, other: &Sum) {
+        self.integral += other.integral;
+        self.known += other.known;
+        if other.max > self.max {
+            self.max = other.max;
         }
     }
 
@@ -628,6 +825,7 @@ impl Tiers {
         // averages read it anyway.
         exact.sort_by_key(|&i| (std::cmp::Reverse(all[i].resolution), all[i].cf != "AVERAGE"));
         Ok(Tiers {
+            step: i64::try_from(info.step).unwrap_or(i64::MAX),
             all,
             average,
             exact,
@@ -657,37 +855,57 @@ impl Plan {
         let mut time = start;
         while time < end {
             let to = time + step;
-            let from_average = pieces.len();
-            cover(tiers, &tiers.average, time, to, true, &mut pieces)?;
-            let from_exact = pieces.len();
-            let uncovered = cover(tiers, &tiers.exact, time, to, false, &mut pieces)?;
-            let from_fallback = pieces.len();
-            for (a, b) in uncovered {
-                cover(tiers, &tiers.average, a, b, true, &mut pieces)?;
-            }
-            points.push(PointPlan {
-                time,
-                average: from_average..from_exact,
-                exact: from_exact..from_fallback,
-                fallback: from_fallback..pieces.len(),
-            });
+            points.push(PointPlan::new(tiers, time, to, &mut pieces)?);
             time = to;
         }
-        let from_volume = pieces.len();
-        cover(
-            tiers,
-            &tiers.average,
-            request.start,
-            request.end,
-            true,
-            &mut pieces,
-        )?;
+        // The window: whole points inside it, and what is left at its ends.
+        let (inside_from, inside_to) = (ceil_to(request.start, step), floor_to(request.end, step));
+        let mut window = Vec::new();
+        let interior = if inside_from < inside_to {
+            for (from, to) in [(request.start, inside_from), (inside_to, request.end)] {
+                if from < to {
+                    window.push(PointPlan::new(tiers, from, to, &mut pieces)?);
+                }
+            }
+            let index = |t: i64| usize::try_from((t - start) / step).unwrap_or(0);
+            index(inside_from)..index(inside_to)
+        } else {
+            window.push(PointPlan::new(
+                tiers,
+                request.start,
+                request.end,
+                &mut pieces,
+            )?);
+            0..0
+        };
         Ok(Plan {
             start,
             end,
-            volume: from_volume..pieces.len(),
             pieces,
             points,
+            interior,
+            window,
+        })
+    }
+}
+
+impl PointPlan {
+    /// Tiles `(from, to]` for its averages, exact peaks and fallback peaks,
+    /// appending the pieces to `pieces`.
+    fn new(tiers: &Tiers, from: i64, to: i64, pieces: &mut Vec<Piece>) -> Result<PointPlan, Error> {
+        let from_average = pieces.len();
+        cover(tiers, &tiers.average, from, to, true, pieces)?;
+        let from_exact = pieces.len();
+        let uncovered = cover(tiers, &tiers.exact, from, to, false, pieces)?;
+        let from_fallback = pieces.len();
+        for (a, b) in uncovered {
+            cover(tiers, &tiers.average, a, b, true, pieces)?;
+        }
+        Ok(PointPlan {
+            time: from,
+            average: from_average..from_exact,
+            exact: from_exact..from_fallback,
+            fallback: from_fallback..pieces.len(),
         })
     }
 }
@@ -928,29 +1146,65 @@ fn add_rows(r: i64, chunk: &Chunk, piece: &Piece, sums: &mut [Sum; 2]) {
     if a >= b {
         return;
     }
-    let first = usize::try_from((a - chunk.start) / r).unwrap_or(usize::MAX);
-    let count = usize::try_from((b - a) / r).unwrap_or(0);
-    let rows = first
-        .checked_mul(chunk.width)
-        .and_then(|at| chunk.values.get(at..))
-        .unwrap_or_default();
     let width = chunk.width.max(1);
     let [rx, tx] = chunk.columns;
     if rx >= width || tx >= width {
         return;
     }
-    // Plain indexing in a counted loop, on local sums: the release profile
-    // optimises for size, and this is the loop every row goes through.
-    let rows_here = count.min(rows.len() / width);
-    let mut local = *sums;
-    for i in 0..rows_here {
+    let first = usize::try_from((a - chunk.start) / r).unwrap_or(usize::MAX);
+    let rows = first
+        .checked_mul(width)
+        .and_then(|at| chunk.values.get(at..))
+        .unwrap_or_default();
+    let count = usize::try_from((b - a) / r)
+        .unwrap_or(0)
+        .min(rows.len() / width);
+    // Only the first and the last row can overlap the piece in part; the
+    // rows between count whole, and are added up first, then weighted once.
+    let seconds = |i: usize| {
         let end = a + (i as i64 + 1) * r;
-        // Only the first and the last row can overlap the piece in part.
-        let seconds = end.min(piece.to) - (end - r).max(piece.from);
-        local[0].add(rows[i * width + rx], seconds);
-        local[1].add(rows[i * width + tx], seconds);
+        end.min(piece.to) - (end - r).max(piece.from)
+    };
+    let mut whole = 0..count;
+    for i in [0, count.saturating_sub(1)] {
+        let partial = seconds(i);
+        if whole.contains(&i) && partial < r {
+            sums[0].add(rows[i * width + rx], partial);
+            sums[1].add(rows[i * width + tx], partial);
+            if i == whole.start {
+                whole.start += 1;
+            } else {
+                whole.end -= 1;
+            }
+        }
     }
-    *sums = local;
+    // A plain loop on locals: the release profile optimises for size, and
+    // this is the loop every row goes through.
+    let mut total = [0.0f64; 2];
+    let mut known = [0i64; 2];
+    let mut max = [f64::NEG_INFINITY; 2];
+    let rows = rows
+        .get(whole.start * width..whole.end * width)
+        .unwrap_or_default();
+    for row in rows.chunks_exact(width) {
+        for (ds, column) in [rx, tx].into_iter().enumerate() {
+            let value = row[column];
+            if value.is_finite() {
+                total[ds] += value;
+                known[ds] += 1;
+                if value > max[ds] {
+                    max[ds] = value;
+                }
+            }
+        }
+    }
+    for (ds, sum) in sums.iter_mut().enumerate() {
+        sum.merge(&Sum {
+            integral: total[ds] * r as f64,
+            known: known[ds] * r,
+            max: max[ds],
+        });
+    }
 }
 
 /// Adds the seconds of the pieces in `range` to their archives' counts.

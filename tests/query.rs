@@ -223,7 +223,7 @@ fn volumes_and_peaks_match_the_simulator() {
             .fold([0.0; 2], |sum, v| {
                 [sum[0] + v[0] / 8.0, sum[1] + v[1] / 8.0]
             });
-        let got = [series.volume.rx_bytes, series.volume.tx_bytes];
+        let got = [series.summary.rx_bytes, series.summary.tx_bytes];
         for ds in 0..2 {
             assert!(
                 relative(got[ds], model[ds]) < 1e-6,
@@ -234,7 +234,7 @@ fn volumes_and_peaks_match_the_simulator() {
                 "{name}: {got:?} vs the truth {truth:?}"
             );
         }
-        assert_eq!(series.volume.known, 1.0, "{name}");
+        assert_eq!(series.summary.known, 1.0, "{name}");
         eprintln!(
             "{name}: rx {:.0} B (truth {:.0}, {:+.2e}), tx {:.0} B (truth {:.0}, {:+.2e}), step {} s, resolution {:?}",
             got[0],

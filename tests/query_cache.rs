@@ -1,8 +1,8 @@
-//! The day cache of the query module against real RRD files (static
-//! librrd): `query::series_cached` must answer as `query::series` does,
-//! follow the file as it is updated, and start over when the file at the
-//! path is replaced by another one, even with the same layout and a later
-//! last update.
+//! The cache of the query module (the map of unknown time and the days)
+//! against real RRD files (static librrd): `query::series_cached` must
+//! answer as `query::series` does, follow the file as it is updated, and
+//! start over when the file at the path is replaced by another one, even
+//! with the same layout and a later last update.
 
 use std::path::Path;
 
@@ -58,13 +58,21 @@ fn both(cache: &mut Cache, path: &Path, start: i64, end: i64, points: u32) -> Se
         (cached.start, cached.end, cached.step, cached.points.len()),
         (plain.start, plain.end, plain.step, plain.points.len())
     );
-    assert_eq!(cached.volume.known, plain.volume.known);
-    assert!(close(cached.volume.rx_bytes, plain.volume.rx_bytes));
-    assert!(close(cached.volume.tx_bytes, plain.volume.tx_bytes));
+    let (a, b) = (&cached.summary, &plain.summary);
+    assert_eq!(
+        (
+            a.known, a.rx_known, a.tx_known, a.rx_peak, a.tx_peak, a.exact
+        ),
+        (
+            b.known, b.rx_known, b.tx_known, b.rx_peak, b.tx_peak, b.exact
+        )
+    );
+    assert!(close(a.rx_bytes, b.rx_bytes));
+    assert!(close(a.tx_bytes, b.tx_bytes));
     for (a, b) in cached.points.iter().zip(&plain.points) {
         assert_eq!(
-            (a.time, a.rx_peak, a.tx_peak),
-            (b.time, b.rx_peak, b.tx_peak)
+            (a.time, a.rx_peak, a.tx_peak, a.rx_known, a.tx_known),
+            (b.time, b.rx_peak, b.tx_peak, b.rx_known, b.tx_known)
         );
         for (x, y) in [(a.rx, b.rx), (a.tx, b.tx)] {
             assert!(x.is_some() == y.is_some() && close(x.unwrap_or(0.0), y.unwrap_or(0.0)));

@@ -55,7 +55,8 @@ async function loadSeries(request, previous) {
     tx: answer.tx,
     rxPeak: answer.rx_peak,
     txPeak: answer.tx_peak,
-    known: answer.known,
+    // The server counts known seconds per point; the page works in shares.
+    known: knownShares ? answer.known.map((seconds) => seconds / answer.step) : undefined,
   };
   if (incremental) copyPoints(previous, series, (t) => t < fresh.t0);
   copyPoints(fresh, series, () => true);

@@ -1,73 +1,87 @@
-//! An opt-in cache of day blocks for long windows: for each whole UTC day
-//! (86,400 s, aligned to the epoch) that the coarsest AVERAGE archive (and
-//! the MAX archive of the same resolution, if any) holds completely, what
-//! its rows add up to, so that a query whose step is a whole number of
-//! days reads those days from memory instead of fetching their rows.
+//! The per-file cache of the query module: the map of unknown seconds
+//! (`src/query/map.rs`) and day blocks for long windows. For each whole
+//! UTC day (86,400 s, aligned to the epoch) that the coarsest AVERAGE
+//! archive (and the MAX archive of the same resolution, if any) holds
+//! completely, what its rows add up to, so that a query whose step is a
+//! whole number of days reads those days from memory instead of fetching
+//! their rows.
 //!
 //! # What a day holds
 //!
-//! Per data source: Σ value × seconds over the known AVERAGE rows, their
-//! count, the largest known MAX row and the count of known MAX rows. That is
-//! all a point's average, a point's exact peak and the window's volume take
-//! from whole rows; the fallback peaks (the largest AVERAGE row, used only
-//! where no exact source holds a point) always read rows. 40 bytes a day,
-//! at most [`MAX_DAYS`] days: at most 164 KB per file (the Original
-//! profile's 300 s archives hold 3,652 days, 146 KB).
+//! Per data source: Σ value × seconds over the known seconds of the
+//! AVERAGE rows, those seconds, the largest known value of the MAX rows
+//! and their known seconds, each as the map reads them (whole rows from
+//! the archive, the others from the map's entries), and which knowledge
+//! that was (a stamp per archive: as librrd kept the rows, or through
+//! which level of the map). That is all a point's average, a point's exact
+//! peak and the window's volume take from whole rows; the fallback peaks
+//! (the largest AVERAGE row, used only where no exact source holds a
+//! point) always read rows. 56 bytes a day, at most [`MAX_DAYS`] days: at
+//! most 230 KB per file (the Original profile's 300 s archives hold 3,652
+//! days, 205 KB).
 //!
 //! # Rules
 //!
 //! - **Which days.** Day `d` covers `(d × 86,400, (d + 1) × 86,400]`. It is
-//!   cached while both archives may be read over all of it (see "Tiers" in
+//!   held while both archives may be read over all of it (see "Tiers" in
 //!   [`super`]: their oldest rows, less the margin, and their newest row),
 //!   so only rows that are complete and cannot change are cached: librrd
 //!   writes rows once, at the newest end, and drops them at the oldest.
+//! - **Which knowledge.** A day is read again when the knowledge the map
+//!   has of it changes (the map learns it, or the 1 s archive no longer
+//!   holds it), and is not served while it straddles the edge of what a
+//!   level of the map has learned.
 //! - **When.** Only queries whose step is a whole number of days use the
-//!   cache (and build or extend it); others, and the short windows, read
-//!   rows as [`super::compute`] does and never touch it.
+//!   days (and build or extend them), and [`learn`] once the map is
+//!   learned; other queries read rows and never touch them.
 //! - **Same answer.** A piece of the tiling on a cached archive is split
-//!   at day boundaries, which are row boundaries; the whole cached days in
+//!   at day boundaries, which are row boundaries; the whole served days in
 //!   it are added from the cache, the rest read as usual. So the same rows
-//!   count with the same weights: the answer equals [`super::compute`]'s,
-//!   except that the sums are added in another order, which can change the
-//!   last bits of an average or volume (the tests compare integer-valued
-//!   rows, where they are exact).
+//!   and entries count with the same weights: the answer equals the one
+//!   without days, except that the sums are added in another order, which
+//!   can change the last bits of an average or volume.
 //! - **Validity.** Each call compares the file's header with the one the
 //!   cache was built for: another layout, or a last update that moved
-//!   backwards, empties it (and [`series_cached`] also empties it for
-//!   another file: path, device or inode). Then it drops the days the
-//!   archives no longer hold and fetches the rows of the days completed
-//!   since the last call, and only those.
+//!   backwards, empties it (and [`series_cached`] and [`learn`] also empty
+//!   it for another file: path, device or inode). Then the map catches up
+//!   with the new rows, and the days drop what the archives no longer hold
+//!   and read the days completed since the last call, and only those.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
-use super::{Error, Piece, Request, Series, Sum, Tier, Tiers, compute_with, read as read_rows};
+use super::map::{Learn, Map, Stamp};
+use super::{Error, Piece, Query, Request, Series, Sum, Tier, Tiers, Totals, compute_with, gather};
 use crate::rrd;
 
 /// Seconds per day.
 pub(super) const DAY: i64 = 86_400;
 /// The most days cached per file (the newest ones are kept).
 pub const MAX_DAYS: usize = 4096;
-/// Days fetched per batch while building, so that one batch stays well
-/// within the rows one query may read.
-const BATCH_DAYS: i64 = 256;
-/// The finest archive resolution cached (finer rows would not fit the
-/// per-day counts and would take long to build).
+/// Days read per batch, so that one batch stays well within the rows one
+/// query may read.
+const BATCH_DAYS: usize = 256;
+/// The finest archive resolution cached (finer rows would take long to
+/// build).
 const MIN_RESOLUTION: i64 = 60;
+/// Unit rows a query may spend learning the map, newest first, when it is
+/// not learned yet (a day and a half of 1 s rows): short windows are exact
+/// from the first query on, long ones once [`learn`] has done its work.
+pub const QUERY_LEARN_ROWS: i64 = 1 << 17;
 
-/// Cached day blocks of one RRD file (see the module documentation). Keep
-/// one per file and pass it to every [`series_cached`] call for that file.
+/// The cache of one RRD file (see the module documentation and
+/// `src/query/map.rs`). Keep one per file and pass it to every
+/// [`series_cached`] and [`learn`] call for that file.
 #[derive(Debug, Default)]
 pub struct Cache {
     /// The file: path, device and inode (set by [`series_cached`]).
     file: Option<(PathBuf, u64, u64)>,
-    /// The layout the days were read from.
+    /// The layout the map and days were read from.
     layout: Option<Layout>,
     /// The last update of the header last seen.
     last_update: i64,
-    /// The day number of `days[0]`.
-    first: i64,
-    days: VecDeque<Day>,
+    pub(super) map: Map,
+    days: Days,
 }
 
 /// What a header must keep for the cache to stay valid.
@@ -78,17 +92,46 @@ struct Layout {
     archives: Vec<(String, u64, u64)>,
 }
 
-/// One day's whole rows, per data source (rx, tx).
+/// The cached days (see the module documentation).
+#[derive(Debug, Default)]
+pub(super) struct Days {
+    /// The day number of `days[0]`.
+    first: i64,
+    days: VecDeque<Day>,
+}
+
+/// One day's rows, per data source (rx, tx).
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Day {
-    /// Σ value × seconds over the known AVERAGE rows.
+    /// Σ value × seconds over the known seconds of the AVERAGE rows.
     integral: [f64; 2],
-    /// The largest known MAX row; -∞ while none.
+    /// The largest known value of the MAX rows; -∞ while none.
     peak: [f64; 2],
-    /// Known AVERAGE rows.
-    average_rows: [u16; 2],
-    /// Known MAX rows.
-    max_rows: [u16; 2],
+    /// Known seconds of the AVERAGE rows.
+    average_known: [u32; 2],
+    /// Known seconds of the MAX rows.
+    max_known: [u32; 2],
+    /// The knowledge the AVERAGE and the MAX rows were read with (see
+    /// [`code`]).
+    stamps: [u32; 2],
+}
+
+/// A day not read yet.
+const UNREAD: u32 = u32::MAX;
+/// A day that is not served (it straddles the edge of a level).
+const UNSERVED: u32 = 0;
+
+/// A [`Stamp`] as stored in a [`Day`].
+fn code(stamp: Stamp) -> u32 {
+    match stamp {
+        Stamp::Mixed => UNSERVED,
+        Stamp::Raw => 1,
+        Stamp::Level(unit) => u32::try_from(unit)
+            .ok()
+            .and_then(|u| u.checked_add(2))
+            .filter(|&c| c != UNREAD)
+            .unwrap_or(UNSERVED),
+    }
 }
 
 impl Cache {
@@ -100,7 +143,7 @@ impl Cache {
     /// The cached days, as day numbers (day `d` is `(d × 86,400, (d + 1) ×
     /// 86,400]`).
     pub fn days(&self) -> std::ops::Range<i64> {
-        self.first..self.first + self.days.len() as i64
+        self.days.first..self.days.first + self.days.days.len() as i64
     }
 
     /// The heap and inline bytes the cache holds.
@@ -112,20 +155,29 @@ impl Cache {
         });
         let path = self.file.as_ref().map_or(0, |f| f.0.capacity());
         std::mem::size_of::<Cache>()
-            + self.days.capacity() * std::mem::size_of::<Day>()
+            + self.days.days.capacity() * std::mem::size_of::<Day>()
+            + self.map.memory_bytes()
             + layout
             + path
     }
 
     fn clear(&mut self) {
         self.layout = None;
-        self.days = VecDeque::new();
-        self.first = 0;
+        self.map.clear();
+        self.days = Days::default();
         self.last_update = i64::MIN;
     }
 
-    /// Brings the days up to the header `info` (see "Validity").
-    fn update<F>(&mut self, info: &rrd::Info, tiers: &Tiers, fetch: &mut F) -> Result<(), Error>
+    /// Checks the header `info` against the cache (see "Validity") and
+    /// brings the map up to it, learning as `learn` says. Returns whether
+    /// the map is learned.
+    fn prepare<F>(
+        &mut self,
+        info: &rrd::Info,
+        tiers: &Tiers,
+        learn: Learn,
+        fetch: &mut F,
+    ) -> Result<bool, Error>
     where
         F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
     {
@@ -143,9 +195,27 @@ impl Cache {
             self.layout = Some(layout);
         }
         self.last_update = info.last_update;
+        self.map.sync(tiers, learn, fetch)
+    }
+}
+
+impl Days {
+    /// Drops the days the archives no longer hold, adds the new ones, and
+    /// reads those whose knowledge changed (at most `limit` of them, the
+    /// newest first). Returns whether none is left to read.
+    fn update<F>(
+        &mut self,
+        map: &Map,
+        tiers: &Tiers,
+        limit: Option<usize>,
+        fetch: &mut F,
+    ) -> Result<bool, Error>
+    where
+        F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
+    {
         let Some((average, max)) = cached_tiers(tiers) else {
-            self.days.clear();
-            return Ok(());
+            *self = Days::default();
+            return Ok(true);
         };
         let (first, end) = held_days(&tiers.all, average, max);
         // Drop what the archives no longer hold.
@@ -155,74 +225,141 @@ impl Cache {
         self.days.drain(..stale);
         let keep = usize::try_from(end - self.first).unwrap_or(0);
         self.days.truncate(keep);
-        if self.days.is_empty() {
+        if self.days.is_empty() || self.first < first {
             self.first = first;
         }
-        if self.first < first {
-            self.first = first;
-        }
-        // Fetch the new ones.
-        let mut from = self.first + self.days.len() as i64;
-        while from < end {
-            let to = end.min(from + BATCH_DAYS);
-            let result = self.fetch_days(&tiers.all, average, max, from, to, fetch);
-            if let Err(error) = result {
-                self.clear();
-                return Err(error);
+        let unread = Day {
+            integral: [0.0; 2],
+            peak: [f64::NEG_INFINITY; 2],
+            average_known: [0; 2],
+            max_known: [0; 2],
+            stamps: [UNREAD; 2],
+        };
+        let wanted = usize::try_from(end - self.first).unwrap_or(0);
+        self.days.resize(wanted, unread);
+        // The days whose knowledge changed, newest first.
+        let stamps = |d: i64| {
+            let (from, to) = (d * DAY, (d + 1) * DAY);
+            [
+                code(map.stamp(&tiers.all[average], from, to)),
+                max.map_or(1, |max| code(map.stamp(&tiers.all[max], from, to))),
+            ]
+        };
+        let mut changed = Vec::new();
+        for (i, day) in self.days.iter_mut().enumerate().rev() {
+            let expected = stamps(self.first + i as i64);
+            if day.stamps == expected {
+                continue;
             }
-            from = to;
+            if expected.contains(&UNSERVED) && !expected.iter().any(|&c| c > UNSERVED) {
+                day.stamps = expected;
+                continue;
+            }
+            changed.push((i, expected));
         }
-        if self.days.capacity() > self.days.len() {
-            self.days.shrink_to_fit();
-        }
-        Ok(())
-    }
-
-    /// Reads days `from..to` and appends them.
-    fn fetch_days<F>(
-        &mut self,
-        all: &[Tier],
-        average: usize,
-        max: Option<usize>,
-        from: i64,
-        to: i64,
-        fetch: &mut F,
-    ) -> Result<(), Error>
-    where
-        F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
-    {
-        let mut pieces = Vec::new();
-        let mut groups = Vec::new();
-        for (i, day) in (from..to).enumerate() {
-            for (g, tier) in [Some(average), max].into_iter().enumerate() {
-                if let Some(tier) = tier {
-                    pieces.push(Piece {
-                        tier,
-                        from: day * DAY,
-                        to: (day + 1) * DAY,
-                    });
-                    groups.push(2 * i + g);
+        let limit = limit.unwrap_or(usize::MAX);
+        let complete = changed.len() <= limit;
+        changed.truncate(limit);
+        for batch in changed.chunks(BATCH_DAYS) {
+            let mut pieces = Vec::with_capacity(2 * batch.len());
+            let mut groups = Vec::with_capacity(2 * batch.len());
+            for (b, &(i, _)) in batch.iter().enumerate() {
+                let d = self.first + i as i64;
+                for (g, tier) in [Some(average), max].into_iter().enumerate() {
+                    if let Some(tier) = tier {
+                        pieces.push(Piece {
+                            tier,
+                            from: d * DAY,
+                            to: (d + 1) * DAY,
+                        });
+                        groups.push(2 * b + g);
+                    }
+                }
+            }
+            let sums = gather(tiers, map, None, &pieces, &groups, 2 * batch.len(), fetch)?;
+            for (pair, &(i, expected)) in sums.chunks_exact(2).zip(batch) {
+                let (a, m) = (&pair[0], &pair[1]);
+                let known = |sum: &Sum| u32::try_from(sum.known).unwrap_or(u32::MAX);
+                if let Some(day) = self.days.get_mut(i) {
+                    *day = Day {
+                        integral: [a[0].integral, a[1].integral],
+                        peak: [m[0].max, m[1].max],
+                        average_known: [known(&a[0]), known(&a[1])],
+                        max_known: [known(&m[0]), known(&m[1])],
+                        stamps: expected,
+                    };
                 }
             }
         }
-        let count = 2 * (to - from) as usize;
-        let sums = read_rows(all, &pieces, &groups, count, fetch)?;
-        let rows = |sum: &Sum, tier: usize| {
-            u16::try_from(sum.known / all[tier].resolution).unwrap_or(u16::MAX)
+        if self.days.capacity() > self.days.len() + BATCH_DAYS {
+            self.days.shrink_to_fit();
+        }
+        Ok(complete)
+    }
+
+    /// Adds the whole served days of `piece` (of group kind `kind`: 0
+    /// averages, 1 exact peaks, 2 fallback peaks) to `sums`, and appends
+    /// the rest of it to `rest`.
+    pub(super) fn take(
+        &self,
+        tiers: &Tiers,
+        piece: Piece,
+        kind: usize,
+        sums: &mut [Sum; 2],
+        rest: &mut Vec<Piece>,
+    ) {
+        let usable = match (kind, cached_tiers(tiers)) {
+            (0, Some((average, _))) => piece.tier == average,
+            (1, Some((_, max))) => Some(piece.tier) == max,
+            _ => false,
         };
-        for pair in sums.chunks_exact(2) {
-            let (a, m) = (&pair[0], &pair[1]);
-            self.days.push_back(Day {
-                integral: [a[0].integral, a[1].integral],
-                peak: [m[0].max, m[1].max],
-                average_rows: [rows(&a[0], average), rows(&a[1], average)],
-                max_rows: match max {
-                    Some(max) => [rows(&m[0], max), rows(&m[1], max)],
-                    None => [0, 0],
-                },
+        let held = self.first..self.first + self.days.len() as i64;
+        let lo = (piece.from.div_euclid(DAY) + i64::from(piece.from.rem_euclid(DAY) != 0))
+            .max(held.start);
+        let hi = piece.to.div_euclid(DAY).min(held.end);
+        if !usable || lo >= hi {
+            rest.push(piece);
+            return;
+        }
+        let mut unserved_from = piece.from;
+        for d in lo..hi {
+            let Some(day) = self.days.get((d - held.start) as usize) else {
+                continue;
+            };
+            let stamp = day.stamps[kind];
+            if stamp == UNSERVED || stamp == UNREAD {
+                continue;
+            }
+            if unserved_from < d * DAY {
+                rest.push(Piece {
+                    from: unserved_from,
+                    to: d * DAY,
+                    ..piece
+                });
+            }
+            unserved_from = (d + 1) * DAY;
+            for (ds, sum) in sums.iter_mut().enumerate() {
+                let cached = match kind {
+                    0 => Sum {
+                        integral: day.integral[ds],
+                        known: i64::from(day.average_known[ds]),
+                        max: f64::NEG_INFINITY,
+                    },
+                    _ => Sum {
+                        integral: 0.0,
+                        known: i64::from(day.max_known[ds]),
+                        max: day.peak[ds],
+                    },
+                };
+                sum.merge(&cached);
+            }
+        }
+        if unserved_from < piece.to {
+            rest.push(Piece {
+                from: unserved_from,
+                ..piece
             });
         }
-        Ok(())
     }
 }
 
@@ -254,114 +391,29 @@ fn held_days(all: &[Tier], average: usize, max: Option<usize>) -> (i64, i64) {
     (first.max(end - MAX_DAYS as i64), end)
 }
 
-/// What kind of sums a group of pieces makes (see `compute_with`).
-#[derive(Clone, Copy, PartialEq)]
-enum Kind {
-    /// A point's averages or the volume: integral and known seconds.
-    Average,
-    /// A point's exact peaks: largest value and known seconds.
-    Peak,
-    /// A point's fallback peaks: never from the cache.
-    Other,
-}
-
-/// [`super::read`] with the whole cached days of the pieces added from
-/// `cache` (brought up to `info` first) rather than fetched. `groups` are
-/// those of `compute_with`: `3 k` a point's averages, `3 k + 1` its exact
-/// peaks, `3 k + 2` its fallback peaks, `volume_group` the volume.
+/// What the pieces of `query` add up to per group, with `cache` (brought
+/// up to `info` first, learning within [`QUERY_LEARN_ROWS`]), whole days
+/// from memory where the step is a whole number of days; and the time the
+/// map knows exactly.
 pub(super) fn read<F>(
     cache: &mut Cache,
     info: &rrd::Info,
-    tiers: &Tiers,
-    pieces: &[Piece],
-    groups: &[usize],
-    volume_group: usize,
+    query: &Query,
     fetch: &mut F,
-) -> Result<Vec<[Sum; 2]>, Error>
+) -> Result<Totals, Error>
 where
     F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
 {
-    // The same refusal as the plain read, on the same rows.
-    super::spans(&tiers.all, pieces)?;
-    cache.update(info, tiers, fetch)?;
-    let count = volume_group + 1;
-    let Some((average, max)) = cached_tiers(tiers) else {
-        return read_rows(&tiers.all, pieces, groups, count, fetch);
-    };
-    let cached = cache.days();
-    let mut rest = Vec::with_capacity(pieces.len());
-    let mut rest_groups = Vec::with_capacity(pieces.len());
-    let mut from_cache = vec![[Sum::default(); 2]; count];
-    for (piece, &group) in pieces.iter().zip(groups) {
-        let kind = if group == volume_group || group % 3 == 0 {
-            Kind::Average
-        } else if group % 3 == 1 {
-            Kind::Peak
-        } else {
-            Kind::Other
-        };
-        let usable = match kind {
-            Kind::Average => piece.tier == average,
-            Kind::Peak => Some(piece.tier) == max,
-            Kind::Other => false,
-        };
-        let lo = (piece.from.div_euclid(DAY) + i64::from(piece.from.rem_euclid(DAY) != 0))
-            .max(cached.start);
-        let hi = piece.to.div_euclid(DAY).min(cached.end);
-        if !usable || lo >= hi {
-            rest.push(*piece);
-            rest_groups.push(group);
-            continue;
-        }
-        let resolution = tiers.all[piece.tier].resolution;
-        let Some(sums) = from_cache.get_mut(group) else {
-            continue;
-        };
-        for day in cache
-            .days
-            .range((lo - cached.start) as usize..(hi - cached.start) as usize)
-        {
-            for (ds, sum) in sums.iter_mut().enumerate() {
-                match kind {
-                    Kind::Average => {
-                        sum.integral += day.integral[ds];
-                        sum.known += i64::from(day.average_rows[ds]) * resolution;
-                    }
-                    _ => {
-                        sum.known += i64::from(day.max_rows[ds]) * resolution;
-                        if day.peak[ds] > sum.max {
-                            sum.max = day.peak[ds];
-                        }
-                    }
-                }
-            }
-        }
-        for (a, b) in [(piece.from, lo * DAY), (hi * DAY, piece.to)] {
-            if a < b {
-                rest.push(Piece {
-                    tier: piece.tier,
-                    from: a,
-                    to: b,
-                });
-                rest_groups.push(group);
-            }
-        }
+    cache.prepare(info, &query.tiers, Learn::Reach(QUERY_LEARN_ROWS), fetch)?;
+    let days = query.step % DAY == 0;
+    if days {
+        cache.days.update(&cache.map, &query.tiers, None, fetch)?;
     }
-    let mut sums = read_rows(&tiers.all, &rest, &rest_groups, count, fetch)?;
-    for (sums, cached) in sums.iter_mut().zip(&from_cache) {
-        for (sum, cached) in sums.iter_mut().zip(cached) {
-            sum.integral += cached.integral;
-            sum.known += cached.known;
-            if cached.max > sum.max {
-                sum.max = cached.max;
-            }
-        }
-    }
-    Ok(sums)
+    query.gather(&cache.map, days.then_some(&cache.days), fetch)
 }
 
 /// [`super::compute`] with `cache` (see the module documentation): the
-/// same answer, with the whole days of long windows read from memory.
+/// same answer where the map is learned, from memory where it can be.
 /// `cache` must only ever be used with one file.
 pub fn compute_cached<F>(
     cache: &mut Cache,
@@ -379,9 +431,57 @@ where
 /// another file than it was built for (path, device or inode).
 pub fn series_cached(cache: &mut Cache, path: &Path, request: &Request) -> Result<Series, Error> {
     request.check()?;
+    let fetch = |cf: &str, start, end, resolution| rrd::fetch(path, cf, start, end, resolution);
+    match same_file(cache, path)? {
+        (info, true) => compute_cached(cache, &info, request, fetch),
+        // Replaced meanwhile: a cache of its own, for this call.
+        (info, false) => compute_cached(&mut Cache::new(), &info, request, fetch),
+    }
+}
+
+/// Learns part of the map of the file at `path` into `cache`, reading at
+/// most about `rows` rows of it (besides the rows written since the last
+/// call), then, once the map is learned, the days (a few hundred per
+/// call). Returns whether everything is learned; call it again until it
+/// is, and now and then after that (or let the queries catch up).
+pub fn learn(cache: &mut Cache, path: &Path, rows: i64) -> Result<bool, Error> {
+    let fetch = |cf: &str, start, end, resolution| rrd::fetch(path, cf, start, end, resolution);
+    match same_file(cache, path)? {
+        (info, true) => learn_with(cache, &info, fetch, rows),
+        (_, false) => Ok(false),
+    }
+}
+
+/// [`learn`] for a file with header `info`, reading rows through `fetch`
+/// (see [`super::compute`]).
+pub fn learn_with<F>(
+    cache: &mut Cache,
+    info: &rrd::Info,
+    mut fetch: F,
+    rows: i64,
+) -> Result<bool, Error>
+where
+    F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
+{
+    let tiers = Tiers::from_info(info)?;
+    if !cache.prepare(info, &tiers, Learn::Reach(rows), &mut fetch)? {
+        return Ok(false);
+    }
+    // Two rows (AVERAGE and MAX) per cached row of a day.
+    let per_day = cached_tiers(&tiers).map_or(1, |(a, _)| 2 * DAY / tiers.all[a].resolution);
+    let limit = usize::try_from(rows / per_day.max(1)).unwrap_or(0).max(1);
+    cache
+        .days
+        .update(&cache.map, &tiers, Some(limit), &mut fetch)
+}
+
+/// Reads the header of the file at `path`, and whether `cache` may be used
+/// with it: it is emptied and taken over for another file than it was
+/// built for, and emptied and not to be used when the file was replaced
+/// while the header was read.
+fn same_file(cache: &mut Cache, path: &Path) -> Result<(rrd::Info, bool), Error> {
     let before = identity(path);
     let info = rrd::info(path).map_err(Error::Rrd)?;
-    let fetch = |cf: &str, start, end, resolution| rrd::fetch(path, cf, start, end, resolution);
     let after = identity(path);
     match (before, after) {
         (Some(before), Some(after)) if before == after => {
@@ -389,13 +489,12 @@ pub fn series_cached(cache: &mut Cache, path: &Path, request: &Request) -> Resul
                 cache.clear();
                 cache.file = Some(after);
             }
-            compute_cached(cache, &info, request, fetch)
+            Ok((info, true))
         }
-        // Replaced while the header was read, or unreadable: no cache.
         _ => {
             cache.clear();
             cache.file = None;
-            super::compute(&info, request, fetch)
+            Ok((info, false))
         }
     }
 }

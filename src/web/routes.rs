@@ -572,11 +572,13 @@ struct SeriesJson<'a> {
     peak_resolution: Option<u64>,
     peak_exact: bool,
     last_update: i64,
+    exact_from: Option<i64>,
     now: f64,
     summary: Summary,
     t0: i64,
     rx: Column<'a>,
     tx: Column<'a>,
+    known: Vec<i64>,
     rx_peak: Option<Column<'a>>,
     tx_peak: Option<Column<'a>>,
 }
@@ -600,9 +602,13 @@ struct Summary {
     tx_avg: Option<f64>,
     rx_peak: Option<f64>,
     tx_peak: Option<f64>,
+    peak_exact: bool,
     rx_bytes: f64,
     tx_bytes: f64,
     known: f64,
+    known_seconds: i64,
+    seconds: i64,
+    exact: bool,
 }
 
 fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
@@ -652,17 +658,19 @@ fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
         query::Error::Rrd(_) | query::Error::Answer(_) => Reply::error(503, e.to_string()),
         _ => Reply::error(500, e.to_string()),
     })?;
-    let max = |values: &mut dyn Iterator<Item = Option<f64>>| values.flatten().reduce(f64::max);
-    let known_seconds = series.volume.known * (end - start) as f64;
-    let average = |bytes: f64| (known_seconds > 0.0).then(|| bytes * 8.0 / known_seconds);
+    let window = &series.summary;
     let summary = Summary {
-        rx_avg: average(series.volume.rx_bytes),
-        tx_avg: average(series.volume.tx_bytes),
-        rx_peak: max(&mut series.points.iter().map(|p| p.rx_peak.or(p.rx))),
-        tx_peak: max(&mut series.points.iter().map(|p| p.tx_peak.or(p.tx))),
-        rx_bytes: series.volume.rx_bytes,
-        tx_bytes: series.volume.tx_bytes,
-        known: series.volume.known,
+        rx_avg: window.rx_avg,
+        tx_avg: window.tx_avg,
+        rx_peak: window.rx_peak,
+        tx_peak: window.tx_peak,
+        peak_exact: window.peak_exact,
+        rx_bytes: window.rx_bytes,
+        tx_bytes: window.tx_bytes,
+        known: window.known,
+        known_seconds: window.rx_known.min(window.tx_known),
+        seconds: end - start,
+        exact: window.exact,
     };
     let shown: Vec<&query::Point> = series
         .points
@@ -683,11 +691,13 @@ fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
         peak_resolution: series.peak_resolution,
         peak_exact: series.peak_exact,
         last_update: series.last_update,
+        exact_from: series.exact_from,
         now: state.clock.now().wall,
         summary,
         t0: shown.first().map_or(series.end, |p| p.time),
         rx: column(|p| p.rx),
         tx: column(|p| p.tx),
+        known: shown.iter().map(|p| p.rx_known.min(p.tx_known)).collect(),
         rx_peak: peaks.then(|| column(|p| p.rx_peak)),
         tx_peak: peaks.then(|| column(|p| p.tx_peak)),
     };

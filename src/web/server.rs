@@ -2,10 +2,11 @@
 //! IPv6 address), runs `tiny_http` (our patched copy, see
 //! `vendor/tiny_http/PATCHED.md`) with its limits on connections, request
 //! size and time, a fixed pool of [`WORKERS`] threads that answer requests
-//! through [`routes::route`], and a background thread that resolves the
-//! allow-lists' host names again every minute. A new [`State`] (a changed
-//! config) is swapped in whole; its host names are resolved and its query
-//! caches warmed in the background.
+//! through [`routes::route`], a background thread that resolves the
+//! allow-lists' host names again every minute, and one that learns each
+//! file's query cache (`query::learn`: the map of unknown seconds and the
+//! days) and keeps it up to date. A new [`State`] (a changed config) is
+//! swapped in whole; its host names are resolved in the background.
 //!
 //! Every answer carries the security headers of [`SECURITY_HEADERS`], also
 //! tiny_http's own error answers (`400`, `408`, `413`, `414`, `417`, `431`,
@@ -24,7 +25,7 @@ use std::time::Duration;
 
 use super::State;
 use super::routes::{self, Req};
-use crate::query::{self, Request};
+use crate::query;
 use crate::stop::Stop;
 
 /// Worker threads answering requests.
@@ -50,6 +51,13 @@ pub const WRITE_DEADLINE: Duration = Duration::from_secs(30);
 pub const MAX_BODY: usize = 1024;
 /// How often the allow-lists' host names are resolved again.
 pub const RESOLVE_EVERY: Duration = Duration::from_secs(60);
+/// Rows one step of learning a query cache reads (a few ms on a PC).
+pub const LEARN_ROWS: i64 = 1 << 16;
+/// The pause after each step of learning.
+const LEARN_PAUSE: Duration = Duration::from_millis(2);
+/// How often learned query caches are brought up to date (queries bring
+/// them up to date too; this keeps an idle server's wakeups rare).
+const LEARN_IDLE: Duration = Duration::from_secs(60);
 
 /// Headers on every answer.
 pub const SECURITY_HEADERS: [(&str, &str); 4] = [
@@ -111,6 +119,12 @@ impl Server {
                 .name("web resolve".into())
                 .spawn(move || resolve(&resolver_state, &resolver_stop))?,
         );
+        let (learner_state, learner_stop) = (shared.clone(), stop.clone());
+        threads.push(
+            thread::Builder::new()
+                .name("web learn".into())
+                .spawn(move || learn(&learner_state, &learner_stop))?,
+        );
         log::info!("web: serving http://{address}/");
         let server = Server {
             http,
@@ -124,20 +138,18 @@ impl Server {
     }
 
     /// Answers from now on with `state` (a changed config); resolves its
-    /// host names and warms its interfaces' query caches in the background.
+    /// host names in the background. Its interfaces' query caches are
+    /// learned by the server's learner thread.
     pub fn set_state(&self, state: Arc<State>) {
         if state.allow.is_empty() {
             log::warn!("web: web.allow is empty, so every client is denied");
         }
         *self.state.write().unwrap_or_else(PoisonError::into_inner) = state.clone();
         let spawned = thread::Builder::new()
-            .name("web warm".into())
-            .spawn(move || {
-                state.resolve_hosts(super::system_resolve);
-                warm(&state);
-            });
+            .name("web resolve new".into())
+            .spawn(move || state.resolve_hosts(super::system_resolve));
         if let Err(e) = spawned {
-            log::warn!("web: cannot warm the query caches: {e}");
+            log::warn!("web: cannot resolve the allow-lists' host names: {e}");
         }
     }
 
@@ -290,25 +302,41 @@ fn resolve(shared: &Shared, stop: &Stop) {
     }
 }
 
-/// Reads ten years of each file once, so that the first long view is
-/// served from the day cache.
-fn warm(state: &State) {
-    let now = state.clock.now().wall as i64;
-    for served in &state.interfaces {
-        if !served.rrd.exists() {
-            continue;
+/// Learns each file's query cache (the map of unknown seconds, then the
+/// days) in steps of [`LEARN_ROWS`] rows, each holding the file's lock for
+/// reading, so that long views become exact and fast soon after the start
+/// without a request waiting for it; then keeps it up to date every
+/// [`LEARN_IDLE`]. Sleeps on `stop`, so a stop ends it at once.
+fn learn(shared: &Shared, stop: &Stop) {
+    loop {
+        let state = shared
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut learned = true;
+        for served in &state.interfaces {
+            if !served.rrd.exists() {
+                continue;
+            }
+            let result = state.files.reading(&served.rrd, || {
+                let mut cache = served.cache.lock().unwrap_or_else(PoisonError::into_inner);
+                query::learn(&mut cache, &served.rrd, LEARN_ROWS)
+            });
+            let done = match result {
+                Ok(done) => done,
+                Err(e) => {
+                    log::debug!("web: learning the query cache of {}: {e}", served.id);
+                    true
+                }
+            };
+            learned &= done;
+            // Room for the collectors' writes and the requests.
+            if !done && stop.sleep(LEARN_PAUSE) {
+                return;
+            }
         }
-        let request = Request {
-            start: now - 10 * 366 * 86_400,
-            end: now,
-            points: 1000,
-        };
-        let result = state.files.reading(&served.rrd, || {
-            let mut cache = served.cache.lock().unwrap_or_else(PoisonError::into_inner);
-            query::series_cached(&mut cache, &served.rrd, &request)
-        });
-        if let Err(e) = result {
-            log::debug!("web: warming the cache of {}: {e}", served.id);
+        if learned && stop.sleep(LEARN_IDLE) {
+            return;
         }
     }
 }

@@ -174,7 +174,7 @@ describe('drawing', () => {
     await page.route('**/api/series?*', async (route) => {
       const response = await route.fetch();
       const j = await response.json();
-      j.known = j.rx.map((v, i) => (j.t0 + i * j.step < j.start + (j.end - j.start) / 2 ? 0.5 : 1));
+      j.known = j.rx.map((v, i) => (j.t0 + i * j.step < j.start + (j.end - j.start) / 2 ? j.step / 2 : j.step));
       j.summary.known = 0.9996;
       await route.fulfill({ response, json: j });
     });

@@ -564,9 +564,15 @@ fn series_answers_and_refusals() {
         (since["end"].as_i64().unwrap() - t0) / step,
         "only the points from since on"
     );
+    let known = since["known"].as_array().unwrap();
+    assert_eq!(known.len(), rx.len());
     for (i, value) in rx.iter().enumerate() {
-        let point_end = t0 + (i as i64 + 1) * step;
-        match point_end <= end {
+        let point_start = t0 + i as i64 * step;
+        // Known: the seconds up to the last update; a point partly after
+        // it is the average of its known seconds, and says how many.
+        let seconds = (end - point_start).clamp(0, step);
+        assert_eq!(known[i], seconds, "point {i}");
+        match seconds > 0 {
             true => assert_eq!(value, 1000, "point {i}"),
             false => assert!(value.is_null(), "after the last update: a gap, not 0"),
         }

@@ -45,6 +45,9 @@ step "unit and integration tests"
 cargo test --locked
 cargo test --locked -p tiny_http --lib
 
+step "release-build tests: the web floods and the hostile suite (a debug build answers too slowly for them to mean anything)"
+cargo test --locked --release --test web_flood --test hostile
+
 step "MSRV: check build with Debian's rustc $(/usr/bin/rustc --version | cut -d' ' -f2)"
 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc CARGO_TARGET_DIR=target/msrv \
     /usr/bin/cargo check --locked --all-targets --quiet

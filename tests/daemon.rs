@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 mod support;
 
 use mt_trafmon::sim::{Fault, Options, Simulator};
-use support::{ORIGINAL_DEFINITIONS, TestDir, rrdtool};
+use support::{ORIGINAL_DEFINITIONS, TestDir, fetch_seconds, rrdtool};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mt-trafmon");
 
@@ -133,32 +133,6 @@ fn rrd_last(path: &Path) -> i64 {
         .trim()
         .parse()
         .unwrap()
-}
-
-/// The 1 s rows of the file for seconds ending in (from, to]: (time, rx, tx).
-fn fetch_seconds(path: &Path, from: i64, to: i64) -> Vec<(i64, f64, f64)> {
-    let text = rrdtool(&[
-        "fetch",
-        path.to_str().unwrap(),
-        "AVERAGE",
-        "-r",
-        "1",
-        "-s",
-        &from.to_string(),
-        "-e",
-        &to.to_string(),
-    ]);
-    text.lines()
-        .filter_map(|line| {
-            let (time, values) = line.split_once(':')?;
-            let time: i64 = time.trim().parse().ok()?;
-            let mut values = values
-                .split_whitespace()
-                .map(|v| v.parse::<f64>().unwrap_or(f64::NAN));
-            Some((time, values.next()?, values.next()?))
-        })
-        .filter(|(time, _, _)| *time > from && *time <= to)
-        .collect()
 }
 
 /// Waits until `ready` holds, up to `limit`.

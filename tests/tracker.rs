@@ -14,7 +14,7 @@ mod support;
 
 use mt_trafmon::collector::tracker::{Reading, Tracker, Value};
 use mt_trafmon::rrd;
-use support::{TestDir, rrdtool};
+use support::TestDir;
 
 /// Wall minus monotonic time: whole, so that whole monotonic seconds are
 /// whole wall seconds.
@@ -101,31 +101,6 @@ fn run(path: &Path, times: &[f64], resets: &[f64]) -> Vec<Span> {
     spans
 }
 
-/// The 1 s rows of the file for the seconds ending in (from, to] (wall):
-/// (end of the second, rx bit/s), NaN where unknown.
-fn fetch(path: &Path, from: i64, to: i64) -> Vec<(i64, f64)> {
-    let text = rrdtool(&[
-        "fetch",
-        path.to_str().unwrap(),
-        "AVERAGE",
-        "-r",
-        "1",
-        "-s",
-        &from.to_string(),
-        "-e",
-        &to.to_string(),
-    ]);
-    text.lines()
-        .filter_map(|line| {
-            let (time, values) = line.split_once(':')?;
-            let time: i64 = time.trim().parse().ok()?;
-            let rx = values.split_whitespace().next()?;
-            Some((time, rx.parse::<f64>().unwrap_or(f64::NAN)))
-        })
-        .filter(|(time, _)| *time > from && *time <= to)
-        .collect()
-}
-
 /// What the second `(end - 1, end]` (monotonic) must hold: its measured
 /// share and, when over half, the average rate over that share.
 fn expected(spans: &[Span], end: f64) -> (f64, Option<f64>) {
@@ -144,7 +119,11 @@ fn expected(spans: &[Span], end: f64) -> (f64, Option<f64>) {
 fn check(path: &Path, times: &[f64], spans: &[Span]) {
     let first = times[0].ceil() as i64;
     let last = times[times.len() - 1].floor() as i64;
-    let rows = fetch(path, first + OFFSET as i64, last + OFFSET as i64);
+    let rows: Vec<(i64, f64)> =
+        support::fetch_seconds(path, first + OFFSET as i64, last + OFFSET as i64)
+            .into_iter()
+            .map(|(time, rx, _)| (time, rx))
+            .collect();
     assert_eq!(rows.len() as i64, last - first, "{rows:?}");
     let mut report = String::new();
     let mut wrong = 0;

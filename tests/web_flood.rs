@@ -145,33 +145,11 @@ fn prefill(path: &Path, sim: &Simulator, interface: &str) {
 /// Seconds ending in (from, to] that the 1 s archive of `path` holds as
 /// unknown.
 fn unknown_seconds(path: &Path, from: i64, to: i64) -> Vec<i64> {
-    let text = rrdtool(&[
-        "fetch",
-        path.to_str().unwrap(),
-        "AVERAGE",
-        "-r",
-        "1",
-        "-s",
-        &from.to_string(),
-        "-e",
-        &to.to_string(),
-    ]);
-    let rows: Vec<(i64, bool)> = text
-        .lines()
-        .filter_map(|line| {
-            let (time, values) = line.split_once(':')?;
-            let time: i64 = time.trim().parse().ok()?;
-            let known = values
-                .split_whitespace()
-                .all(|v| v.parse::<f64>().is_ok_and(|v| !v.is_nan()));
-            Some((time, known))
-        })
-        .filter(|(time, _)| *time > from && *time <= to)
-        .collect();
-    assert_eq!(rows.len() as i64, to - from, "one row per second:\n{text}");
+    let rows = support::fetch_seconds(path, from, to);
+    assert_eq!(rows.len() as i64, to - from, "one row per second: {rows:?}");
     rows.into_iter()
-        .filter(|(_, known)| !known)
-        .map(|(time, _)| time)
+        .filter(|(_, rx, tx)| rx.is_nan() || tx.is_nan())
+        .map(|(time, _, _)| time)
         .collect()
 }
 

@@ -57,6 +57,34 @@ impl Drop for TestDir {
     }
 }
 
+/// The 1 s rows of an RRD file for the seconds ending in (from, to], read
+/// with `rrdtool fetch -r 1`: (end of the second, rx, tx) in bit/s, NaN
+/// where unknown.
+pub fn fetch_seconds(path: &std::path::Path, from: i64, to: i64) -> Vec<(i64, f64, f64)> {
+    let text = rrdtool(&[
+        "fetch",
+        path.to_str().unwrap(),
+        "AVERAGE",
+        "-r",
+        "1",
+        "-s",
+        &from.to_string(),
+        "-e",
+        &to.to_string(),
+    ]);
+    text.lines()
+        .filter_map(|line| {
+            let (time, values) = line.split_once(':')?;
+            let time: i64 = time.trim().parse().ok()?;
+            let mut values = values
+                .split_whitespace()
+                .map(|v| v.parse::<f64>().unwrap_or(f64::NAN));
+            Some((time, values.next()?, values.next()?))
+        })
+        .filter(|(time, _, _)| *time > from && *time <= to)
+        .collect()
+}
+
 /// Sends SIGTERM to a child process.
 pub fn terminate(child: &std::process::Child) {
     let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("a child has a pid");

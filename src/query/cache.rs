@@ -392,7 +392,8 @@ fn held_days(all: &[Tier], average: usize, max: Option<usize>) -> (i64, i64) {
 }
 
 /// What the pieces of `query` add up to per group, with `cache` (brought
-/// up to `info` first, learning within [`QUERY_LEARN_ROWS`]), whole days
+/// up to `info` first, learning within [`QUERY_LEARN_ROWS`] unless the
+/// points' time is learned already), whole days
 /// from memory where the step is a whole number of days; and the time the
 /// map knows exactly.
 pub(super) fn read<F>(
@@ -404,7 +405,14 @@ pub(super) fn read<F>(
 where
     F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
 {
-    cache.prepare(info, &query.tiers, Learn::Reach(QUERY_LEARN_ROWS), fetch)?;
+    // Learning going back is left to `learn` once the points' time is
+    // exact; catching up with new rows is always done.
+    let covered = cache
+        .map
+        .exact()
+        .is_some_and(|(lo, _)| lo <= query.plan.start);
+    let budget = if covered { 0 } else { QUERY_LEARN_ROWS };
+    cache.prepare(info, &query.tiers, Learn::Reach(budget), fetch)?;
     let days = query.step % DAY == 0;
     if days {
         cache.days.update(&cache.map, &query.tiers, None, fetch)?;

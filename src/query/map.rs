@@ -64,7 +64,7 @@ const CHUNK_ROWS: i64 = 4 * MAX_FETCH_ROWS;
 /// A level that has fallen further behind the file's last update than this
 /// many unit rows is learned again from its newest end (by later budgeted
 /// calls) rather than caught up in one call.
-pub(super) const CATCH_UP_ROWS: i64 = 1 << 20;
+const CATCH_UP_ROWS: i64 = 1 << 20;
 
 /// How much to learn in one call of [`Map::sync`].
 #[derive(Clone, Copy, Debug)]

@@ -5,6 +5,8 @@
 //! Rust values into librrd's C arguments, copies librrd's results into plain
 //! Rust data, frees librrd's memory, and reports failures as [`Error`] with
 //! librrd's own message. It reads no clock and keeps no state between calls.
+//! [`read_ahead`] asks the kernel to read the rows a fetch will need in
+//! large requests (librrd's own mapping reads a page at a time).
 //!
 //! # Thread safety (rrdthreads(1) of rrdtool 1.7.2)
 //!
@@ -305,6 +307,12 @@ pub fn update(path: &Path, updates: &[String]) -> Result<(), Error> {
 /// another CPU architecture, locked by another process's update), or a NUL
 /// byte in the path.
 pub fn info(path: &Path) -> Result<Info, Error> {
+    let entries = info_entries(path)?;
+    info_from_entries(&entries).map_err(|message| error("info", path, message))
+}
+
+/// Every entry of `rrd_info_r`'s list for the file at `path`.
+fn info_entries(path: &Path) -> Result<Vec<(String, InfoValue)>, Error> {
     let refuse = |message: String| error("info", path, message);
     let c_path = c_string(path.as_os_str().as_bytes(), "the path").map_err(refuse)?;
     let head = call_librrd("info", path, || {
@@ -353,7 +361,146 @@ pub fn info(path: &Path) -> Result<Info, Error> {
         entries.push((key, value));
         node = entry.next;
     }
-    info_from_entries(&entries).map_err(refuse)
+    Ok(entries)
+}
+
+/// Asks the kernel to read into its page cache, in large requests, the rows
+/// that [`fetch`] with the same arguments will read, and returns the byte
+/// ranges of the file it asked for (in the order of the rows). librrd maps
+/// the file with `MADV_RANDOM`, so rows that are not cached come in by
+/// page faults of one 4 KiB page each, and the thread waits for each:
+/// reading a few MB of rows of a file not read since it was opened (the
+/// collector drops a file's page cache then) costs a wait per page. A hint
+/// only: the rows are read without it too, more slowly.
+///
+/// The archive is the one [`fetch`] chooses (see there); its rows lie after
+/// the header (`header_size`), after the archives before it, as a ring
+/// whose newest row is `cur_row`, each row one value per data source.
+///
+/// Errors: those of [`info`], an archive missing from the header, or the
+/// file not opened.
+pub fn read_ahead(
+    path: &Path,
+    cf: &str,
+    start: i64,
+    end: i64,
+    resolution: u64,
+) -> Result<Vec<std::ops::Range<u64>>, Error> {
+    let refuse = |message: String| error("read ahead", path, message);
+    let entries = info_entries(path)?;
+    let info = info_from_entries(&entries).map_err(refuse)?;
+    let count = |key: &str| {
+        entries.iter().find_map(|(k, v)| match v {
+            InfoValue::Count(n) if k == key => Some(*n),
+            _ => None,
+        })
+    };
+    let Some(header) = count("header_size") else {
+        return Err(refuse("librrd's info lacks the header size".to_string()));
+    };
+    let Some(chosen) = fetched_archive(&info, cf, start, resolution) else {
+        return Ok(Vec::new());
+    };
+    let Some(cur_row) = count(&format!("rra[{chosen}].cur_row")) else {
+        return Err(refuse(format!(
+            "librrd's info lacks archive {chosen}'s row"
+        )));
+    };
+    let sources = info.data_sources.len() as u64;
+    let row_bytes = sources * 8;
+    let base = header
+        + info.archives[..chosen]
+            .iter()
+            .map(|a| a.rows * row_bytes)
+            .sum::<u64>();
+    let archive = &info.archives[chosen];
+    let ranges = ring_ranges(&info, archive, cur_row, (start, end), (base, row_bytes));
+    if ranges.is_empty() {
+        return Ok(ranges);
+    }
+    let file = std::fs::File::open(path).map_err(|e| refuse(e.to_string()))?;
+    for range in &ranges {
+        let length = std::num::NonZeroU64::new(range.end - range.start);
+        rustix::fs::fadvise(&file, range.start, length, rustix::fs::Advice::WillNeed)
+            .map_err(|e| refuse(e.to_string()))?;
+    }
+    Ok(ranges)
+}
+
+/// The index of the archive [`fetch`] answers `cf`, `start`, `resolution`
+/// from (see there), if any.
+fn fetched_archive(info: &Info, cf: &str, start: i64, resolution: u64) -> Option<usize> {
+    let simple = ["AVERAGE", "MIN", "MAX", "LAST"];
+    let mut full: Option<(u64, usize)> = None;
+    let mut partial: Option<(i64, u64, usize)> = None;
+    for (i, archive) in info.archives.iter().enumerate() {
+        let candidate = archive.cf == cf
+            || (archive.pdp_per_row == 1
+                && simple.contains(&archive.cf.as_str())
+                && simple.contains(&cf));
+        let step = archive.pdp_per_row.saturating_mul(info.step);
+        let Some(r) = i64::try_from(step).ok().filter(|&r| r > 0) else {
+            continue;
+        };
+        if !candidate {
+            continue;
+        }
+        // Where its oldest row begins.
+        let newest = info.last_update - info.last_update.rem_euclid(r);
+        let rows = i64::try_from(archive.rows).unwrap_or(i64::MAX);
+        let oldest = newest.saturating_sub(r.saturating_mul(rows));
+        let diff = step.abs_diff(resolution);
+        if oldest <= start {
+            if full.is_none_or(|(best, _)| diff < best) {
+                full = Some((diff, i));
+            }
+        } else if partial
+            .is_none_or(|(reach, best, _)| oldest < reach || (oldest == reach && diff < best))
+        {
+            partial = Some((oldest, diff, i));
+        }
+    }
+    full.map(|(_, i)| i).or(partial.map(|(_, _, i)| i))
+}
+
+/// The byte ranges of `archive`'s rows that a fetch of `(start, end]`
+/// returns, with the archive's rows at `base`, `row_bytes` each, the newest
+/// at index `cur_row`.
+fn ring_ranges(
+    info: &Info,
+    archive: &Archive,
+    cur_row: u64,
+    (start, end): (i64, i64),
+    (base, row_bytes): (u64, u64),
+) -> Vec<std::ops::Range<u64>> {
+    let Some(r) = archive
+        .pdp_per_row
+        .checked_mul(info.step)
+        .and_then(|r| i64::try_from(r).ok())
+        .filter(|&r| r > 0)
+    else {
+        return Vec::new();
+    };
+    let Ok(rows) = i64::try_from(archive.rows) else {
+        return Vec::new();
+    };
+    let newest = info.last_update - info.last_update.rem_euclid(r);
+    let oldest = newest - r * (rows - 1);
+    // fetch's rows end at start rounded down plus one step, up to end
+    // moved to the next multiple strictly after it.
+    let first = (start - start.rem_euclid(r) + r).max(oldest);
+    let last = (end - end.rem_euclid(r) + r).min(newest);
+    if first > last || rows <= 0 || cur_row >= archive.rows {
+        return Vec::new();
+    }
+    let index = |t: i64| (cur_row as i64 + 1 + (t - oldest) / r).rem_euclid(rows) as u64;
+    let (a, b) = (index(first), index(last));
+    let span = |from: u64, to: u64| base + from * row_bytes..base + (to + 1) * row_bytes;
+    if a <= b {
+        vec![span(a, b)]
+    } else {
+        vec![span(a, archive.rows - 1), span(0, b)]
+    }
 }
 
 /// The file's last update time in whole Unix seconds, with `rrd_last_r`.

@@ -2,7 +2,8 @@
 //! against real RRD files (static librrd): `query::series_cached` must
 //! answer as `query::series` does, follow the file as it is updated, and
 //! start over when the file at the path is replaced by another one, even
-//! with the same layout and a later last update.
+//! with the same layout and a later last update. Learning a file that is
+//! not in the page cache reads it in large requests, not a page at a time.
 
 use std::path::Path;
 
@@ -110,4 +111,79 @@ fn cached_series_follow_the_file_and_its_replacement() {
     let before = cache.days();
     both(&mut cache, &path, last - 35 * DAY + 123, last - 7, 10);
     assert_eq!(cache.days(), before);
+}
+
+/// Voluntary context switches of the calling thread so far: the times it
+/// blocked, each one a wakeup later.
+fn thread_waits() -> u64 {
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Bytes of `path` in the page cache, by util-linux's `fincore`.
+fn cached_bytes(path: &Path) -> u64 {
+    let output = std::process::Command::new("fincore")
+        .args(["--bytes", "--noheadings", "--output", "RES"])
+        .arg(path)
+        .output()
+        .expect("run fincore (util-linux)");
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn learning_a_file_not_in_the_page_cache_reads_it_in_large_requests() {
+    // The web server's learner reads most of every file once after a
+    // start, when the collector has just dropped the files' page cache.
+    // librrd maps a file with MADV_RANDOM: rows not cached come in one
+    // 4 KiB page fault at a time, each a wait (with 64 compact files, some
+    // 12,000 wakeups a second for a minute after each start).
+    let dir = TestDir::new("learn-cold");
+    let path = dir.path("cold.rrd");
+    let definitions: Vec<String> = [
+        "DS:rx:GAUGE:3:0:U",
+        "DS:tx:GAUGE:3:0:U",
+        "RRA:AVERAGE:0.5:1:262144",
+        "RRA:AVERAGE:0.5:60:8000",
+        "RRA:MAX:0.5:60:8000",
+    ]
+    .iter()
+    .map(|d| d.to_string())
+    .collect();
+    rrd::create(&path, 1, DAY0, false, &definitions).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    file.sync_all().unwrap();
+    rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed).unwrap();
+    let cached = cached_bytes(&path);
+    assert!(
+        cached < 1 << 16,
+        "{cached} bytes still cached: the test needs a file system with a page cache (not tmpfs) for its temporary directory"
+    );
+    let pages = std::fs::metadata(&path).unwrap().len() / 4096;
+    let (waits, steps) = std::thread::spawn(move || {
+        let mut cache = Cache::new();
+        let before = thread_waits();
+        let mut steps = 0;
+        while !query::learn(&mut cache, &path, 1 << 16).unwrap() {
+            steps += 1;
+            assert!(steps < 1000, "learning does not end");
+        }
+        (thread_waits() - before, steps)
+    })
+    .join()
+    .unwrap();
+    assert!(steps >= 3, "{steps} steps");
+    // A wait per large request, not per page.
+    assert!(
+        waits < pages / 8,
+        "{waits} waits learning a file of {pages} pages not in the page cache"
+    );
 }

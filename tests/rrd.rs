@@ -298,6 +298,61 @@ fn fetch_chooses_archives_and_rounds_like_librrd_documents() {
 }
 
 #[test]
+fn read_ahead_names_the_bytes_of_the_rows_fetch_reads() {
+    let dir = TestDir::new("read-ahead");
+    let file = dir.path("small.rrd");
+    create_small(&file);
+    // 300 s of known values: every archive has wrapped round its ring
+    // (librrd starts each at a random row).
+    let lines: Vec<String> = (1..=300)
+        .map(|k| update_line((S + k) as f64, Some(k as f64), Some(1000.0 + k as f64)))
+        .collect();
+    rrd::update(&file, &lines).expect("update");
+    let bytes = fs::read(&file).expect("read the file");
+    let info = cli_info(&file);
+    let mut split = false;
+    let mut check = |cf: &str, start: i64, end: i64, resolution: u64| {
+        let ranges = rrd::read_ahead(&file, cf, start, end, resolution).expect("read ahead");
+        split |= ranges.len() == 2;
+        let advised: Vec<f64> = ranges
+            .iter()
+            .flat_map(|r| bytes[r.start as usize..r.end as usize].chunks_exact(8))
+            .map(|b| f64::from_ne_bytes(b.try_into().unwrap()))
+            .collect();
+        // The rows fetch returns from the archive itself (the others, before
+        // its oldest or after its newest row, are unknown).
+        let fetched = rrd::fetch(&file, cf, start, end, resolution).expect("fetch");
+        let held: Vec<f64> = fetched
+            .values
+            .iter()
+            .copied()
+            .filter(|v| !v.is_nan())
+            .collect();
+        assert!(!held.is_empty(), "{cf} {start}..{end} at {resolution}");
+        assert_eq!(advised, held, "{cf} {start}..{end} at {resolution}");
+    };
+    // Windows of ten rows at every offset over each archive, and the whole
+    // of each; the 1 s archive holds (S+240, S+300], the 5 s ones (S+180,
+    // S+300].
+    for start in S + 230..S + 300 {
+        check("AVERAGE", start, start + 10, 1);
+    }
+    for start in (S + 160..S + 300).step_by(5) {
+        check("AVERAGE", start, start + 50, 5);
+        check("MAX", start, start + 50, 5);
+    }
+    check("AVERAGE", S, S + 400, 1);
+    check("MAX", S, S + 400, 5);
+    // A window before the 1 s archive's oldest row: the 5 s one answers.
+    check("AVERAGE", S + 200, S + 260, 1);
+    let wrapped = (0..3).any(|i| {
+        let rows: u64 = info[&format!("rra[{i}].rows")].parse().unwrap();
+        info[&format!("rra[{i}].cur_row")] != (rows - 1).to_string()
+    });
+    assert_eq!(split, wrapped, "a window across the end of a ring");
+}
+
+#[test]
 fn last_matches_rrdtool_last() {
     let dir = TestDir::new("last");
     let file = dir.path("small.rrd");

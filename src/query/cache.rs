@@ -453,7 +453,14 @@ pub fn series_cached(cache: &mut Cache, path: &Path, request: &Request) -> Resul
 /// call). Returns whether everything is learned; call it again until it
 /// is, and now and then after that (or let the queries catch up).
 pub fn learn(cache: &mut Cache, path: &Path, rows: i64) -> Result<bool, Error> {
-    let fetch = |cf: &str, start, end, resolution| rrd::fetch(path, cf, start, end, resolution);
+    // Learning reads most of a file, often one that is not cached (the
+    // collector drops a file's page cache when it opens it): the rows are
+    // asked for in large reads, not faulted in a page at a time (a hint:
+    // its failure only costs time).
+    let fetch = |cf: &str, start, end, resolution| {
+        let _ = rrd::read_ahead(path, cf, start, end, resolution);
+        rrd::fetch(path, cf, start, end, resolution)
+    };
     match same_file(cache, path)? {
         (info, true) => learn_with(cache, &info, fetch, rows),
         (_, false) => Ok(false),

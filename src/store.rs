@@ -234,17 +234,19 @@ pub fn mib(bytes: u64) -> String {
 
 /// Opens an existing file: checks its layout and returns its last update.
 ///
-/// librrd reports the last update in whole seconds, while the file keeps
-/// microseconds; the next whole second is returned so that no update is
-/// ever stamped at or before the real last update (at most one second of a
-/// restart is given up for it).
+/// librrd reports the last update in whole seconds (the file keeps
+/// microseconds, which only another program's update at a fraction sets):
+/// that whole second is returned. The collector writes lines at whole
+/// seconds, so its first line lies after the real last update anyway, and
+/// the second after it (at a restart, the one right after the previous
+/// run's last write) is written from what was measured in it.
 pub fn open(path: &Path) -> Result<f64, Error> {
     let info = rrd::info(path).map_err(Error::Rrd)?;
     check_layout(&info).map_err(|found| Error::Layout {
         path: path.to_path_buf(),
         found,
     })?;
-    Ok(info.last_update as f64 + 1.0)
+    Ok(info.last_update as f64)
 }
 
 /// Whether the layout is one the collector can write: step 1 s, GAUGE data

@@ -6,14 +6,16 @@
 //! file against the measured spans: a second is known when more than half
 //! of it lies in spans whose counters prove their bytes, and then holds the
 //! average rate of those spans over its measured part; otherwise it is
-//! unknown.
+//! unknown. Restarts take a new tracker on the existing file as
+//! `store::open` reports it, also after another program's update at a
+//! fraction of a second.
 
 use std::path::Path;
 
 mod support;
 
 use mt_trafmon::collector::tracker::{Reading, Tracker, Value};
-use mt_trafmon::rrd;
+use mt_trafmon::{rrd, store};
 use support::TestDir;
 
 /// Wall minus monotonic time: whole, so that whole monotonic seconds are
@@ -68,8 +70,15 @@ fn run(path: &Path, times: &[f64], resets: &[f64]) -> Vec<Span> {
     .map(|d| d.to_string())
     .collect();
     rrd::create(path, 1, start, true, &definitions).unwrap();
+    restart(path, times, resets)
+}
+
+/// Feeds readings at `times` into a new tracker (a restart) writing to the
+/// existing file as `store::open` reports it, and returns the spans the
+/// readings measured.
+fn restart(path: &Path, times: &[f64], resets: &[f64]) -> Vec<Span> {
     let mut tracker = Tracker::new();
-    tracker.file_ready(start as f64);
+    tracker.file_ready(store::open(path).unwrap());
     let mut spans = Vec::new();
     for (i, &t) in times.iter().enumerate() {
         let bytes = counter(t, resets);
@@ -185,5 +194,67 @@ fn a_gap_backfilled_and_a_gap_left_unknown() {
     times.extend((0..=10).map(|k| 132.9 + k as f64));
     let resets = [130.0];
     let spans = run(&path, &times, &resets);
+    check(&path, &times, &spans);
+}
+
+#[test]
+fn a_restart_writes_the_seconds_after_the_last_update_as_measured() {
+    // Three runs on one file, each with a new tracker on the file as
+    // `store::open` reports it. The first writes up to 110. The second's
+    // first reading comes 0.3 s after that: the second ending at 111 was
+    // measured for 0.7 s and holds that part's rate, not the next second's.
+    // The third's comes 0.8 s after the second's last write (120): the
+    // second ending at 121 was measured for 0.2 s and is unknown, not
+    // filled from the next line.
+    let dir = TestDir::new("tracker-restart");
+    let path = dir.path("restart.rrd");
+    let first: Vec<f64> = (100..=110).map(|k| k as f64).collect();
+    let second: Vec<f64> = std::iter::once(110.3)
+        .chain((111..120).map(|k| k as f64 + 0.002))
+        .chain([120.0])
+        .collect();
+    let third: Vec<f64> = std::iter::once(120.8)
+        .chain((121..=130).map(|k| k as f64 + 0.002))
+        .collect();
+    let mut spans = run(&path, &first, &[]);
+    spans.extend(restart(&path, &second, &[]));
+    spans.extend(restart(&path, &third, &[]));
+    let times: Vec<f64> = [first, second, third].concat();
+    check(&path, &times, &spans);
+}
+
+#[test]
+fn after_another_programs_update_at_a_fraction_only_its_second_keeps_its_value() {
+    // Another program (stock rrdtool with `N`, as the original did) last
+    // updated the file at 110.4; librrd reports 110. The collector's
+    // readings start at 112.5: the seconds ending at 112 and 113 are not
+    // measured enough and must be unknown. librrd fills the second that
+    // holds 110.4 from that update's known part, and would fill every
+    // second of an unknown run shorter than its heartbeat (3 s) with it.
+    let dir = TestDir::new("tracker-foreign");
+    let path = dir.path("foreign.rrd");
+    let definitions: Vec<String> = [
+        "DS:rx:GAUGE:3:0:U",
+        "DS:tx:GAUGE:3:0:U",
+        "RRA:AVERAGE:0.5:1:2000",
+    ]
+    .iter()
+    .map(|d| d.to_string())
+    .collect();
+    let at = |t: f64| t + OFFSET;
+    rrd::create(&path, 1, at(100.0) as i64, true, &definitions).unwrap();
+    let mut lines: Vec<String> = (101..=110)
+        .map(|k| rrd::update_line(at(k as f64), Some(5000.0), Some(500.0)))
+        .collect();
+    lines.push(rrd::update_line(at(110.4), Some(7000.0), Some(700.0)));
+    rrd::update(&path, &lines).unwrap();
+    let times: Vec<f64> = std::iter::once(112.5)
+        .chain((113..=120).map(|k| k as f64 + 0.002))
+        .collect();
+    let spans = restart(&path, &times, &[]);
+    let rows = support::fetch_seconds(&path, at(109.0) as i64, at(113.0) as i64);
+    let rx: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    assert_eq!(rx[..2], [5000.0, 7000.0], "{rows:?}");
+    assert!(rx[2..].iter().all(|v| v.is_nan()), "{rows:?}");
     check(&path, &times, &spans);
 }

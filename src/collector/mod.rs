@@ -763,18 +763,10 @@ fn write(job: &Job, slots: &mut [Slot], offset: f64) {
                 }
                 log_backfill(slot, written.backfilled);
                 log_lost(slot, written.lost);
-                if written.rounded > 0.0 {
-                    log::debug!(
-                        "{}: {:.3} s measured before the file's last update, rounded up to the whole second, given up",
-                        slot.id,
-                        written.rounded
-                    );
-                }
                 slot.health.update(|h| {
                     h.samples_written += written.lines as u64;
                     h.seconds_backfilled += written.backfilled;
-                    h.seconds_lost +=
-                        written.unknown + written.lost + written.trimmed + written.rounded;
+                    h.seconds_lost += written.unknown + written.lost + written.trimmed;
                 });
             }
             Err(error) => {
@@ -796,7 +788,7 @@ fn write(job: &Job, slots: &mut [Slot], offset: f64) {
                     continue;
                 }
                 match rrd::last(&slot.path) {
-                    Ok(last) => slot.tracker.resync(last as f64 + 1.0, offset),
+                    Ok(last) => slot.tracker.resync(last as f64, offset),
                     Err(error) => {
                         slot.tracker.file_gone();
                         slot.writes = Streak::default();

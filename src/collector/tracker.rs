@@ -34,9 +34,14 @@
 //! - No line is ever stamped at or before the file's last update. Spans that
 //!   cannot be stamped after it are held (up to [`MAX_PENDING`] pieces), and
 //!   dropped as lost once a later span has to be written past them. A file
-//!   just opened tells its last update rounded up to the next whole second
-//!   (librrd reports whole seconds): what a restart measured in that second
-//!   is given up as rounded off, not lost.
+//!   just opened (or after a failed write) tells its last update as librrd
+//!   reports it, the whole second, without a fraction: lines are at whole
+//!   seconds, so the first one is after it anyway, and the second right
+//!   after it (a restart's first, just after the previous run's last
+//!   write) is written from what was measured in it, like any other. Only
+//!   a file another program last updated at a fraction has its real last
+//!   update inside that second: an unknown run starting there closes that
+//!   second on its own line (see `unknown_line`).
 //! - Nothing is considered written until the caller says the write
 //!   succeeded ([`Tracker::written`]); after a failed write the same lines
 //!   come again, after [`Tracker::resync`] with the file's real last update.
@@ -138,8 +143,7 @@ pub enum Event {
 /// One RRD update: a stamp and the two rates (`None` is unknown).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Line {
-    /// Wall-clock Unix time: a whole second, but for the first line after
-    /// a file's fractional last update.
+    /// Wall-clock Unix time: a whole second.
     pub at: f64,
     /// Received bit/s.
     pub rx: Option<f64>,
@@ -162,9 +166,6 @@ pub struct Plan {
     /// Measured time given up: the measured part of seconds written as
     /// unknown (less than half of each).
     pub trimmed: f64,
-    /// Measured time given up because it lies in the second before a last
-    /// update rounded up (see [`Tracker::file_ready`]).
-    pub rounded: f64,
     /// How many pending pieces end before the plan's first second (held
     /// ones overtaken).
     skipped: usize,
@@ -187,9 +188,6 @@ pub struct Written {
     pub lost: f64,
     /// Measured time given up next to unknown time.
     pub trimmed: f64,
-    /// Measured time given up in the second a file's last update was
-    /// rounded up over.
-    pub rounded: f64,
 }
 
 /// A span on the monotonic axis with one rate (or unknown).
@@ -218,8 +216,9 @@ pub struct Tracker {
     pending: VecDeque<Piece>,
     /// The file's last update; `None` while the file is not ready.
     last: Option<f64>,
-    /// `last` is as the file reported it (maybe rounded up), not the end of
-    /// a write of ours.
+    /// `last` is as the file reported it, in whole seconds, not the end of
+    /// a write of ours: the file's real last update may lie up to a second
+    /// later (written at a fraction by another program).
     reported: bool,
     /// Seconds dropped for room since the last successful write.
     dropped: f64,
@@ -234,10 +233,9 @@ impl Tracker {
     }
 
     /// The file is ready for writing, and this is its last update as the
-    /// file reports it: maybe rounded up to the next whole second (see
-    /// `store::open`), so measured time within the second before it, which
-    /// a restart takes just after the previous run's last write, is given
-    /// up as [`Written::rounded`], not lost.
+    /// file reports it (`store::open`): librrd's whole second, which the
+    /// real last update may exceed by a fraction if another program wrote
+    /// it. The second after it is written from what was measured in it.
     pub fn file_ready(&mut self, last_update: f64) {
         self.last = Some(last_update);
         self.reported = true;
@@ -249,8 +247,9 @@ impl Tracker {
         self.last = None;
     }
 
-    /// After a failed write: the file's last update as the file says it.
-    /// Pieces that end at or before it are taken as written.
+    /// After a failed write: the file's last update as the file says it
+    /// (librrd's whole second, as for [`Tracker::file_ready`]). Pieces that
+    /// end at or before it are taken as written.
     pub fn resync(&mut self, last_update: f64, offset: f64) {
         self.last = Some(last_update);
         self.reported = true;
@@ -353,17 +352,12 @@ impl Tracker {
             return plan;
         };
         plan.skipped = first;
-        // Measured time stamped at or before the file's last update: lost,
-        // but within the second before a reported one, rounded off.
-        let edge = if self.reported { last - 1.0 } else { last };
+        // Measured time stamped at or before the file's last update: lost.
         let mut behind = |from: f64, to: f64| {
             let (from, to) = (stamp(from + offset), stamp(to + offset).min(last));
-            if to - from <= SAME {
-                return;
+            if to - from > SAME {
+                plan.lost += to - from;
             }
-            let rounded = (to - from.max(edge)).max(0.0);
-            plan.rounded += rounded;
-            plan.lost += (to - from - rounded).max(0.0);
         };
         for piece in self.pending.iter().take(first) {
             behind(piece.from, piece.to);
@@ -383,6 +377,9 @@ impl Tracker {
             })
             .collect();
         let covered = segments.last().map_or(last, |s| s.to);
+        // The file's real last update may lie within the second after a
+        // reported one (see `unknown_line`).
+        let fraction_after = |from: f64| self.reported && from == last;
         let mut cursor = last;
         // A run of unknown seconds not written yet: where it starts.
         let mut unknown_from: Option<f64> = None;
@@ -429,7 +426,7 @@ impl Tracker {
             let length = second - cursor;
             if known > length / 2.0 {
                 if let Some(from) = unknown_from.take() {
-                    unknown_line(&mut plan.lines, from, cursor);
+                    unknown_line(&mut plan.lines, from, cursor, fraction_after(from));
                 }
                 plan.lines.push(Line {
                     at: second,
@@ -445,7 +442,7 @@ impl Tracker {
             cursor = second;
         }
         if let Some(from) = unknown_from {
-            unknown_line(&mut plan.lines, from, cursor);
+            unknown_line(&mut plan.lines, from, cursor, fraction_after(from));
         }
         if !plan.lines.is_empty() {
             plan.end = Some(cursor);
@@ -467,7 +464,6 @@ impl Tracker {
             unknown: plan.unknown,
             lost: plan.lost + std::mem::take(&mut self.dropped),
             trimmed: plan.trimmed,
-            rounded: plan.rounded,
         }
     }
 
@@ -567,6 +563,9 @@ fn span(
 }
 
 /// Appends the lines that make (from, to] unknown; `to` is a whole second.
+/// `fraction_after`: the file's real last update may lie in the second
+/// after `from` (`from` is a last update as librrd reported it, which
+/// drops the fraction).
 ///
 /// librrd 1.7 counts an unknown update only in whole seconds of the time
 /// between two updates, and fills the second that holds a fractional last
@@ -574,14 +573,15 @@ fn span(
 /// update less than a heartbeat later. So a run that starts at a fraction
 /// (a file last written by another program) first closes that second on
 /// its own; from a whole second one line covers the run.
-fn unknown_line(lines: &mut Vec<Line>, from: f64, to: f64) {
+fn unknown_line(lines: &mut Vec<Line>, from: f64, to: f64, fraction_after: bool) {
     let unknown = |at| Line {
         at,
         rx: None,
         tx: None,
     };
-    let whole = from.ceil();
-    if whole - from > SAME && whole < to - SAME {
+    let whole = (from + SAME).floor() + 1.0;
+    let fractional = from.ceil() - from > SAME;
+    if (fractional || fraction_after) && whole < to - SAME {
         lines.push(unknown(whole));
     }
     lines.push(unknown(to));

@@ -76,22 +76,21 @@ fn steady_samples_integrate_to_the_bytes_counted() {
         assert_eq!(written.backfilled, 0.0);
         lines.extend(plan.lines);
     }
-    // The first line makes (last update, first reading] unknown, in one
-    // line from a whole second.
-    assert_eq!(
-        lines[0],
-        Line {
-            at: OFFSET + 10.0,
-            rx: None,
-            tx: None
-        }
-    );
-    assert!(lines[1..].iter().all(|l| l.at.fract() == 0.0));
+    // The first lines make (last update, first reading] unknown: the
+    // second after the last update as the file reported it on its own
+    // (see `unknown_line`), then the rest in one line.
+    let unknown = |at: f64| Line {
+        at: OFFSET + at,
+        rx: None,
+        tx: None,
+    };
+    assert_eq!(lines[..2], [unknown(6.0), unknown(10.0)]);
+    assert!(lines.iter().all(|l| l.at.fract() == 0.0));
     let (bits_rx, bits_tx, unknown) = integrate(OFFSET + 5.0, &lines);
     assert!(close(bits_rx, (rx - start.0) as f64 * 8.0), "{bits_rx}");
     assert!(close(bits_tx, (tx - start.1) as f64 * 8.0), "{bits_tx}");
     assert!(close(unknown, 5.0));
-    assert_eq!(lines.len(), 101, "one line per second");
+    assert_eq!(lines.len(), 102, "one line per second");
     assert_eq!(tracker.last_update(), Some(OFFSET + 110.0));
 }
 
@@ -158,7 +157,13 @@ fn resets_reboots_and_replaced_interfaces_stay_unknown() {
         let (plan, written) = flush(&mut tracker, OFFSET);
         let values: Vec<(f64, Option<f64>)> =
             plan.lines.iter().map(|l| (l.at - OFFSET, l.rx)).collect();
-        assert_eq!(values, [(14.0, None), (15.0, Some(4000.0))], "{event:?}");
+        // The run starts at the file's last update as reported: its first
+        // second has a line of its own (see the test below).
+        assert_eq!(
+            values,
+            [(11.0, None), (14.0, None), (15.0, Some(4000.0))],
+            "{event:?}"
+        );
         assert!(close(written.unknown, 4.0));
         assert_eq!(written.backfilled, 0.0);
     }
@@ -285,38 +290,74 @@ fn held_spans_overtaken_by_the_clock_are_lost_not_misplaced() {
     }
     let (plan, written) = flush(&mut tracker, behind);
     assert!(plan.lines.iter().all(|l| l.at > OFFSET + 100.0));
-    // Five held seconds end at or before the last update; the rest follow
-    // it without a gap. The last of the five lies in the second the
-    // reported last update may have been rounded up over.
-    assert!(close(written.lost, 4.0), "{written:?}");
-    assert!(close(written.rounded, 1.0), "{written:?}");
+    // Five held seconds end at or before the last update: lost. The rest
+    // follow it without a gap.
+    assert!(close(written.lost, 5.0), "{written:?}");
     assert_eq!(plan.lines.len(), 104);
 }
 
 #[test]
-fn a_restart_just_after_the_last_write_rounds_off_its_first_second_and_loses_nothing() {
-    // The previous run's last line was at 100; the file reports its last
-    // update rounded up to 101. The restart's first reading is at 100.3,
-    // the next ones just after each whole second.
+fn a_restart_just_after_the_last_write_writes_its_first_second_as_measured() {
+    // The previous run's last line was at 100, which the file reports.
+    // The restart's first reading is at 100.3, the next ones just after
+    // each whole second: the second ending at 101 was measured for 0.7 s
+    // and holds the rate of that part.
     let mut tracker = Tracker::new();
-    tracker.file_ready(OFFSET + 101.0);
+    tracker.file_ready(OFFSET + 100.0);
     tracker.observe(counters(100.3, 0, 0));
     tracker.observe(counters(101.002, 1000, 0));
     tracker.observe(counters(102.002, 2000, 0));
     let (plan, written) = flush(&mut tracker, OFFSET);
     let stamps: Vec<f64> = plan.lines.iter().map(|l| l.at - OFFSET).collect();
-    assert_eq!(stamps, [102.0]);
+    assert_eq!(stamps, [101.0, 102.0]);
+    let first = 8000.0 / 0.702;
+    assert!(close(plan.lines[0].rx.unwrap(), first));
+    assert!(close(
+        plan.lines[1].rx.unwrap(),
+        first * 0.002 + 8000.0 * 0.998
+    ));
     assert_eq!(written.lost, 0.0, "{written:?}");
-    assert!(close(written.rounded, 0.7), "{written:?}");
-    // Once a write of ours set the last update (102, exact), time stamped
-    // behind it is lost: the clock stepped back by 1.5 s.
+    // Once a write of ours set the last update (102), time stamped behind
+    // it is lost: the clock stepped back by 1.5 s.
     for i in 3..6u64 {
         tracker.observe(counters(100.002 + i as f64, i * 1000, 0));
     }
     let (plan, written) = flush(&mut tracker, OFFSET - 1.5);
     assert_eq!(plan.lines.len(), 1);
     assert!(close(written.lost, 1.5), "{written:?}");
-    assert_eq!(written.rounded, 0.0, "{written:?}");
+}
+
+#[test]
+fn an_unknown_run_from_a_reported_last_update_closes_its_first_second_alone() {
+    // The file reports 100; another program may have written it at 100.4,
+    // and librrd would fill every second of a run shorter than its
+    // heartbeat from that update's known part. So the run's first second
+    // gets a line of its own; after a write of ours, one line is enough.
+    // A counter reset between 100 and 102.5 leaves the seconds ending at
+    // 101 and 102 unmeasured, and the one ending at 103 half measured.
+    let readings = [(102.5, 0), (103.002, 1000), (104.002, 2000)];
+    for (reported, expected) in [
+        (true, vec![101.0, 103.0, 104.0]),
+        (false, vec![103.0, 104.0]),
+    ] {
+        let mut tracker = Tracker::new();
+        tracker.file_ready(OFFSET + 99.0);
+        tracker.observe(counters(99.0, 5000, 0));
+        tracker.observe(counters(100.0, 6000, 0));
+        flush(&mut tracker, OFFSET);
+        if reported {
+            tracker.resync(OFFSET + 100.0, OFFSET);
+        }
+        for (mono, rx) in readings {
+            tracker.observe(counters(mono, rx, 0));
+        }
+        let (plan, _) = flush(&mut tracker, OFFSET);
+        let stamps: Vec<f64> = plan.lines.iter().map(|l| l.at - OFFSET).collect();
+        assert_eq!(stamps, expected, "reported: {reported}");
+        let known: Vec<bool> = plan.lines.iter().map(|l| l.rx.is_some()).collect();
+        assert_eq!(known.last(), Some(&true));
+        assert!(known[..known.len() - 1].iter().all(|k| !k));
+    }
 }
 
 #[test]
@@ -414,8 +455,8 @@ fn the_pending_queue_is_bounded() {
     let (plan, written) = flush(&mut tracker, OFFSET);
     assert_eq!(
         plan.lines.len(),
-        MAX_PENDING + 1,
-        "one unknown line and the pieces kept"
+        MAX_PENDING + 2,
+        "two unknown lines (the first second after the reported last update on its own) and the pieces kept"
     );
     assert!(close(written.lost, 100.0));
 }

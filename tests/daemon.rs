@@ -7,7 +7,9 @@
 //! interfaces removed, re-created and renamed, trap storms, slow replies,
 //! a reboot, a refused `/system/resource`) are checked second by second
 //! against what the simulator answered, with the log (each problem once)
-//! and the health endpoints (failing files in words, no resolved error).
+//! and the health endpoints (failing files in words, no resolved error);
+//! so are restarts timed to read first about a second after the file's
+//! last update.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -533,7 +535,17 @@ fn assert_as_measured(
     (from, to): (i64, i64),
     slow: Option<(f64, f64)>,
 ) -> usize {
-    let spans = measured(sim, name);
+    assert_spans(path, name, &measured(sim, name), (from, to), slow)
+}
+
+/// [`assert_as_measured`] with the measured spans given.
+fn assert_spans(
+    path: &Path,
+    name: &str,
+    spans: &[(f64, f64, Option<f64>)],
+    (from, to): (i64, i64),
+    slow: Option<(f64, f64)>,
+) -> usize {
     let rows = fetch_seconds(path, from, to);
     assert_eq!(rows.len() as i64, to - from, "one row per second");
     let mut report = String::new();
@@ -541,7 +553,7 @@ fn assert_as_measured(
     for (end, stored, _) in &rows {
         let end = *end as f64;
         let (mut known, mut bits) = (0.0, 0.0);
-        for (a, b, rate) in &spans {
+        for (a, b, rate) in spans {
             let overlap = b.min(end) - a.max(end - 1.0);
             if let (Some(rate), true) = (rate, overlap > 0.0) {
                 known += overlap;
@@ -715,6 +727,84 @@ fn faults_leave_exactly_what_was_measured_and_are_logged_once() {
         let backfills = count(&format!("sim/{name}: backfilling"));
         assert!(backfills <= 3, "{name}: {backfills} backfill lines\n{log}");
     }
+}
+
+#[test]
+fn restarts_write_the_second_after_the_last_write_as_measured() {
+    // The daemon is stopped just after a write and started again so that
+    // its first reading comes about a second after the file's last update
+    // (the launch is timed by the previous start's delay to its first
+    // reading). The second right after the last update is then measured
+    // for less than half or not at all, and must be unknown, not filled by
+    // librrd from the next line's rate; one measured for more than half
+    // holds its own rate. Every second of the file is checked against what
+    // the simulator answered.
+    let dir = TestDir::new("restart");
+    let sim = Simulator::start(Options::default()).unwrap();
+    let config = write_config(&dir.0, &sim, &["ether1"], "");
+    let path = rrd_path(&dir.0, "ether1");
+    let mut daemon = Daemon::start(&config, &[]);
+    wait_for_last(&path, now() - 1.0);
+    let from = now().ceil() as i64 + 1;
+    let mut delay = 0.15;
+    // Per restart: its first reading after the file's last update, and
+    // when it was launched.
+    let mut after = Vec::new();
+    let mut launches = Vec::new();
+    let mut logs = String::new();
+    for _ in 0..8 {
+        thread::sleep(Duration::from_secs(2));
+        let written = rrd_last(&path);
+        wait_until(Duration::from_secs(10), "a write", || {
+            rrd_last(&path) > written
+        });
+        let (code, _, log) = daemon.stop();
+        assert_eq!(code, Some(0), "{log}");
+        logs.push_str(&log);
+        let last = rrd_last(&path) as f64;
+        sleep_until(last + 1.0 - delay);
+        let launched = now();
+        launches.push(launched);
+        daemon = Daemon::start(&config, &[]);
+        let mut first = None;
+        wait_until(Duration::from_secs(10), "the first reading", || {
+            first = sim
+                .answers("ether1")
+                .iter()
+                .map(|a| a.at)
+                .find(|at| *at > launched);
+            first.is_some()
+        });
+        let first = first.unwrap();
+        delay = first - launched;
+        after.push(first - last);
+        if after.iter().filter(|a| **a > 0.6 && **a < 1.45).count() >= 3 {
+            break;
+        }
+    }
+    thread::sleep(Duration::from_secs(2));
+    let to = now().floor() as i64 - 1;
+    wait_for_last(&path, to as f64 + 1.0);
+    let (code, _, log) = daemon.stop();
+    assert_eq!(code, Some(0), "{log}");
+    logs.push_str(&log);
+    // Without the fix, librrd filled the second after the last update from
+    // the next line's rate whenever the first reading came 0.55 to 1.5 s
+    // after it.
+    assert!(
+        after.iter().any(|a| *a > 0.6 && *a < 1.45),
+        "no restart read first 0.6 to 1.45 s after the last update: {after:?}"
+    );
+    // A new process measures from its own first reading on.
+    let spans: Vec<_> = measured(&sim, "ether1")
+        .into_iter()
+        .filter(|(a, b, _)| !launches.iter().any(|l| a < l && l < b))
+        .collect();
+    let unknown = assert_spans(&path, "ether1", &spans, (from, to), None);
+    assert!(
+        unknown >= after.len(),
+        "{unknown} unknown seconds, {after:?}\n{logs}"
+    );
 }
 
 #[test]

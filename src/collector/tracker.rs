@@ -332,7 +332,8 @@ impl Tracker {
     }
 
     /// The lines to write now, with `offset` = wall minus monotonic time
-    /// now, at most `max_lines` of them (one at least). Empty while the file
+    /// now, at most `max_lines` of them (one at least; one more when an
+    /// unknown run starts at a reported last update). Empty while the file
     /// is not ready, or while every pending span would be stamped at or
     /// before its last update, or while no whole second after it is
     /// covered yet.

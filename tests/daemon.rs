@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 mod support;
 
 use mt_trafmon::sim::{Fault, Options, Simulator};
-use support::{ORIGINAL_DEFINITIONS, TestDir, fetch_seconds, rrdtool};
+use support::{ORIGINAL_DEFINITIONS, TestDir, cached_bytes, fetch_seconds, rrdtool};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mt-trafmon");
 
@@ -990,19 +990,6 @@ fn health_shows_failing_files_in_words_and_no_resolved_error() {
         ether1["error"].is_null(),
         "a resolved error shown: {ether1}"
     );
-}
-
-/// Bytes of `path` in the page cache, by util-linux's `fincore`.
-fn cached_bytes(path: &Path) -> u64 {
-    let output = Command::new("fincore")
-        .args(["--bytes", "--noheadings", "--output", "RES"])
-        .arg(path)
-        .output()
-        .expect("run fincore (util-linux)");
-    String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .parse()
-        .unwrap()
 }
 
 #[test]

@@ -11,7 +11,7 @@ mod support;
 
 use mt_trafmon::query::{self, Cache, Request, Series};
 use mt_trafmon::rrd;
-use support::TestDir;
+use support::{TestDir, cached_bytes};
 
 /// 2025-11-26 00:00:00 UTC, a multiple of a day.
 const DAY0: i64 = 1_764_115_200;
@@ -121,19 +121,6 @@ fn thread_waits() -> u64 {
         .lines()
         .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
         .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
-}
-
-/// Bytes of `path` in the page cache, by util-linux's `fincore`.
-fn cached_bytes(path: &Path) -> u64 {
-    let output = std::process::Command::new("fincore")
-        .args(["--bytes", "--noheadings", "--output", "RES"])
-        .arg(path)
-        .output()
-        .expect("run fincore (util-linux)");
-    String::from_utf8_lossy(&output.stdout)
         .trim()
         .parse()
         .unwrap()

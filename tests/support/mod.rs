@@ -1,7 +1,8 @@
 //! Helpers shared by the integration tests: a temporary directory per test,
-//! the `rrdtool` CLI, the original's `rrdtool create` arguments, a child
-//! process killed on drop, a free loopback port, and HTTP clients ([`http`],
-//! plain and hostile). Each test file uses a part of them.
+//! the `rrdtool` CLI, a file's bytes in the page cache, the original's
+//! `rrdtool create` arguments, a child process killed on drop, a free
+//! loopback port, and HTTP clients ([`http`], plain and hostile). Each test
+//! file uses a part of them.
 
 #![allow(dead_code)]
 
@@ -154,4 +155,17 @@ pub fn http_get(port: u16, path: &str) -> (u16, String) {
     let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
     let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
     (status, body.to_string())
+}
+
+/// Bytes of `path` in the page cache, by util-linux's `fincore`.
+pub fn cached_bytes(path: &std::path::Path) -> u64 {
+    let output = Command::new("fincore")
+        .args(["--bytes", "--noheadings", "--output", "RES"])
+        .arg(path)
+        .output()
+        .expect("run fincore (util-linux)");
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap()
 }

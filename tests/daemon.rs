@@ -801,8 +801,11 @@ fn restarts_write_the_second_after_the_last_write_as_measured() {
         .filter(|(a, b, _)| !launches.iter().any(|l| a < l && l < b))
         .collect();
     let unknown = assert_spans(&path, "ether1", &spans, (from, to), None);
+    // Each restart that read first more than 0.6 s after the last update
+    // left that second unknown.
+    let late = after.iter().filter(|a| **a > 0.6).count();
     assert!(
-        unknown >= after.len(),
+        unknown >= late,
         "{unknown} unknown seconds, {after:?}\n{logs}"
     );
 }

@@ -723,7 +723,12 @@ fn light_requests_never_wait_behind_held_heavy_ones() {
             let source = lo(100 + (n / HEAVY_PER_CLIENT) as u8);
             thread::spawn(move || {
                 let started = Instant::now();
-                let raw = exchange(source, address, request.as_bytes(), Duration::from_secs(120));
+                let raw = exchange(
+                    source,
+                    address,
+                    request.as_bytes(),
+                    Duration::from_secs(120),
+                );
                 let answer = Answer::parse(&raw.unwrap_or_default(), started.elapsed());
                 answered.send(answer).unwrap();
             })
@@ -754,7 +759,11 @@ fn light_requests_never_wait_behind_held_heavy_ones() {
             "{path}: {}",
             answer.head
         );
-        assert!(!answer.head.contains("Retry-After"), "{path}: {}", answer.head);
+        assert!(
+            !answer.head.contains("Retry-After"),
+            "{path}: {}",
+            answer.head
+        );
     }
     release.send(()).unwrap();
     holder.join().unwrap();
@@ -769,7 +778,12 @@ fn light_requests_never_wait_behind_held_heavy_ones() {
         .filter(|a| a.status == 503 && a.header("Retry-After") == Some("1"))
         .count();
     // One more may be refused if the lane took none before the queue filled.
-    assert_eq!(ok + busy, heavy, "{:?}", got.iter().map(|a| &a.head).collect::<Vec<_>>());
+    assert_eq!(
+        ok + busy,
+        heavy,
+        "{:?}",
+        got.iter().map(|a| &a.head).collect::<Vec<_>>()
+    );
     assert!(ok >= places - HEAVY_WORKERS, "only {ok} series answered");
     server.stop();
 }

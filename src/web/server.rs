@@ -401,18 +401,19 @@ fn respond(request: tiny_http::Request, reply: routes::Reply) {
         headers,
         cache,
     } = reply;
-    let headers: Vec<tiny_http::Header> = [("Content-Type", content_type), ("Cache-Control", cache)]
-        .into_iter()
-        .chain(SECURITY_HEADERS)
-        .chain(headers.iter().map(|(k, v)| (*k, v.as_str())))
-        .filter_map(|(name, value)| {
-            if value.bytes().any(|b| b.is_ascii_control()) {
-                log::warn!("web: {name} header with a control character not sent");
-                return None;
-            }
-            tiny_http::Header::from_bytes(name, value).ok()
-        })
-        .collect();
+    let headers: Vec<tiny_http::Header> =
+        [("Content-Type", content_type), ("Cache-Control", cache)]
+            .into_iter()
+            .chain(SECURITY_HEADERS)
+            .chain(headers.iter().map(|(k, v)| (*k, v.as_str())))
+            .filter_map(|(name, value)| {
+                if value.bytes().any(|b| b.is_ascii_control()) {
+                    log::warn!("web: {name} header with a control character not sent");
+                    return None;
+                }
+                tiny_http::Header::from_bytes(name, value).ok()
+            })
+            .collect();
     let peer = peer(&request);
     let sent = match body {
         Body::Owned(mut bytes) => {
@@ -429,14 +430,9 @@ fn respond(request: tiny_http::Request, reply: routes::Reply) {
             request.respond_data(response)
         }
         Body::Static(bytes) => {
-            let response = tiny_http::Response::new(
-                status.into(),
-                headers,
-                bytes,
-                Some(bytes.len()),
-                None,
-            )
-            .with_chunked_threshold(usize::MAX);
+            let response =
+                tiny_http::Response::new(status.into(), headers, bytes, Some(bytes.len()), None)
+                    .with_chunked_threshold(usize::MAX);
             request.respond(response)
         }
     };
@@ -516,7 +512,10 @@ mod tests {
             assert!(lane.offer(request([10, 0, 0, 1], &format!("/{n}"))).is_ok());
         }
         let refused = lane.offer(request([10, 0, 0, 1], "/over"));
-        assert_eq!(refused.map_err(|r| r.url().to_string()), Err("/over".into()));
+        assert_eq!(
+            refused.map_err(|r| r.url().to_string()),
+            Err("/over".into())
+        );
         // Others still get places, up to the queue's size.
         let mut client = 2;
         for _ in HEAVY_PER_CLIENT..HEAVY_QUEUE {
@@ -542,8 +541,9 @@ mod tests {
         let lane = Lane::default();
         let mapped = SocketAddr::from(([0, 0, 0, 0, 0, 0xffff, 0x0a00, 0x0001], 40000));
         for _ in 0..HEAVY_PER_CLIENT {
-            let request: tiny_http::Request =
-                tiny_http::TestRequest::new().with_remote_addr(mapped).into();
+            let request: tiny_http::Request = tiny_http::TestRequest::new()
+                .with_remote_addr(mapped)
+                .into();
             assert!(lane.offer(request).is_ok());
         }
         assert!(lane.offer(request([10, 0, 0, 1], "/")).is_err());

@@ -695,10 +695,22 @@ fn metrics_for_prometheus() {
 
 #[test]
 fn series_are_heavy_and_the_rest_light() {
-    for url in ["/api/series", "/api/series/", "/api/series?iface=a&start=1&end=2"] {
+    for url in [
+        "/api/series",
+        "/api/series/",
+        "/api/series?iface=a&start=1&end=2",
+    ] {
         assert!(heavy(url), "{url}");
     }
-    for url in ["/", "/api/live", "/healthz", "/metrics", "/app.css", "/api/seriesx", "/x?/api/series"] {
+    for url in [
+        "/",
+        "/api/live",
+        "/healthz",
+        "/metrics",
+        "/app.css",
+        "/api/seriesx",
+        "/x?/api/series",
+    ] {
         assert!(!heavy(url), "{url}");
     }
     let busy = busy();

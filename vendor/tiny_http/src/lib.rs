@@ -333,9 +333,7 @@ impl Server {
                         let mut connection = Some((sock, slot));
                         tasks_pool.spawn(Box::new(move || {
                             if let Some((sock, slot)) = connection.take() {
-                                client::serve(
-                                    sock, peer, slot, &messages, &limits, &close, &held,
-                                );
+                                client::serve(sock, peer, slot, &messages, &limits, &close, &held);
                             }
                         }));
                     }

@@ -173,9 +173,13 @@ impl Write for Answer {
     }
 }
 
+/// A body appended whole up to this size is copied after the head, so that
+/// the answer goes out in one write.
+const COPIED_BODY: usize = 65536;
+
 impl AnswerWrite for Answer {
     fn append(&mut self, body: Vec<u8>) -> io::Result<()> {
-        if self.body.is_empty() {
+        if self.body.is_empty() && body.len() > COPIED_BODY {
             self.body = body;
             return Ok(());
         }
@@ -231,6 +235,10 @@ pub(crate) fn serve(
     held: &Arc<AtomicUsize>,
 ) {
     let client = peer.map(|p| p.ip().to_canonical());
+    // A large answer is written as its head, then its body: Nagle's
+    // algorithm would hold the body's last segment until the client
+    // acknowledges the head (up to its delayed-ACK time, 40 ms and more).
+    connection.set_nodelay().ok();
     let socket = Socket {
         connection,
         idle: limits.timeout,

@@ -613,3 +613,31 @@ impl Clone for Response<io::Empty> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// mt-trafmon patch: `into_head_and_body` for `Request::respond_data`.
+    #[test]
+    fn head_and_body_apart() {
+        let response = Response::from_data(b"{\"a\":1}".to_vec());
+        let (head, body) = response
+            .into_head_and_body(&[], &HTTPVersion(1, 1))
+            .ok()
+            .unwrap();
+        assert_eq!(body, b"{\"a\":1}");
+        let mut printed = Vec::new();
+        head.raw_print(&mut printed, HTTPVersion(1, 1), &[], true, None)
+            .unwrap();
+        let printed = String::from_utf8(printed).unwrap();
+        assert!(printed.contains("Content-Length: 7\r\n"), "{}", printed);
+        assert!(printed.ends_with("\r\n\r\n"), "{}", printed);
+        // A client asking for chunks gets them, through `respond`.
+        let te = Header::from_bytes(&b"TE"[..], &b"chunked"[..]).unwrap();
+        let response = Response::from_data(b"x".to_vec());
+        assert!(response
+            .into_head_and_body(&[te], &HTTPVersion(1, 1))
+            .is_err());
+    }
+}

@@ -283,7 +283,7 @@ fn work(http: &tiny_http::Server, shared: &Shared, stop: &Stop, lane: &Lane) {
         };
         if !routes::heavy(request.url()) {
             answer(request, shared);
-        } else if let Err(request) = lane.offer(request) {
+        } else if let Some(request) = lane.offer(request) {
             respond(request, routes::busy());
         }
     }
@@ -310,18 +310,18 @@ fn peer(request: &tiny_http::Request) -> Option<IpAddr> {
 }
 
 impl Lane {
-    /// Queues `request`, or gives it back when the queue is full (in all,
-    /// or for the request's client address) or closed.
-    fn offer(&self, request: tiny_http::Request) -> Result<(), tiny_http::Request> {
+    /// Queues `request` (`None`), or gives it back when the queue is full
+    /// (in all, or for the request's client address) or closed.
+    fn offer(&self, request: tiny_http::Request) -> Option<tiny_http::Request> {
         let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
         let client = peer(&request);
         let same = queue.waiting.iter().filter(|r| peer(r) == client).count();
         if queue.closed || queue.waiting.len() >= HEAVY_QUEUE || same >= HEAVY_PER_CLIENT {
-            return Err(request);
+            return Some(request);
         }
         queue.waiting.push_back(request);
         self.ready.notify_one();
-        Ok(())
+        None
     }
 
     /// The oldest waiting request, blocking while there is none; `None`
@@ -509,26 +509,25 @@ mod tests {
     fn the_heavy_queue_is_bounded_in_all_and_per_address() {
         let lane = Lane::default();
         for n in 0..HEAVY_PER_CLIENT {
-            assert!(lane.offer(request([10, 0, 0, 1], &format!("/{n}"))).is_ok());
+            assert!(
+                lane.offer(request([10, 0, 0, 1], &format!("/{n}")))
+                    .is_none()
+            );
         }
         let refused = lane.offer(request([10, 0, 0, 1], "/over"));
-        assert_eq!(
-            refused.map_err(|r| r.url().to_string()),
-            Err("/over".into())
-        );
+        assert_eq!(refused.map(|r| r.url().to_string()), Some("/over".into()));
         // Others still get places, up to the queue's size.
-        let mut client = 2;
-        for _ in HEAVY_PER_CLIENT..HEAVY_QUEUE {
-            assert!(lane.offer(request([10, 0, 0, client], "/other")).is_ok());
-            client += 1;
+        for n in HEAVY_PER_CLIENT..HEAVY_QUEUE {
+            let client = [10, 0, 1, n as u8];
+            assert!(lane.offer(request(client, "/other")).is_none());
         }
-        assert!(lane.offer(request([10, 0, 0, 200], "/full")).is_err());
+        assert!(lane.offer(request([10, 0, 0, 200], "/full")).is_some());
         // Oldest first; a taken request frees its address's place.
         assert_eq!(lane.take().map(|r| r.url().to_string()), Some("/0".into()));
-        assert!(lane.offer(request([10, 0, 0, 1], "/again")).is_ok());
+        assert!(lane.offer(request([10, 0, 0, 1], "/again")).is_none());
         // Closed: nothing more is queued, what waits is still taken.
         lane.close();
-        assert!(lane.offer(request([10, 0, 0, 201], "/late")).is_err());
+        assert!(lane.offer(request([10, 0, 0, 201], "/late")).is_some());
         let rest: Vec<String> = std::iter::from_fn(|| lane.take())
             .map(|r| r.url().to_string())
             .collect();
@@ -544,8 +543,8 @@ mod tests {
             let request: tiny_http::Request = tiny_http::TestRequest::new()
                 .with_remote_addr(mapped)
                 .into();
-            assert!(lane.offer(request).is_ok());
+            assert!(lane.offer(request).is_none());
         }
-        assert!(lane.offer(request([10, 0, 0, 1], "/")).is_err());
+        assert!(lane.offer(request([10, 0, 0, 1], "/")).is_some());
     }
 }

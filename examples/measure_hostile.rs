@@ -196,6 +196,26 @@ fn attacks() -> Vec<(&'static str, Start)> {
             }
             attack
         }),
+        (
+            "3-day series, 10,000 points, 64 connections not reading",
+            |address| {
+                let mut attack = Attack::new();
+                for n in 0..64u8 {
+                    let path = series_path();
+                    attack.spawn(move |stop| {
+                        http::pipelined(
+                            lo(80 + n / 16),
+                            address,
+                            &path,
+                            100,
+                            Duration::from_secs(2),
+                            stop,
+                        )
+                    });
+                }
+                attack
+            },
+        ),
     ]
 }
 

@@ -8,22 +8,29 @@
 //! headers), and a suite of thousands of random and mutated requests with
 //! slow and pipelined clients at once, asserting that the process lives,
 //! its memory stays bounded, another client is answered and the collector
-//! writes every second.
+//! writes every second. One test runs the server in this process, to hold
+//! series requests in it: light requests never wait behind heavy ones.
 //!
 //! Other clients act from other loopback addresses (127.0.0.x), so the
 //! limits per address apply as they would on a LAN.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod support;
 
+use mt_trafmon::collector::{self, SystemClock};
+use mt_trafmon::config;
+use mt_trafmon::files::Files;
 use mt_trafmon::sim::{Options, Simulator};
+use mt_trafmon::store::{self, Profile};
+use mt_trafmon::web::State;
+use mt_trafmon::web::server::{HEAVY_PER_CLIENT, HEAVY_QUEUE, HEAVY_WORKERS, Server, WORKERS};
 use support::http::{
     self, Answer, Rng, Tally, exchange, get_from, lo, missing_security_headers, rss_kib,
 };
@@ -649,4 +656,138 @@ fn hostile_suite_random_slow_and_pipelined_clients() {
         "the collector fell behind during the attack: {log}"
     );
     web.assert_unharmed();
+}
+
+/// Issue 10, light requests behind heavy ones: the workers answered series
+/// (tens of ms each, hundreds under load) and light requests alike, so a
+/// series flood made `/api/live` wait for a worker. Here every series is
+/// held (the test takes the file's lock for writing, as a long collector
+/// write would) while more series requests arrive than there are workers
+/// and places in the heavy lane: those beyond the places must be answered
+/// `503` with `Retry-After` at once, and the page, `/api/live`, `/healthz`
+/// and `/metrics` must be answered meanwhile. On the old server the four
+/// workers waited for the lock and nothing was answered until it was let
+/// go. Once it is, every held series is answered.
+#[test]
+fn light_requests_never_wait_behind_held_heavy_ones() {
+    let dir = TestDir::new("heavy-lane");
+    let rrd = dir.path("sim-ether1.rrd");
+    store::create(&rrd, Profile::Compact, now() as i64 - 3600).unwrap();
+    let text = format!(
+        "[storage]\ndata_dir = {:?}\nprofile = \"compact\"\n\
+         [[router]]\nname = \"sim\"\nhost = \"127.0.0.1\"\nuser = \"u\"\npassword = \"p\"\n\
+         [[router.interface]]\nname = \"ether1\"\nrrd = {:?}\n",
+        dir.0.display().to_string(),
+        rrd.display().to_string()
+    );
+    let config = config::parse(&text, Path::new("test.toml")).unwrap();
+    // Health entries, so that the light routes read no file.
+    let health: Vec<_> = config
+        .routers
+        .iter()
+        .flat_map(collector::health_entries)
+        .collect();
+    let files = Files::new();
+    let clock = Arc::new(SystemClock::new(None));
+    let state = State::new(&config, &health, files.clone(), clock, None);
+    let server = Server::start(IpAddr::from([127, 0, 0, 1]), 0, Arc::new(state)).unwrap();
+    let address = server.address();
+
+    let (release, released) = mpsc::channel::<()>();
+    let (held, holding) = mpsc::channel();
+    let holder = {
+        let rrd = rrd.clone();
+        thread::spawn(move || {
+            files.writing(&rrd, || {
+                held.send(()).unwrap();
+                let _ = released.recv();
+            })
+        })
+    };
+    holding.recv().unwrap();
+
+    // More series than the workers and the heavy lane's places, from 8
+    // addresses, each on a connection of its own.
+    let end = now() as i64;
+    let request = format!(
+        "GET /api/series?iface=sim/ether1&start={}&end={end}&points=10000 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        end - 3000
+    );
+    let heavy = 8 * HEAVY_PER_CLIENT;
+    let places = HEAVY_WORKERS + HEAVY_QUEUE;
+    assert!(heavy > WORKERS + places);
+    let (answered, answers) = mpsc::channel();
+    let clients: Vec<_> = (0..heavy)
+        .map(|n| {
+            let (request, answered) = (request.clone(), answered.clone());
+            let source = lo(100 + (n / HEAVY_PER_CLIENT) as u8);
+            thread::spawn(move || {
+                let started = Instant::now();
+                let raw = exchange(
+                    source,
+                    address,
+                    request.as_bytes(),
+                    Duration::from_secs(120),
+                );
+                let answer = Answer::parse(&raw.unwrap_or_default(), started.elapsed());
+                answered.send(answer).unwrap();
+            })
+        })
+        .collect();
+
+    // The series beyond the places are refused at once, while the others
+    // are held.
+    let mut got = Vec::new();
+    while got.len() < heavy - places {
+        let answer = answers.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
+            panic!(
+                "{} series answered while all are held, {} expected at once: the workers wait behind held series",
+                got.len(),
+                heavy - places
+            )
+        });
+        assert_eq!(answer.status, 503, "{}", answer.head);
+        assert_eq!(answer.header("Retry-After"), Some("1"), "{}", answer.head);
+        got.push(answer);
+    }
+    // Light requests are answered meanwhile.
+    for path in ["/", "/api/live", "/healthz", "/metrics"] {
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        let started = Instant::now();
+        let raw = exchange(lo(99), address, request.as_bytes(), Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("{path} not answered while series are held: {e}"));
+        let answer = Answer::parse(&raw, started.elapsed());
+        assert!(
+            matches!(answer.status, 200 | 503),
+            "{path}: {}",
+            answer.head
+        );
+        assert!(
+            answer.header("Retry-After").is_none(),
+            "{path}: {}",
+            answer.head
+        );
+    }
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    for client in clients {
+        client.join().unwrap();
+    }
+    got.extend(answers.try_iter());
+    assert_eq!(got.len(), heavy);
+    let ok = got.iter().filter(|a| a.status == 200).count();
+    let busy = got
+        .iter()
+        .filter(|a| a.status == 503 && a.header("Retry-After") == Some("1"))
+        .count();
+    // One more may be refused if the lane took none before the queue filled.
+    assert_eq!(
+        ok + busy,
+        heavy,
+        "{:?}",
+        got.iter().map(|a| &a.head).collect::<Vec<_>>()
+    );
+    assert!(ok >= places - HEAVY_WORKERS, "only {ok} series answered");
+    server.stop();
 }

@@ -153,7 +153,7 @@ pub fn route(state: &State, req: &Req) -> Reply {
         Ok(params) => params,
         Err(message) => return Reply::error(400, message),
     };
-    let path = match path.trim_end_matches('/') { "" => "/", path => path };
+    let path = normalized(path);
     if params.iter().any(|(k, v)| k == "graph" && v == "1") {
         return old_graph_link(&params);
     }
@@ -172,6 +172,36 @@ pub fn route(state: &State, req: &Req) -> Reply {
             None => Reply::text(404, "Not found\n"),
         },
     }
+}
+
+/// The paths whose answers are heavy (days of rows read, hundreds of KB
+/// built): the server answers them on its heavy lane, one at a time, so
+/// that they never hold up the others (see `server.rs`).
+const HEAVY: [&str; 1] = ["/api/series"];
+
+/// Whether the request for `url` (path and query) is heavy ([`HEAVY`]).
+pub fn heavy(url: &str) -> bool {
+    let path = url.split_once('?').map_or(url, |(path, _)| path);
+    HEAVY.contains(&normalized(path))
+}
+
+/// A path with trailing slashes ignored.
+fn normalized(path: &str) -> &str {
+    match path.trim_end_matches('/') {
+        "" => "/",
+        path => path,
+    }
+}
+
+/// The answer to a heavy request when as many wait for the heavy lane as
+/// it keeps: `503` with `Retry-After: 1`.
+pub fn busy() -> Reply {
+    let mut reply = Reply::error(
+        503,
+        "the server is busy answering other graph requests; try again in a second",
+    );
+    reply.headers.push(("Retry-After", "1".into()));
+    reply
 }
 
 /// Query parameters, decoded; blank values dropped (as the original did).

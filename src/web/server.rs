@@ -2,7 +2,8 @@
 //! IPv6 address), runs `tiny_http` (our patched copy, see
 //! `vendor/tiny_http/PATCHED.md`) with its limits on connections, request
 //! size and time, a fixed pool of [`WORKERS`] threads that answer requests
-//! through [`routes::route`], a background thread that resolves the
+//! through [`routes::route`], a heavy lane of [`HEAVY_WORKERS`] thread(s)
+//! for the requests [`routes::heavy`] names, a background thread that resolves the
 //! allow-lists' host names again every minute, and one that learns each
 //! file's query cache (`query::learn`: the map of unknown seconds and the
 //! days) and keeps it up to date. A new [`State`] (a changed config) is
@@ -13,23 +14,55 @@
 //! `505`); `HEAD` gets the headers of `GET` without the body (tiny_http
 //! drops it). A header value with a control character is never sent.
 //!
+//! Light requests never wait behind heavy ones: a worker hands a heavy
+//! request (a series reads days of rows and builds an answer of hundreds
+//! of KB) to the heavy lane's queue and takes the next request at once.
+//! The lane builds one heavy answer at a time, so the memory of heavy
+//! answers is bounded too. Its queue holds at most [`HEAVY_QUEUE`]
+//! requests, [`HEAVY_PER_CLIENT`] from one address; more are answered
+//! `503` with `Retry-After` at once, which frees their connections for
+//! reading (a connection waiting for an answer is never closed to make
+//! room for another).
+//!
 //! Idle, no thread of the server wakes up: workers block on the request
-//! queue and [`Server::stop`] unblocks each of them; the resolver sleeps
-//! its whole interval on a [`Stop`] that the stop sets.
+//! queue and [`Server::stop`] unblocks each of them; the heavy lane blocks
+//! on its queue, which the stop closes once the workers have ended; the
+//! resolver sleeps its whole interval on a [`Stop`] that the stop sets.
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use super::State;
-use super::routes::{self, Req};
+use super::routes::{self, Body, Req};
 use crate::query;
 use crate::stop::Stop;
 
-/// Worker threads answering requests.
+/// Worker threads answering requests (and handing heavy ones to the
+/// heavy lane).
 pub const WORKERS: usize = 4;
+/// Threads answering heavy requests ([`routes::heavy`]). One: a heavy
+/// answer takes a core for tens of ms (hundreds on a Pi), so the
+/// collectors and the light requests keep the other cores, and only one
+/// heavy answer is being built at a time.
+pub const HEAVY_WORKERS: usize = 1;
+/// Heavy requests waiting for the heavy lane, at most; more are answered
+/// `503` with `Retry-After: 1`. Sixteen 10,000-point series take about
+/// half a second on a PC and a few seconds on a Pi, within the page's 8 s.
+pub const HEAVY_QUEUE: usize = 16;
+/// Heavy requests from one client address waiting for the heavy lane, at
+/// most (so that one address cannot take all of [`HEAVY_QUEUE`]).
+pub const HEAVY_PER_CLIENT: usize = 4;
+/// While the answers made but not written yet (clients that read slowly,
+/// or not at all, hold theirs up to [`WRITE_DEADLINE`]) take more bytes
+/// than this, heavy requests are answered `503` with `Retry-After`, so
+/// that such clients cannot make the server hold answers without bound
+/// (a 10,000-point series answer is about 400 KB, the page's usually a
+/// tenth of that).
+pub const HELD_ANSWER_BYTES: usize = 1 << 20;
 /// Connections open at once, in all and from one address. One more from
 /// an address at its limit is closed on accept; when all are taken, the
 /// connection that has waited longest for a request head (idle, or
@@ -76,6 +109,8 @@ pub struct Server {
     state: Shared,
     stop: Stop,
     threads: Vec<JoinHandle<()>>,
+    lane: Arc<Lane>,
+    heavy: Vec<JoinHandle<()>>,
     address: SocketAddr,
 }
 
@@ -104,13 +139,32 @@ impl Server {
         let http = Arc::new(http);
         let stop = Stop::new();
         let shared: Shared = Arc::new(RwLock::new(state.clone()));
+        let lane = Arc::new(Lane::default());
+        let mut heavy = Vec::new();
+        for n in 0..HEAVY_WORKERS {
+            let (http, shared, lane) = (http.clone(), shared.clone(), lane.clone());
+            heavy.push(
+                thread::Builder::new()
+                    .name(format!("web heavy {n}"))
+                    .spawn(move || {
+                        while let Some(request) = lane.take() {
+                            if http.held_answer_bytes() > HELD_ANSWER_BYTES {
+                                respond(request, routes::busy());
+                            } else {
+                                answer(request, &shared);
+                            }
+                        }
+                    })?,
+            );
+        }
         let mut threads = Vec::new();
         for n in 0..WORKERS {
-            let (http, shared, stop) = (http.clone(), shared.clone(), stop.clone());
+            let (http, shared, stop, lane) =
+                (http.clone(), shared.clone(), stop.clone(), lane.clone());
             threads.push(
                 thread::Builder::new()
                     .name(format!("web {n}"))
-                    .spawn(move || work(&http, &shared, &stop))?,
+                    .spawn(move || work(&http, &shared, &stop, &lane))?,
             );
         }
         let (resolver_state, resolver_stop) = (shared.clone(), stop.clone());
@@ -131,6 +185,8 @@ impl Server {
             state: shared,
             stop,
             threads,
+            lane,
+            heavy,
             address,
         };
         server.set_state(state);
@@ -178,6 +234,12 @@ impl Server {
         for thread in self.threads {
             let _ = thread.join();
         }
+        // No worker hands on a heavy request any more; the lane answers
+        // those already waiting, then ends.
+        self.lane.close();
+        for thread in self.heavy {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -207,8 +269,9 @@ fn bind(listen: IpAddr, port: u16) -> io::Result<TcpListener> {
 }
 
 /// Answers requests, blocked on the queue in between, until
-/// [`Server::stop`] sets `stop` and unblocks it.
-fn work(http: &tiny_http::Server, shared: &Shared, stop: &Stop) {
+/// [`Server::stop`] sets `stop` and unblocks it. Heavy requests go to the
+/// heavy lane (or are answered `503` when its queue is full).
+fn work(http: &tiny_http::Server, shared: &Shared, stop: &Stop, lane: &Lane) {
     loop {
         let request = match http.recv() {
             Ok(request) => request,
@@ -218,73 +281,163 @@ fn work(http: &tiny_http::Server, shared: &Shared, stop: &Stop) {
                 continue;
             }
         };
-        let all = |name: &'static str| {
-            request
-                .headers()
-                .iter()
-                .filter(move |h| h.field.equiv(name))
-                .map(|h| h.value.as_str())
-        };
-        let header = |name: &'static str| all(name).next();
-        // Several X-Forwarded-For lines are one list (RFC 9110, 5.3).
-        let forwarded_for = all("X-Forwarded-For")
-            .next()
-            .is_some()
-            .then(|| all("X-Forwarded-For").collect::<Vec<_>>().join(","));
-        let Some(peer) = request.remote_addr().map(|a| a.ip()) else {
-            continue;
-        };
-        let method = request.method().as_str().to_string();
-        let state = shared
-            .read()
+        if !routes::heavy(request.url()) {
+            answer(request, shared);
+        } else if let Some(request) = lane.offer(request) {
+            respond(request, routes::busy());
+        }
+    }
+}
+
+/// The heavy requests waiting for the heavy lane (see [`HEAVY_QUEUE`]).
+#[derive(Default)]
+struct Lane {
+    queue: Mutex<LaneQueue>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct LaneQueue {
+    /// Oldest first.
+    waiting: VecDeque<tiny_http::Request>,
+    /// Set by [`Server::stop`]: no more requests are taken.
+    closed: bool,
+}
+
+/// The client address a request came from (the TCP peer).
+fn peer(request: &tiny_http::Request) -> Option<IpAddr> {
+    request.remote_addr().map(|a| a.ip().to_canonical())
+}
+
+impl Lane {
+    /// Queues `request` (`None`), or gives it back when the queue is full
+    /// (in all, or for the request's client address) or closed.
+    fn offer(&self, request: tiny_http::Request) -> Option<tiny_http::Request> {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        let client = peer(&request);
+        let same = queue.waiting.iter().filter(|r| peer(r) == client).count();
+        if queue.closed || queue.waiting.len() >= HEAVY_QUEUE || same >= HEAVY_PER_CLIENT {
+            return Some(request);
+        }
+        queue.waiting.push_back(request);
+        self.ready.notify_one();
+        None
+    }
+
+    /// The oldest waiting request, blocking while there is none; `None`
+    /// once closed and empty.
+    fn take(&self) -> Option<tiny_http::Request> {
+        let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(request) = queue.waiting.pop_front() {
+                return Some(request);
+            }
+            if queue.closed {
+                return None;
+            }
+            queue = self
+                .ready
+                .wait(queue)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Takes no more requests; [`Lane::take`] ends once the queue is empty.
+    fn close(&self) {
+        self.queue
+            .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let reply = routes::route(
-            &state,
-            &Req {
-                method: &method,
-                url: request.url(),
-                peer,
-                host: header("Host"),
-                forwarded_for: forwarded_for.as_deref(),
-                accept_encoding: header("Accept-Encoding"),
-                if_none_match: header("If-None-Match"),
-            },
-        );
-        let routes::Reply {
-            status,
-            content_type,
-            body,
-            headers,
-            cache,
-        } = reply;
-        let length = body.bytes().len();
-        // The body is moved, not copied (a series answer is ~400 KB), and
-        // sent with its length, never chunked (it is all in memory).
-        let mut response = tiny_http::Response::new(
-            status.into(),
-            Vec::new(),
-            io::Cursor::new(body),
-            Some(length),
-            None,
-        )
-        .with_chunked_threshold(usize::MAX);
-        let headers = [("Content-Type", content_type), ("Cache-Control", cache)]
+            .closed = true;
+        self.ready.notify_all();
+    }
+}
+
+/// Answers one request through [`routes::route`] with the state of now.
+fn answer(request: tiny_http::Request, shared: &Shared) {
+    let all = |name: &'static str| {
+        request
+            .headers()
+            .iter()
+            .filter(move |h| h.field.equiv(name))
+            .map(|h| h.value.as_str())
+    };
+    let header = |name: &'static str| all(name).next();
+    // Several X-Forwarded-For lines are one list (RFC 9110, 5.3).
+    let forwarded_for = all("X-Forwarded-For")
+        .next()
+        .is_some()
+        .then(|| all("X-Forwarded-For").collect::<Vec<_>>().join(","));
+    let Some(peer) = request.remote_addr().map(|a| a.ip()) else {
+        return;
+    };
+    let method = request.method().as_str().to_string();
+    let state = shared
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let reply = routes::route(
+        &state,
+        &Req {
+            method: &method,
+            url: request.url(),
+            peer,
+            host: header("Host"),
+            forwarded_for: forwarded_for.as_deref(),
+            accept_encoding: header("Accept-Encoding"),
+            if_none_match: header("If-None-Match"),
+        },
+    );
+    respond(request, reply);
+}
+
+/// Sends `reply` with the security headers. A body made for the request
+/// (a series answer is ~400 KB) is handed to the connection's thread as it
+/// is, not copied, and sent with its length, never chunked.
+fn respond(request: tiny_http::Request, reply: routes::Reply) {
+    let routes::Reply {
+        status,
+        content_type,
+        body,
+        headers,
+        cache,
+    } = reply;
+    let headers: Vec<tiny_http::Header> =
+        [("Content-Type", content_type), ("Cache-Control", cache)]
             .into_iter()
             .chain(SECURITY_HEADERS)
-            .chain(headers.iter().map(|(k, v)| (*k, v.as_str())));
-        for (name, value) in headers {
-            if value.bytes().any(|b| b.is_ascii_control()) {
-                log::warn!("web: {name} header with a control character not sent");
-                continue;
-            }
-            if let Ok(header) = tiny_http::Header::from_bytes(name, value) {
-                response.add_header(header);
-            }
+            .chain(headers.iter().map(|(k, v)| (*k, v.as_str())))
+            .filter_map(|(name, value)| {
+                if value.bytes().any(|b| b.is_ascii_control()) {
+                    log::warn!("web: {name} header with a control character not sent");
+                    return None;
+                }
+                tiny_http::Header::from_bytes(name, value).ok()
+            })
+            .collect();
+    let peer = peer(&request);
+    let sent = match body {
+        Body::Owned(mut bytes) => {
+            // Held until written: no spare capacity (up to as much again).
+            bytes.shrink_to_fit();
+            let length = bytes.len();
+            let response = tiny_http::Response::new(
+                status.into(),
+                headers,
+                io::Cursor::new(bytes),
+                Some(length),
+                None,
+            );
+            request.respond_data(response)
         }
-        if let Err(e) = request.respond(response) {
-            log::debug!("web: answering {peer}: {e}");
+        Body::Static(bytes) => {
+            let response =
+                tiny_http::Response::new(status.into(), headers, bytes, Some(bytes.len()), None)
+                    .with_chunked_threshold(usize::MAX);
+            request.respond(response)
         }
+    };
+    if let Err(e) = sent {
+        log::debug!("web: answering {peer:?}: {e}");
     }
 }
 
@@ -338,5 +491,60 @@ fn learn(shared: &Shared, stop: &Stop) {
         if learned && stop.sleep(LEARN_IDLE) {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(client: [u8; 4], path: &str) -> tiny_http::Request {
+        tiny_http::TestRequest::new()
+            .with_remote_addr(SocketAddr::from((client, 40000)))
+            .with_path(path)
+            .into()
+    }
+
+    #[test]
+    fn the_heavy_queue_is_bounded_in_all_and_per_address() {
+        let lane = Lane::default();
+        for n in 0..HEAVY_PER_CLIENT {
+            assert!(
+                lane.offer(request([10, 0, 0, 1], &format!("/{n}")))
+                    .is_none()
+            );
+        }
+        let refused = lane.offer(request([10, 0, 0, 1], "/over"));
+        assert_eq!(refused.map(|r| r.url().to_string()), Some("/over".into()));
+        // Others still get places, up to the queue's size.
+        for n in HEAVY_PER_CLIENT..HEAVY_QUEUE {
+            let client = [10, 0, 1, n as u8];
+            assert!(lane.offer(request(client, "/other")).is_none());
+        }
+        assert!(lane.offer(request([10, 0, 0, 200], "/full")).is_some());
+        // Oldest first; a taken request frees its address's place.
+        assert_eq!(lane.take().map(|r| r.url().to_string()), Some("/0".into()));
+        assert!(lane.offer(request([10, 0, 0, 1], "/again")).is_none());
+        // Closed: nothing more is queued, what waits is still taken.
+        lane.close();
+        assert!(lane.offer(request([10, 0, 0, 201], "/late")).is_some());
+        let rest: Vec<String> = std::iter::from_fn(|| lane.take())
+            .map(|r| r.url().to_string())
+            .collect();
+        assert_eq!(rest.len(), HEAVY_QUEUE);
+        assert_eq!(rest.last().map(String::as_str), Some("/again"));
+    }
+
+    #[test]
+    fn an_ipv4_client_on_the_ipv6_socket_is_one_address() {
+        let lane = Lane::default();
+        let mapped = SocketAddr::from(([0, 0, 0, 0, 0, 0xffff, 0x0a00, 0x0001], 40000));
+        for _ in 0..HEAVY_PER_CLIENT {
+            let request: tiny_http::Request = tiny_http::TestRequest::new()
+                .with_remote_addr(mapped)
+                .into();
+            assert!(lane.offer(request).is_none());
+        }
+        assert!(lane.offer(request([10, 0, 0, 1], "/")).is_some());
     }
 }

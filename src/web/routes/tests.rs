@@ -692,3 +692,29 @@ fn metrics_for_prometheus() {
     let text = String::from_utf8(reply.body.bytes().to_vec()).unwrap();
     assert!(text.contains("mt_trafmon_router_connected{router=\"home\"} 0\n"));
 }
+
+#[test]
+fn series_are_heavy_and_the_rest_light() {
+    for url in [
+        "/api/series",
+        "/api/series/",
+        "/api/series?iface=a&start=1&end=2",
+    ] {
+        assert!(heavy(url), "{url}");
+    }
+    for url in [
+        "/",
+        "/api/live",
+        "/healthz",
+        "/metrics",
+        "/app.css",
+        "/api/seriesx",
+        "/x?/api/series",
+    ] {
+        assert!(!heavy(url), "{url}");
+    }
+    let busy = busy();
+    assert_eq!(busy.status, 503);
+    assert_eq!(busy.headers, [("Retry-After", "1".to_string())]);
+    assert!(String::from_utf8_lossy(busy.body.bytes()).contains("\"error\""));
+}

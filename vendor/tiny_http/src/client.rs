@@ -32,14 +32,16 @@
 
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ascii::AsciiString;
 
 use crate::common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
 use crate::connection::Connection;
+use crate::request::AnswerWrite;
 use crate::util::{MessagesQueue, Slot};
 use crate::{Limits, Message};
 
@@ -147,14 +149,21 @@ impl Socket {
 }
 
 /// Where a `Request` writes its answer: memory, handed on drop to the
-/// connection's thread, which writes it to the socket.
+/// connection's thread, which writes it to the socket. A body appended
+/// whole (`AnswerWrite::append`) is kept as it is, not copied.
 struct Answer {
     bytes: Vec<u8>,
-    done: mpsc::Sender<Vec<u8>>,
+    body: Vec<u8>,
+    done: mpsc::Sender<Held>,
+    held: Arc<AtomicUsize>,
 }
 
 impl Write for Answer {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.body.is_empty() {
+            let body = std::mem::take(&mut self.body);
+            self.bytes.extend_from_slice(&body);
+        }
         self.bytes.extend_from_slice(buf);
         Ok(buf.len())
     }
@@ -164,15 +173,58 @@ impl Write for Answer {
     }
 }
 
+/// A body appended whole up to this size is copied after the head, so that
+/// the answer goes out in one write.
+const COPIED_BODY: usize = 65536;
+
+impl AnswerWrite for Answer {
+    fn append(&mut self, body: Vec<u8>) -> io::Result<()> {
+        if self.body.is_empty() && body.len() > COPIED_BODY {
+            self.body = body;
+            return Ok(());
+        }
+        self.write_all(&body)
+    }
+}
+
 impl Drop for Answer {
     fn drop(&mut self) {
-        self.done.send(std::mem::take(&mut self.bytes)).ok();
+        let held = Held::new(
+            self.held.clone(),
+            std::mem::take(&mut self.bytes),
+            std::mem::take(&mut self.body),
+        );
+        // If the connection's thread is gone, the answer is dropped here.
+        self.done.send(held).ok();
+    }
+}
+
+/// An answer until it is written (or dropped), counted in the server's
+/// held answer bytes (`Server::held_answer_bytes`).
+struct Held {
+    bytes: Vec<u8>,
+    body: Vec<u8>,
+    count: Arc<AtomicUsize>,
+}
+
+impl Held {
+    fn new(count: Arc<AtomicUsize>, bytes: Vec<u8>, body: Vec<u8>) -> Held {
+        count.fetch_add(bytes.len() + body.len(), Ordering::Relaxed);
+        Held { bytes, body, count }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.count
+            .fetch_sub(self.bytes.len() + self.body.len(), Ordering::Relaxed);
     }
 }
 
 /// Serves one connection until it ends (see the module header). `slot`
 /// is its place among the server's connections, told whether it waits
-/// for a request head (and may be closed to make room) or is busy.
+/// for a request head (and may be closed to make room) or is busy; `held`
+/// counts the bytes of answers not written yet.
 pub(crate) fn serve(
     connection: Connection,
     peer: Option<SocketAddr>,
@@ -180,8 +232,13 @@ pub(crate) fn serve(
     queue: &MessagesQueue<Message>,
     limits: &Limits,
     close: &AtomicBool,
+    held: &Arc<AtomicUsize>,
 ) {
     let client = peer.map(|p| p.ip().to_canonical());
+    // A large answer is written as its head, then its body: Nagle's
+    // algorithm would hold the body's last segment until the client
+    // acknowledges the head (up to its delayed-ACK time, 40 ms and more).
+    connection.set_nodelay().ok();
     let socket = Socket {
         connection,
         idle: limits.timeout,
@@ -208,7 +265,9 @@ pub(crate) fn serve(
         let (done, answered) = mpsc::channel();
         let answer = Answer {
             bytes: Vec::new(),
+            body: Vec::new(),
             done,
+            held: held.clone(),
         };
         let request = crate::request::new_request(
             false,
@@ -224,15 +283,20 @@ pub(crate) fn serve(
             return;
         }
         queue.push(client, Message::NewRequest(request));
-        let bytes = loop {
+        let answer = loop {
             match answered.recv_timeout(CLOSE_POLL) {
-                Ok(bytes) => break bytes,
+                Ok(answer) => break answer,
                 Err(RecvTimeoutError::Timeout) if !close.load(Ordering::Relaxed) => {}
                 Err(_) => return,
             }
         };
         let deadline = limits.write_deadline.map(|d| Instant::now() + d);
-        if input.get_mut().write_by(&bytes, deadline).is_err() {
+        let socket = input.get_mut();
+        let written = socket
+            .write_by(&answer.bytes, deadline)
+            .and_then(|()| socket.write_by(&answer.body, deadline));
+        drop(answer);
+        if written.is_err() {
             return;
         }
         if !keep_alive {

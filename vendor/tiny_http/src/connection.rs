@@ -95,6 +95,16 @@ impl Connection {
         }
     }
 
+    /// mt-trafmon patch: sends what is written at once (no Nagle delay):
+    /// answers are written in whole pieces, a head and a body at most.
+    pub(crate) fn set_nodelay(&self) -> std::io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.set_nodelay(true),
+            #[cfg(unix)]
+            Self::Unix(_) => Ok(()),
+        }
+    }
+
     /// mt-trafmon patch: how long a read may wait (None: forever).
     pub(crate) fn set_read_timeout(
         &self,

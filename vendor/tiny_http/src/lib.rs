@@ -96,7 +96,7 @@ use std::io::Error as IoError;
 use std::io::ErrorKind as IoErrorKind;
 use std::io::Result as IoResult;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::thread;
@@ -108,7 +108,7 @@ use util::MessagesQueue;
 pub use client::{MAX_HEADERS, MAX_HEADER_BYTES, MAX_REQUEST_LINE};
 pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
-pub use request::Request;
+pub use request::{AnswerWrite, Request};
 pub use response::{Response, ResponseBox};
 pub use test::TestRequest;
 
@@ -135,6 +135,9 @@ pub struct Server {
 
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
+
+    // mt-trafmon patch: bytes of answers made but not written yet
+    held: Arc<AtomicUsize>,
 }
 
 enum Message {
@@ -298,6 +301,8 @@ impl Server {
 
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
+        let held = Arc::new(AtomicUsize::new(0));
+        let inside_held = held.clone();
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
@@ -324,10 +329,11 @@ impl Server {
                         let messages = inside_messages.clone();
                         let limits = limits.clone();
                         let close = inside_close_trigger.clone();
+                        let held = inside_held.clone();
                         let mut connection = Some((sock, slot));
                         tasks_pool.spawn(Box::new(move || {
                             if let Some((sock, slot)) = connection.take() {
-                                client::serve(sock, peer, slot, &messages, &limits, &close);
+                                client::serve(sock, peer, slot, &messages, &limits, &close, &held);
                             }
                         }));
                     }
@@ -352,6 +358,7 @@ impl Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
+            held,
         })
     }
 
@@ -367,6 +374,13 @@ impl Server {
     #[inline]
     pub fn server_addr(&self) -> ListenAddr {
         self.listening_addr.clone()
+    }
+
+    /// mt-trafmon patch: the bytes of the answers that are made but not
+    /// written yet (a client that does not read holds its answer for up
+    /// to `Limits::write_deadline`).
+    pub fn held_answer_bytes(&self) -> usize {
+        self.held.load(Relaxed)
     }
 
     /// Returns the number of clients currently connected to the server.

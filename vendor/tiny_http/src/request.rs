@@ -38,7 +38,7 @@ pub struct Request {
     data_reader: Option<Box<dyn Read + Send + 'static>>,
 
     // if this writer is empty, then the request has been answered
-    response_writer: Option<Box<dyn Write + Send + 'static>>,
+    response_writer: Option<Box<dyn AnswerWrite + 'static>>,
 
     remote_addr: Option<SocketAddr>,
 
@@ -55,6 +55,18 @@ pub struct Request {
 
     body_length: Option<usize>,
 }
+
+/// mt-trafmon patch: where a request's answer is written. `append` takes
+/// a body that is already in memory as it is, without copying it (the
+/// connection's thread writes it to the socket after what was written).
+pub trait AnswerWrite: Write + Send {
+    /// Appends `body` to the answer.
+    fn append(&mut self, body: Vec<u8>) -> io::Result<()> {
+        self.write_all(&body)
+    }
+}
+
+impl AnswerWrite for io::Sink {}
 
 /// Builds a new request.
 ///
@@ -76,12 +88,12 @@ pub fn new_request<W>(
     writer: W,
 ) -> Request
 where
-    W: Write + Send + 'static,
+    W: AnswerWrite + 'static,
 {
     let body_length = Some(body.len());
     Request {
         data_reader: Some(Box::new(Cursor::new(body)) as Box<dyn Read + Send + 'static>),
-        response_writer: Some(Box::new(writer) as Box<dyn Write + Send + 'static>),
+        response_writer: Some(Box::new(writer) as Box<dyn AnswerWrite + 'static>),
         remote_addr,
         secure,
         method,
@@ -182,7 +194,7 @@ impl Request {
     /// writer is dropped (the connection's thread writes it), so drop it as
     /// soon as possible.
     #[inline]
-    pub fn into_writer(mut self) -> Box<dyn Write + Send + 'static> {
+    pub fn into_writer(mut self) -> Box<dyn AnswerWrite + 'static> {
         self.extract_writer_impl()
     }
 
@@ -190,7 +202,7 @@ impl Request {
     /// as the object returned by `into_writer` above.
     ///
     /// This may only be called once on a single request.
-    fn extract_writer_impl(&mut self) -> Box<dyn Write + Send + 'static> {
+    fn extract_writer_impl(&mut self) -> Box<dyn AnswerWrite + 'static> {
         use std::mem;
 
         assert!(self.response_writer.is_some());
@@ -207,6 +219,32 @@ impl Request {
         R: Read,
     {
         self.respond_impl(response)
+    }
+
+    /// mt-trafmon patch: like [`Request::respond`] for a body in memory,
+    /// which is handed on as it is instead of being copied into the answer
+    /// (a series answer is hundreds of KB); sent with its length, not
+    /// chunked (unless the client asks for chunks with `TE`, then it is
+    /// copied as `respond` does).
+    pub fn respond_data(mut self, response: Response<Cursor<Vec<u8>>>) -> Result<(), IoError> {
+        let (head, body) = match response.into_head_and_body(&self.headers, &self.http_version) {
+            Ok(split) => split,
+            Err(response) => return self.respond_impl(response),
+        };
+        let send_body =
+            self.method != Method::Head && !matches!(head.status_code().0, 100..=199 | 204 | 304);
+        let mut writer = self.extract_writer_impl();
+        Self::ignore_client_closing_errors(head.raw_print(
+            writer.by_ref(),
+            self.http_version.clone(),
+            &self.headers,
+            true,
+            None,
+        ))?;
+        if send_body {
+            Self::ignore_client_closing_errors(writer.append(body))?;
+        }
+        Self::ignore_client_closing_errors(writer.flush())
     }
 
     fn respond_impl<R>(&mut self, response: Response<R>) -> Result<(), IoError>

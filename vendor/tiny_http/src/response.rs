@@ -485,6 +485,47 @@ where
     }
 }
 
+impl Response<Cursor<Vec<u8>>> {
+    /// mt-trafmon patch: this answer to a request with `request_headers`
+    /// and `http_version` as a head to send (with `Content-Length`) and its
+    /// body apart, to be sent after it as it is (see
+    /// `Request::respond_data`); `Err(self)` when it would not be sent with
+    /// its length (the client asked for chunks with `TE`) or when part of
+    /// the body was read.
+    pub(crate) fn into_head_and_body(
+        self,
+        request_headers: &[Header],
+        http_version: &HTTPVersion,
+    ) -> Result<(Response<io::Empty>, Vec<u8>), Self> {
+        let length = self.reader.get_ref().len();
+        let encoding = choose_transfer_encoding(
+            self.status_code,
+            request_headers,
+            http_version,
+            &Some(length),
+            false,
+            usize::MAX,
+        );
+        if !matches!(encoding, TransferEncoding::Identity) || self.reader.position() != 0 {
+            return Err(self);
+        }
+        let Response {
+            reader,
+            status_code,
+            headers,
+            ..
+        } = self;
+        let head = Response {
+            reader: io::empty(),
+            status_code,
+            headers,
+            data_length: Some(length),
+            chunked_threshold: Some(usize::MAX),
+        };
+        Ok((head, reader.into_inner()))
+    }
+}
+
 impl Response<File> {
     /// Builds a new `Response` from a `File`.
     ///
@@ -570,5 +611,33 @@ impl Clone for Response<io::Empty> {
             data_length: self.data_length,
             chunked_threshold: self.chunked_threshold,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// mt-trafmon patch: `into_head_and_body` for `Request::respond_data`.
+    #[test]
+    fn head_and_body_apart() {
+        let response = Response::from_data(b"{\"a\":1}".to_vec());
+        let (head, body) = response
+            .into_head_and_body(&[], &HTTPVersion(1, 1))
+            .ok()
+            .unwrap();
+        assert_eq!(body, b"{\"a\":1}");
+        let mut printed = Vec::new();
+        head.raw_print(&mut printed, HTTPVersion(1, 1), &[], true, None)
+            .unwrap();
+        let printed = String::from_utf8(printed).unwrap();
+        assert!(printed.contains("Content-Length: 7\r\n"), "{}", printed);
+        assert!(printed.ends_with("\r\n\r\n"), "{}", printed);
+        // A client asking for chunks gets them, through `respond`.
+        let te = Header::from_bytes(&b"TE"[..], &b"chunked"[..]).unwrap();
+        let response = Response::from_data(b"x".to_vec());
+        assert!(response
+            .into_head_and_body(&[te], &HTTPVersion(1, 1))
+            .is_err());
     }
 }

@@ -15,11 +15,13 @@
 #
 # librrd's rrd_create is patched (scripts/librrd-create.patch, which says
 # what and why) to write a new file's rows from a small buffer instead of
-# building the whole file in memory first.
+# building the whole file in memory first, and rrd_update
+# (scripts/librrd-update.patch) to keep a file open and mapped between
+# updates (rrd_updater_*).
 #
 # Fast when already built: it exits at once when the prefix's stamp names
 # the hash of this script, scripts/private-apt.sh, scripts/glibshim.c and
-# scripts/librrd-create.patch, and copies a finished prefix from
+# the two scripts/librrd-*.patch, and copies a finished prefix from
 # ${XDG_CACHE_HOME:-$HOME/.cache}/mt-trafmon/rrd-static/<TRIPLE>-<hash>/
 # when one is there (a fresh clone on the same machine). Otherwise it builds
 # from scratch in target/rrd-build/<TRIPLE> and fills that cache. Delete the
@@ -53,7 +55,7 @@ esac
 say() { echo "build-librrd.sh: $*" >&2; }
 
 hash=$(cat scripts/build-librrd.sh scripts/private-apt.sh scripts/glibshim.c \
-    scripts/librrd-create.patch | sha256sum | cut -c1-16)
+    scripts/librrd-create.patch scripts/librrd-update.patch | sha256sum | cut -c1-16)
 stamp_line="build-librrd.sh $hash $triple"
 prefix=$PWD/target/rrd-static/$triple
 cache_root=${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/mt-trafmon/rrd-static
@@ -117,6 +119,7 @@ host_arch=$(dpkg --print-architecture)
 (cd "$work" && apt_private source "rrdtool=$rrdtool_version" >/dev/null)
 src=$work/rrdtool-${rrdtool_version%-*}
 patch -d "$src" -p1 --quiet --forward <scripts/librrd-create.patch
+patch -d "$src" -p1 --quiet --forward <scripts/librrd-update.patch
 
 # glib and pcre2, for configure's link tests and librrd's and the shim's
 # #include <glib.h> only (nothing of them is linked into mt-trafmon): the
@@ -211,7 +214,7 @@ EOF
 (cd "$out" && find include lib -type f | LC_ALL=C sort | xargs sha256sum >SHA256SUMS)
 cat >"$out/.stamp" <<EOF
 $stamp_line
-rrdtool $rrdtool_version (Debian source) with librrd-create.patch, glibshim.c over the headers of glib $glib_version ($debarch)
+rrdtool $rrdtool_version (Debian source) with librrd-create.patch and librrd-update.patch, glibshim.c over the headers of glib $glib_version ($debarch)
 EOF
 
 # Fill the cache, then install from the finished prefix. Builds by other

@@ -14,6 +14,6 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
         libglib2.0-dev gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf \
         libc6-dev-arm64-cross libc6-dev-armhf-cross \
     && rm -rf /var/lib/apt/lists/*
-COPY build-librrd.sh private-apt.sh glibshim.c /opt/mt-trafmon/scripts/
+COPY build-librrd.sh private-apt.sh glibshim.c librrd-create.patch librrd-update.patch /opt/mt-trafmon/scripts/
 RUN sh /opt/mt-trafmon/scripts/build-librrd.sh "$TRIPLE" \
     && rm -rf /root/.cache/mt-trafmon

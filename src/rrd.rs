@@ -4,15 +4,17 @@
 //! graph-less librrd 1.7.2 that `scripts/build-librrd.sh` builds. It turns
 //! Rust values into librrd's C arguments, copies librrd's results into plain
 //! Rust data, frees librrd's memory, and reports failures as [`Error`] with
-//! librrd's own message. It reads no clock and keeps no state between calls.
-//! [`read_ahead`] asks the kernel to read the rows a fetch will need in
-//! large requests (librrd's own mapping reads a page at a time).
+//! librrd's own message. It reads no clock; the one state it keeps between
+//! calls is an [`Updater`]'s open file. [`read_ahead`] asks the kernel to
+//! read the rows a fetch will need in large requests (librrd's own mapping
+//! reads a page at a time).
 //!
 //! # Thread safety (rrdthreads(1) of rrdtool 1.7.2)
 //!
 //! - Only the `_r` functions are used: `rrd_create_r2` (the `rrd_create_r`
-//!   family), `rrd_updatex_r`, `rrd_fetch_r`, `rrd_info_r` and `rrd_last_r`
-//!   are the thread-safe ones. They work on the file directly; the argv-style
+//!   family), `rrd_updatex_r` (and the `rrd_updater_*_r` functions of
+//!   `scripts/librrd-update.patch`, which run its code), `rrd_fetch_r`,
+//!   `rrd_info_r` and `rrd_last_r` are the thread-safe ones. They work on the file directly; the argv-style
 //!   functions would also consult rrdcached (`RRDCACHED_ADDRESS`) and are not
 //!   thread-safe. No global lock is needed around these calls.
 //! - No AT-style times (`now-2`, `N`, `@…`): their parser is not thread-safe
@@ -274,14 +276,10 @@ pub fn create(
 /// against the clock, are refused before librrd is called).
 pub fn update(path: &Path, updates: &[String]) -> Result<(), Error> {
     let refuse = |message: String| error("update", path, message);
-    if updates.is_empty() {
+    let Some(mut args) = update_args(path, updates)? else {
         return Ok(());
-    }
-    for line in updates {
-        check_update_time(line).map_err(refuse)?;
-    }
+    };
     let c_path = c_string(path.as_os_str().as_bytes(), "the path").map_err(refuse)?;
-    let mut args = CArgs::new(updates).map_err(refuse)?;
     call_librrd("update", path, || {
         // SAFETY: as in `create`: NUL-terminated strings owned by `c_path`
         // and `args` for the duration of the call, argc = argv's length; a
@@ -298,6 +296,107 @@ pub fn update(path: &Path, updates: &[String]) -> Result<(), Error> {
         };
         (rc == 0).then_some(())
     })
+}
+
+/// The checked C arguments of [`update`] and [`Updater::update`]; `None`
+/// for no updates.
+fn update_args(path: &Path, updates: &[String]) -> Result<Option<CArgs>, Error> {
+    let refuse = |message: String| error("update", path, message);
+    if updates.is_empty() {
+        return Ok(None);
+    }
+    for line in updates {
+        check_update_time(line).map_err(refuse)?;
+    }
+    CArgs::new(updates).map(Some).map_err(refuse)
+}
+
+/// Updates this many times through one opening of the file at most, so
+/// that the pages an updater has mapped (the rows it wrote since) stay
+/// few: the file is opened again after them.
+const UPDATES_PER_OPENING: u32 = 300;
+
+/// One file updated again and again (the collector's per-second writes),
+/// through librrd's updater (`scripts/librrd-update.patch`): the file stays
+/// open and mapped between updates, instead of being opened, locked,
+/// mapped, read and closed by every [`update`], which took most of the
+/// daemon's idle CPU time. Each update writes exactly what [`update`]
+/// writes, with the same errors and the same lock (taken for the update
+/// only); librrd opens the file again when the path names another file, a
+/// file of another size or of another layout, and after
+/// [`UPDATES_PER_OPENING`] updates. Between updates the file's pages stay
+/// mapped, so its modification time moves only when a page written back
+/// to the disk is written again, not at every update.
+///
+/// [`Updater::release`] closes the file until the next update; dropping
+/// the updater closes it too.
+pub struct Updater {
+    raw: NonNull<rrd_sys::rrd_updater_t>,
+    path: PathBuf,
+    /// Updates since the file was last released.
+    updates: u32,
+}
+
+// SAFETY: the updater is librrd heap memory (a path, a header copy, an open
+// descriptor and mapping) owned by this value alone and used only through
+// `&mut self`; it holds nothing tied to the thread that made it (librrd's
+// error context is looked up per call).
+unsafe impl Send for Updater {}
+
+impl Updater {
+    /// An updater of `path`; the file is opened at the first update.
+    ///
+    /// Errors: a NUL byte in the path, or no memory.
+    pub fn new(path: &Path) -> Result<Updater, Error> {
+        let c_path = c_string(path.as_os_str().as_bytes(), "the path")
+            .map_err(|message| error("update", path, message))?;
+        let raw = call_librrd("update", path, || {
+            // SAFETY: a NUL-terminated string that librrd copies (strdup)
+            // before returning; the result is null only on failure.
+            NonNull::new(unsafe { rrd_sys::rrd_updater_new_r(c_path.as_ptr()) })
+        })?;
+        Ok(Updater {
+            raw,
+            path: path.to_path_buf(),
+            updates: 0,
+        })
+    }
+
+    /// Writes `updates` as [`update`] does (same lines, checks, errors).
+    pub fn update(&mut self, updates: &[String]) -> Result<(), Error> {
+        let Some(mut args) = update_args(&self.path, updates)? else {
+            return Ok(());
+        };
+        if self.updates >= UPDATES_PER_OPENING {
+            self.release();
+        }
+        self.updates += 1;
+        let raw = self.raw;
+        call_librrd("update", &self.path, || {
+            // SAFETY: `raw` is a live updater owned by `self`; as in
+            // `update`, argv holds argc NUL-terminated strings owned by
+            // `args` for the call, which librrd copies before cutting up.
+            let rc = unsafe {
+                rrd_sys::rrd_updater_update_r(raw.as_ptr(), args.argc, args.pointers.as_mut_ptr())
+            };
+            (rc == 0).then_some(())
+        })
+    }
+
+    /// Closes the file (unmaps it) until the next update.
+    pub fn release(&mut self) {
+        // SAFETY: `raw` is a live updater owned by `self`.
+        unsafe { rrd_sys::rrd_updater_release_r(self.raw.as_ptr()) };
+        self.updates = 0;
+    }
+}
+
+impl Drop for Updater {
+    fn drop(&mut self) {
+        // SAFETY: `raw` came from rrd_updater_new_r and is freed only here,
+        // once.
+        unsafe { rrd_sys::rrd_updater_free_r(self.raw.as_ptr()) }
+    }
 }
 
 /// Reads a file's header with `rrd_info_r`: step, last update, data sources

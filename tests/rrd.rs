@@ -764,3 +764,110 @@ fn binaries_need_only_the_c_runtime() {
         }
     }
 }
+
+/// `rrdtool dump` of a file.
+fn dump(file: &Path) -> String {
+    rrdtool(&["dump", path_str(file)])
+}
+
+#[test]
+fn an_updater_writes_what_update_writes() {
+    let dir = TestDir::new("updater-same");
+    let (kept, plain) = (dir.path("kept.rrd"), dir.path("plain.rrd"));
+    create_small(&kept);
+    create_small(&plain);
+    let updates = fractional_updates();
+    let mut updater = rrd::Updater::new(&kept).expect("an updater");
+    // One line at a time (the collector's seconds), then two at once, with
+    // a refused one between: each call as `update` does it.
+    let (single, batch) = updates.split_at(updates.len() - 2);
+    for line in single {
+        updater.update(std::slice::from_ref(line)).expect("updater");
+        rrd::update(&plain, std::slice::from_ref(line)).expect("update");
+    }
+    let past = [single[0].clone()];
+    let (a, b) = (
+        updater.update(&past).expect_err("in the past"),
+        rrd::update(&plain, &past).expect_err("in the past"),
+    );
+    assert_eq!(a.message(), b.message().replace("plain.rrd", "kept.rrd"));
+    updater.release();
+    updater.update(batch).expect("updater, opened again");
+    rrd::update(&plain, batch).expect("update");
+    updater.update(&[]).expect("nothing to write");
+    drop(updater);
+    assert!(dump(&kept).contains("<lastupdate>1764115220</lastupdate>"));
+    assert_eq!(dump(&kept), dump(&plain));
+}
+
+#[test]
+fn an_updater_follows_the_path() {
+    let dir = TestDir::new("updater-path");
+    let (file, old, new) = (dir.path("a.rrd"), dir.path("old.rrd"), dir.path("new.rrd"));
+    create_small(&file);
+    let mut updater = rrd::Updater::new(&file).expect("an updater");
+    let line = |k: i64| vec![update_line((S + k) as f64, Some(k as f64), Some(1.0))];
+    updater.update(&line(1)).expect("first");
+    // Replaced by a rename: the next update goes to the new file, not to
+    // the one still open (kept here under another name).
+    fs::hard_link(&file, &old).unwrap();
+    create_small(&new);
+    fs::rename(&new, &file).unwrap();
+    updater.update(&line(2)).expect("to the new file");
+    assert_eq!((rrd::last(&file), rrd::last(&old)), (Ok(S + 2), Ok(S + 1)));
+    // Rewritten in place with another size: opened again.
+    fs::copy(&old, &file).unwrap();
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&file)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, &[0; 8]))
+        .unwrap();
+    updater.update(&line(3)).expect("to the longer file");
+    assert_eq!(rrd::last(&file), Ok(S + 3));
+    // Gone: the error of `update`; back: written again.
+    fs::remove_file(&file).unwrap();
+    let e = updater.update(&line(4)).expect_err("no file");
+    assert_eq!(e.kind(), rrd::ErrorKind::NotFound, "{e}");
+    let same = rrd::update(&file, &line(4)).expect_err("no file");
+    assert_eq!(e, same);
+    fs::rename(&old, &file).unwrap();
+    updater.update(&line(5)).expect("back");
+    assert_eq!(rrd::last(&file), Ok(S + 5));
+}
+
+#[test]
+fn an_updater_takes_librrds_lock_for_each_update_only() {
+    let dir = TestDir::new("updater-lock");
+    let file = dir.path("a.rrd");
+    create_small(&file);
+    let mut updater = rrd::Updater::new(&file).expect("an updater");
+    let line = |k: i64| vec![update_line((S + k) as f64, Some(k as f64), Some(1.0))];
+    updater.update(&line(1)).expect("first");
+    // Between updates the file is not locked: stock rrdtool writes it.
+    rrdtool(&["update", path_str(&file), &format!("{}:2:2", S + 2)]);
+    // Another process holds librrd's lock (fcntl, whole file): refused at
+    // once, as `update` is, and written once it is gone.
+    let mut holder = Command::new("python3")
+        .args([
+            "-c",
+            "import fcntl, sys, time\nf = open(sys.argv[1], 'r+')\nfcntl.lockf(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\nsys.stdin.read()",
+            path_str(&file),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut said = [0u8; 6];
+    holder.stdout.take().unwrap().read_exact(&mut said).unwrap();
+    assert_eq!(&said, b"locked");
+    let e = updater.update(&line(3)).expect_err("locked");
+    assert_eq!(e.kind(), rrd::ErrorKind::Locked, "{e}");
+    assert_eq!(
+        rrd::update(&file, &line(3)).map_err(|e| e.kind()),
+        Err(rrd::ErrorKind::Locked)
+    );
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
+    updater.update(&line(3)).expect("unlocked");
+    assert_eq!(rrd::last(&file), Ok(S + 3));
+}

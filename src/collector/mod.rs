@@ -27,8 +27,9 @@
 
 pub mod tracker;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::{self, Source};
@@ -235,9 +236,14 @@ struct Slot {
     retry_at: Option<f64>,
     /// Why the file was last found unusable (to log each reason once).
     failure: Option<String>,
-    /// Whether this collector has opened the file yet (its page cache is
-    /// dropped the first time).
+    /// Whether this collector has opened the file since it was created
+    /// (its page cache is dropped the first time).
     opened: bool,
+    /// The page cache being dropped (see [`drop_page_cache`]), while the
+    /// file must not stay mapped.
+    dropping: Option<JoinHandle<()>>,
+    /// The file kept open between writes, once its page cache is dropped.
+    updater: Option<rrd::Updater>,
     /// Failed writes.
     writes: Streak,
     /// The router does not list the interface.
@@ -290,6 +296,8 @@ pub fn run(job: Job) {
             retry_at: None,
             failure: None,
             opened: false,
+            dropping: None,
+            updater: None,
             writes: Streak::default(),
             missing: Streak::default(),
             backfill: None,
@@ -624,6 +632,7 @@ fn service_files(job: &Job, slots: &mut [Slot]) {
                 Some(Ok(())) => {
                     log::info!("{}: created {}", slot.id, escape_path(&slot.path));
                     slot.creation = None;
+                    slot.opened = false;
                 }
                 Some(Err(error)) => {
                     slot.creation = None;
@@ -664,7 +673,8 @@ fn service_files(job: &Job, slots: &mut [Slot]) {
                 }
                 if !slot.opened {
                     slot.opened = true;
-                    drop_page_cache(job.files.clone(), slot.path.clone());
+                    slot.updater = None;
+                    slot.dropping = drop_page_cache(job.files.clone(), slot.path.clone());
                 }
                 slot.tracker.file_ready(last);
                 slot.retry_at = None;
@@ -678,6 +688,7 @@ fn service_files(job: &Job, slots: &mut [Slot]) {
 /// Marks a file unusable until [`FILE_RETRY`] has passed; logs the
 /// message when it differs from the last one.
 fn fail_file(slot: &mut Slot, mono: f64, problem: FileProblem) {
+    slot.updater = None;
     if slot.failure.as_deref() != Some(problem.message.as_str()) {
         log::error!(
             "{}: {}; trying again every {} s",
@@ -701,8 +712,10 @@ fn fail_file(slot: &mut Slot, mono: f64, problem: FileProblem) {
 /// file's write lock, between two updates; the bulk is flushed before, so
 /// the lock is held briefly. On a thread of its own, since flushing a new
 /// file of hundreds of MB takes a while on an SD card; failures only cost
-/// the write savings and are logged at debug.
-fn drop_page_cache(files: Files, path: PathBuf) {
+/// the write savings and are logged at debug. Pages mapped by a process
+/// are not dropped, so the collector keeps no updater of the file open
+/// until the thread has ended (see [`update_file`]).
+fn drop_page_cache(files: Files, path: PathBuf) -> Option<JoinHandle<()>> {
     let spawned = std::thread::Builder::new()
         .name("drop page cache".into())
         .spawn(move || {
@@ -721,9 +734,33 @@ fn drop_page_cache(files: Files, path: PathBuf) {
                 );
             }
         });
-    if let Err(error) = spawned {
-        log::debug!("cannot start a thread to drop a page cache: {error}");
+    spawned
+        .inspect_err(|error| log::debug!("cannot start a thread to drop a page cache: {error}"))
+        .ok()
+}
+
+/// Writes `lines` to `path`: through the slot's updater, which keeps the
+/// file open between writes (made at the first write), unless the file's
+/// page cache is still being dropped, which a mapping would defeat; then
+/// with a plain update, which opens and closes the file.
+fn update_file(
+    path: &Path,
+    updater: &mut Option<rrd::Updater>,
+    dropping: &mut Option<JoinHandle<()>>,
+    lines: &[String],
+) -> Result<(), rrd::Error> {
+    if dropping
+        .as_ref()
+        .is_some_and(|thread| !thread.is_finished())
+    {
+        return rrd::update(path, lines);
     }
+    *dropping = None;
+    let kept = match updater.take() {
+        Some(kept) => kept,
+        None => rrd::Updater::new(path)?,
+    };
+    updater.insert(kept).update(lines)
 }
 
 /// Writes what each tracker plans; a failed write is logged once per streak
@@ -742,8 +779,9 @@ fn write(job: &Job, slots: &mut [Slot], offset: f64) {
         // The stop flag is checked under the lock: once the daemon has set
         // it and then settled the locks, this collector writes no more (a
         // replacement may take over its files at once).
-        let result = job.files.writing(&slot.path, || {
-            (!job.stop.is_set()).then(|| rrd::update(&slot.path, &lines))
+        let (path, updater, dropping) = (&slot.path, &mut slot.updater, &mut slot.dropping);
+        let result = job.files.writing(path, || {
+            (!job.stop.is_set()).then(|| update_file(path, updater, dropping, &lines))
         });
         let Some(result) = result else {
             return;
@@ -770,6 +808,7 @@ fn write(job: &Job, slots: &mut [Slot], offset: f64) {
                 });
             }
             Err(error) => {
+                slot.updater = None;
                 let problem = FileProblem::from_rrd(&error);
                 if let Some(Said::Started(message)) = slot.writes.failed(wall, &problem.message) {
                     log::warn!(

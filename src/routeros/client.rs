@@ -671,7 +671,6 @@ impl Client {
     /// an untagged reply other than `!fatal` is a protocol error, since
     /// every command this client sends is tagged.
     fn read_reply(&mut self, command: &str, deadline: Instant) -> Result<(Reply, u64), Error> {
-        let mut buffer = [0u8; 8192];
         loop {
             match self.decoder.next() {
                 Ok(Some(sentence)) => {
@@ -691,19 +690,22 @@ impl Client {
                 Ok(None) => {}
                 Err(e) => return Err(self.protocol(e.to_string())),
             }
+            // Only now, and not for a sentence already decoded: an idle
+            // collector wakes for each reply with cold caches.
+            let mut buffer = [0u8; 8192];
             let left = deadline.saturating_duration_since(Instant::now());
-            let waiting = format!("waiting for the answer to {command}");
+            let waiting = || format!("waiting for the answer to {command}");
             if left.is_zero() {
-                return Err(self.io_error(io::ErrorKind::TimedOut.into(), &waiting));
+                return Err(self.io_error(io::ErrorKind::TimedOut.into(), &waiting()));
             }
             if let Err(e) = self.stream.set_read_timeout(Some(left)) {
-                return Err(self.io_error(e, &waiting));
+                return Err(self.io_error(e, &waiting()));
             }
             let read = self.stream.read(&mut buffer);
             let n = match read {
                 Ok(0) => return Err(self.closed(command)),
                 Ok(n) => n,
-                Err(e) => return Err(self.io_error(e, &waiting)),
+                Err(e) => return Err(self.io_error(e, &waiting())),
             };
             let bytes = &buffer[..n];
             if self.first_bytes.len() < 3 {

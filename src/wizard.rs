@@ -757,7 +757,7 @@ pub fn urls(listen: IpAddr, port: u16, addresses: &[IpAddr]) -> Vec<String> {
             !v6.is_loopback() && !v6.is_unspecified() && (v6.segments()[0] & 0xffc0) != 0xfe80
         }
     });
-    chosen.sort_by_key(|address| (address.is_ipv6(), *address));
+    crate::order::sort_by_key(&mut chosen, |address| (address.is_ipv6(), *address));
     chosen.dedup();
     match chosen.is_empty() {
         true => vec![format!("http://localhost:{port}/")],

@@ -1016,6 +1016,22 @@ impl Talk<'_> {
         default: &str,
         mut check: impl FnMut(&str) -> Result<T, String>,
     ) -> Result<T, Stop> {
+        // The dialogue itself is not generic: one copy of it in the binary
+        // however many types the answers have.
+        let mut value = None;
+        self.ask_until(prompt, default, &mut |answer| {
+            check(answer).map(|checked| value = Some(checked))
+        })?;
+        value.ok_or(Stop::EndOfInput)
+    }
+
+    /// [`Talk::ask`] for a `check` that keeps the value it accepts.
+    fn ask_until(
+        &mut self,
+        prompt: &str,
+        default: &str,
+        check: &mut dyn FnMut(&str) -> Result<(), String>,
+    ) -> Result<(), Stop> {
         // Too long for one line, the prompt goes on lines of its own and
         // the default after it.
         let shown = match default.is_empty() {
@@ -1045,7 +1061,7 @@ impl Talk<'_> {
                         answer => answer,
                     };
                     match check(answer) {
-                        Ok(value) => return Ok(value),
+                        Ok(()) => return Ok(()),
                         Err(reason) => reason,
                     }
                 }

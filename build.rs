@@ -4,8 +4,9 @@
 //! lines out; literals untouched); the JavaScript files of a page are
 //! concatenated into one script inside one function scope. Each result is
 //! gzipped, and `assets.rs` is written into `OUT_DIR`: for each file its
-//! bytes, its gzip bytes and an ETag from a hash of its content, which
-//! `src/web/assets.rs` includes. Nothing else.
+//! length, its gzip bytes (the binary carries no plain copy) and an ETag
+//! from a hash of its content, which `src/web/assets.rs` includes. Nothing
+//! else.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -115,16 +116,16 @@ fn main() {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         encoder.write_all(&bytes).expect("gzip in memory");
         let gzip = encoder.finish().expect("gzip in memory");
-        std::fs::write(out.join(name), &bytes).expect("write to OUT_DIR");
         std::fs::write(out.join(format!("{name}.gz")), &gzip).expect("write to OUT_DIR");
         // FNV-1a, 64 bits: stable across builds and compilers.
         let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
         });
+        let size = bytes.len();
         writeln!(
             code,
             "    Asset {{ name: {name:?}, content_type: {content_type:?}, etag: \"\\\"{hash:016x}\\\"\", \
-             body: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}\")), \
+             size: {size}, \
              gzip: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}.gz\")) }},"
         )
         .expect("write to a String");

@@ -139,7 +139,7 @@ pub fn archive_step(span: i64, archives: &[(u64, u64)]) -> u64 {
         };
     }
     let mut sorted = archives.to_vec();
-    sorted.sort();
+    crate::order::sort_by_key(&mut sorted, |&a| a);
     sorted
         .iter()
         .find(|(resolution, rows)| resolution.saturating_mul(*rows) >= span)

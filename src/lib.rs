@@ -13,6 +13,7 @@ pub mod graph;
 pub mod health;
 pub mod import_ini;
 pub mod logger;
+pub mod order;
 pub mod query;
 pub mod routeros;
 pub mod rrd;

@@ -814,7 +814,7 @@ impl Tiers {
         if average.is_empty() {
             return Err(Error::Layout("it has no AVERAGE archive".to_string()));
         }
-        average.sort_by_key(|&i| std::cmp::Reverse(all[i].resolution));
+        crate::order::sort_by_key(&mut average, |&i| std::cmp::Reverse(all[i].resolution));
         let mut exact: Vec<usize> = (0..all.len())
             .filter(|&i| {
                 all[i].cf == "MAX"
@@ -823,7 +823,9 @@ impl Tiers {
             .collect();
         // Coarsest first; at one resolution the AVERAGE archive first, as the
         // averages read it anyway.
-        exact.sort_by_key(|&i| (std::cmp::Reverse(all[i].resolution), all[i].cf != "AVERAGE"));
+        crate::order::sort_by_key(&mut exact, |&i| {
+            (std::cmp::Reverse(all[i].resolution), all[i].cf != "AVERAGE")
+        });
         Ok(Tiers {
             step: i64::try_from(info.step).unwrap_or(i64::MAX),
             all,
@@ -1068,7 +1070,7 @@ fn spans(all: &[Tier], pieces: &[Piece]) -> Result<Vec<Vec<(i64, i64)>>, Error> 
     }
     let mut rows = 0i64;
     for (tier, spans) in all.iter().zip(spans.iter_mut()) {
-        spans.sort_unstable();
+        crate::order::sort_by_key(spans, |&span| span);
         let mut merged: Vec<(i64, i64)> = Vec::new();
         for &(lo, hi) in spans.iter() {
             match merged.last_mut() {

@@ -984,7 +984,7 @@ fn info_from_entries(entries: &[(String, InfoValue)]) -> Result<Info, String> {
     if let Some(archive) = archives.iter().position(|a| a.cf.is_empty()) {
         return Err(format!("librrd's info lacks archive {archive}"));
     }
-    data_sources.sort_by_key(|(index, _)| *index);
+    crate::order::sort_by_key(&mut data_sources, |(index, _)| *index);
     Ok(Info {
         step,
         last_update,

@@ -38,7 +38,7 @@ use std::time::Duration;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::acl::{self, AllowList};
-use crate::config::{self, Document, InterfaceSection, RouterSection};
+use crate::config::{self, Document, InterfaceSection, RouterSection, StorageSection, WebSection};
 use crate::routeros::client::{self, Client, DEFAULT_PORT, Interface};
 use crate::secret::{self, Key};
 use crate::store::{self, Profile};
@@ -266,21 +266,78 @@ pub fn suggest(machine: Machine) -> Suggestion {
 
 /// The dialogue. `path` is where the config goes; `start` what it starts
 /// from. Returns what the machine does, or why nothing was written.
+///
+/// One function per question group, each returning what was answered:
+/// `roles`, `router` (with `connection` when this machine collects),
+/// `interfaces`, `storage` (with `layout`), `web_pages`; then the file is
+/// written, and `service` and `closing` say how it runs. A new group is one
+/// function and one call here.
 pub fn run(
     input: &mut dyn BufRead,
     output: &mut dyn Write,
     host: &mut dyn Host,
     path: &Path,
-    start: Start,
+    mut start: Start,
 ) -> Result<Outcome, Stop> {
     let mut talk = Talk { input, output };
-    let mut document = start.document;
+    let mut document = std::mem::take(&mut start.document);
+    greet(&mut talk, path, &start.found)?;
+    let roles = roles(&mut talk, &document)?;
+
+    let mut section = match document.router.is_empty() {
+        true => RouterSection::default(),
+        false => document.router.remove(0),
+    };
+    let old_interfaces = std::mem::take(&mut section.interface);
+    let others = document.router.len();
+    let router = router(&mut talk, host, &start, roles, section, others)?;
+    let mut section = router.section;
+
+    let old_names: Vec<&str> = old_interfaces.iter().map(|i| i.name.as_str()).collect();
+    let chosen = interfaces(&mut talk, roles, router.listed, &old_names)?;
+
+    let storage = storage(
+        &mut talk,
+        host,
+        roles,
+        &document.storage,
+        &router.name,
+        &chosen,
+        &old_interfaces,
+    )?;
+    document.storage.data_dir = storage.data_dir;
+    if let Some(profile) = storage.profile {
+        document.storage.profile = profile;
+    }
+    section.interface = storage.interfaces;
+
+    document.web.enabled = (!roles.serves).then_some(false);
+    if roles.serves {
+        document.web = web_pages(&mut talk, std::mem::take(&mut document.web))?;
+    }
+
+    document.router.insert(0, section);
+    host.save(path, &document).map_err(Stop::File)?;
+    talk.say("")?;
+    talk.say(&format!("  Written to {}.", path.display()))?;
+
+    let state = service(&mut talk, host, path, roles)?;
+    closing(&mut talk, host, path, roles, state, &document.web)?;
+    Ok(Outcome {
+        collects: roles.collects,
+        serves: roles.serves,
+        service_started: state == ServiceState::Running,
+    })
+}
+
+/// The banner: which file is written, and how the dialogue works.
+fn greet(talk: &mut Talk, path: &Path, found: &Found) -> Result<(), Stop> {
     talk.say("")?;
     talk.say(&"=".repeat(60))?;
     talk.say("  mt-trafmon setup")?;
     talk.say(&"=".repeat(60))?;
     talk.say("")?;
-    match &start.found {
+    match found {
         Found::New => talk.say(&format!("  This writes a new config file, {}.", path.display()))?,
         Found::Existing => talk.say(&format!(
             "  Editing {}: its values are the defaults (comments in it are not kept).",
@@ -294,9 +351,21 @@ pub fn run(
     talk.say(
         "  Enter takes the value in [brackets]. Ctrl-C or Ctrl-D leaves without writing anything.",
     )?;
-    talk.say("")?;
+    talk.say("")
+}
 
-    let (collects, serves) = loop {
+/// What this machine does.
+#[derive(Clone, Copy, Debug)]
+struct Roles {
+    /// It collects from the router.
+    collects: bool,
+    /// It serves the web pages.
+    serves: bool,
+}
+
+/// Whether this machine collects, serves, or both (not neither).
+fn roles(talk: &mut Talk, document: &Document) -> Result<Roles, Stop> {
+    loop {
         let collects = talk.yes_no(
             "Does this machine collect the traffic (talk to the router's API)?",
             true,
@@ -306,19 +375,35 @@ pub fn run(
             document.web.enabled.unwrap_or(true),
         )?;
         if collects || serves {
-            break (collects, serves);
+            return Ok(Roles { collects, serves });
         }
         talk.say("    It has to do one of the two at least.")?;
-    };
+    }
+}
 
-    let mut router = match document.router.is_empty() {
-        true => RouterSection::default(),
-        false => document.router.remove(0),
-    };
-    let others = document.router.len();
-    let old_interfaces = std::mem::take(&mut router.interface);
-    let old_name = router.name.take();
+/// The router group's answers.
+struct RouterAnswers {
+    /// The first router's section: address, port, user, password and name
+    /// as answered; its interfaces still to be chosen.
+    section: RouterSection,
+    /// The name its files go by.
+    name: String,
+    /// The router's interfaces, when the connection test passed.
+    listed: Option<Vec<Interface>>,
+}
 
+/// The first router: its login, tested (`connection`), and its name when
+/// this machine collects; only the name its files go by when it serves
+/// another machine's files. `others` is how many more routers the file has.
+fn router(
+    talk: &mut Talk,
+    host: &mut dyn Host,
+    start: &Start,
+    roles: Roles,
+    mut section: RouterSection,
+    others: usize,
+) -> Result<RouterAnswers, Stop> {
+    let old_name = section.name.take();
     talk.say("")?;
     talk.say("Router")?;
     if others > 0 {
@@ -328,118 +413,18 @@ pub fn run(
     }
     let mut listed = None;
     let name;
-    if collects {
-        if router.user.is_empty() {
-            talk.say("  mt-trafmon only reads: give it a user of its own on the router, whose group has the read and api policies only, e.g. in the router's terminal:")?;
-            talk.say("    /user group add name=monitor policy=read,api")?;
-            talk.say("    /user add name=monitor group=monitor password=...")?;
-        }
-        // A newly typed password, and whether the router refused the last
-        // login (then Enter keeps no password: the refused one is not
-        // offered again).
-        let mut typed: Option<String> = None;
-        let mut refused = false;
-        loop {
-            let default_host = match router.host.is_empty() {
-                true => DEFAULT_HOST.to_string(),
-                false => router.host.clone(),
-            };
-            router.host = talk.ask(
-                "Router address (IP address or host name)",
-                &default_host,
-                check_host,
-            )?;
-            let port = talk.ask(
-                "API port (the api service, not api-ssl)",
-                &router.port.unwrap_or(DEFAULT_PORT).to_string(),
-                check_port,
-            )?;
-            router.port = (port != DEFAULT_PORT).then_some(port);
-            let default_user = match router.user.is_empty() {
-                true => DEFAULT_USER.to_string(),
-                false => router.user.clone(),
-            };
-            router.user = talk.ask(
-                "API user (its group needs the api and read policies)",
-                &default_user,
-                check_text,
-            )?;
-            let stored = router.password.is_some() || router.password_file.is_some();
-            let keep = match refused {
-                true => None,
-                false => typed.clone().or_else(|| start.password.clone()),
-            };
-            if stored && keep.is_none() && !refused && typed.is_none() {
-                talk.say("  The stored password cannot be read on this machine (an xor: password is tied to the machine that wrote it); enter it again.")?;
-            }
-            let prompt = match (keep.is_some(), refused) {
-                (true, _) => "Password (not shown; Enter keeps the current one)",
-                (false, true) => "Password (not shown; the last one was refused)",
-                (false, false) => "Password (not shown; Enter for none)",
-            };
-            let entered = talk.password(host, prompt)?;
-            let password = match (entered.is_empty(), keep) {
-                (true, Some(kept)) => kept,
-                _ => {
-                    typed = Some(entered.clone());
-                    entered
-                }
-            };
-            // The file's value is not validated yet: out of the daemon's
-            // range (or not a number), it is not used.
-            let timeout = router
-                .timeout
-                .filter(|seconds| (0.1..=600.0).contains(seconds))
-                .map_or(TEST_TIMEOUT, Duration::from_secs_f64)
-                .min(TEST_TIMEOUT);
-            talk.say(&format!(
-                "  Testing the connection to {} port {port} ...",
-                router.host
-            ))?;
-            let login = Login {
-                host: &router.host,
-                port,
-                user: &router.user,
-                password: &password,
-                timeout,
-            };
-            match host.interfaces(login) {
-                Ok(interfaces) => {
-                    talk.say(&format!(
-                        "  OK: logged in as {}; the router has {} interfaces.",
-                        router.user,
-                        interfaces.len()
-                    ))?;
-                    listed = Some(interfaces);
-                    break;
-                }
-                Err(error) => {
-                    refused = matches!(error, client::Error::BadCredentials { .. });
-                    talk.say(&format!("  FAILED: {}", escape(&explain(&error, login))))?;
-                    if talk.yes_no("Save these settings anyway?", false)? {
-                        break;
-                    }
-                    if !talk.yes_no("Change the router settings and test again?", true)? {
-                        return Err(Stop::NotSaved);
-                    }
-                }
-            }
-        }
-        if let Some(password) = typed {
-            router.password =
-                (!password.is_empty()).then(|| secret::obfuscate(&start.key, &password));
-            router.password_file = None;
-        }
+    if roles.collects {
+        listed = connection(talk, host, start, &mut section)?;
         name = talk.ask(
             "Router name (in logs and RRD file names)",
-            old_name.as_deref().unwrap_or(&router.host),
+            old_name.as_deref().unwrap_or(&section.host),
             check_text,
         )?;
     } else {
         talk.say("  This machine only reads the RRD files that the collecting machine writes (e.g. over NFS); it does not connect to the router.")?;
-        let default_name = match (&old_name, router.host.is_empty()) {
+        let default_name = match (&old_name, section.host.is_empty()) {
             (Some(name), _) => name.clone(),
-            (None, false) => router.host.clone(),
+            (None, false) => section.host.clone(),
             (None, true) => DEFAULT_HOST.to_string(),
         };
         name = talk.ask(
@@ -447,16 +432,143 @@ pub fn run(
             &default_name,
             check_text,
         )?;
-        if router.host.is_empty() {
-            router.host = name.clone();
+        if section.host.is_empty() {
+            section.host = name.clone();
         }
     }
-    router.name = (name != router.host).then(|| name.clone());
+    section.name = (name != section.host).then(|| name.clone());
+    Ok(RouterAnswers {
+        section,
+        name,
+        listed,
+    })
+}
 
+/// The router's address, port, user and password, asked into `section`
+/// and tested until the login works or the user saves them anyway (then
+/// `None`: no interface list). A newly typed password is stored in the
+/// `xor:` form; a kept one stays as it was.
+fn connection(
+    talk: &mut Talk,
+    host: &mut dyn Host,
+    start: &Start,
+    section: &mut RouterSection,
+) -> Result<Option<Vec<Interface>>, Stop> {
+    if section.user.is_empty() {
+        talk.say("  mt-trafmon only reads: give it a user of its own on the router, whose group has the read and api policies only, e.g. in the router's terminal:")?;
+        talk.say("    /user group add name=monitor policy=read,api")?;
+        talk.say("    /user add name=monitor group=monitor password=...")?;
+    }
+    // A newly typed password, and whether the router refused the last
+    // login (then Enter keeps no password: the refused one is not
+    // offered again).
+    let mut typed: Option<String> = None;
+    let mut refused = false;
+    let mut listed = None;
+    loop {
+        let default_host = match section.host.is_empty() {
+            true => DEFAULT_HOST.to_string(),
+            false => section.host.clone(),
+        };
+        section.host = talk.ask(
+            "Router address (IP address or host name)",
+            &default_host,
+            check_host,
+        )?;
+        let port = talk.ask(
+            "API port (the api service, not api-ssl)",
+            &section.port.unwrap_or(DEFAULT_PORT).to_string(),
+            check_port,
+        )?;
+        section.port = (port != DEFAULT_PORT).then_some(port);
+        let default_user = match section.user.is_empty() {
+            true => DEFAULT_USER.to_string(),
+            false => section.user.clone(),
+        };
+        section.user = talk.ask(
+            "API user (its group needs the api and read policies)",
+            &default_user,
+            check_text,
+        )?;
+        let stored = section.password.is_some() || section.password_file.is_some();
+        let keep = match refused {
+            true => None,
+            false => typed.clone().or_else(|| start.password.clone()),
+        };
+        if stored && keep.is_none() && !refused && typed.is_none() {
+            talk.say("  The stored password cannot be read on this machine (an xor: password is tied to the machine that wrote it); enter it again.")?;
+        }
+        let prompt = match (keep.is_some(), refused) {
+            (true, _) => "Password (not shown; Enter keeps the current one)",
+            (false, true) => "Password (not shown; the last one was refused)",
+            (false, false) => "Password (not shown; Enter for none)",
+        };
+        let entered = talk.password(host, prompt)?;
+        let password = match (entered.is_empty(), keep) {
+            (true, Some(kept)) => kept,
+            _ => {
+                typed = Some(entered.clone());
+                entered
+            }
+        };
+        // The file's value is not validated yet: out of the daemon's
+        // range (or not a number), it is not used.
+        let timeout = section
+            .timeout
+            .filter(|seconds| (0.1..=600.0).contains(seconds))
+            .map_or(TEST_TIMEOUT, Duration::from_secs_f64)
+            .min(TEST_TIMEOUT);
+        talk.say(&format!(
+            "  Testing the connection to {} port {port} ...",
+            section.host
+        ))?;
+        let login = Login {
+            host: &section.host,
+            port,
+            user: &section.user,
+            password: &password,
+            timeout,
+        };
+        match host.interfaces(login) {
+            Ok(interfaces) => {
+                talk.say(&format!(
+                    "  OK: logged in as {}; the router has {} interfaces.",
+                    section.user,
+                    interfaces.len()
+                ))?;
+                listed = Some(interfaces);
+                break;
+            }
+            Err(error) => {
+                refused = matches!(error, client::Error::BadCredentials { .. });
+                talk.say(&format!("  FAILED: {}", escape(&explain(&error, login))))?;
+                if talk.yes_no("Save these settings anyway?", false)? {
+                    break;
+                }
+                if !talk.yes_no("Change the router settings and test again?", true)? {
+                    return Err(Stop::NotSaved);
+                }
+            }
+        }
+    }
+    if let Some(password) = typed {
+        section.password = (!password.is_empty()).then(|| secret::obfuscate(&start.key, &password));
+        section.password_file = None;
+    }
+    Ok(listed)
+}
+
+/// The interfaces to monitor (or show): picked from the router's list when
+/// the test gave one, else typed as names. `old_names` are the file's.
+fn interfaces(
+    talk: &mut Talk,
+    roles: Roles,
+    listed: Option<Vec<Interface>>,
+    old_names: &[&str],
+) -> Result<Vec<String>, Stop> {
     talk.say("")?;
     talk.say("Interfaces")?;
-    let old_names: Vec<&str> = old_interfaces.iter().map(|i| i.name.as_str()).collect();
-    let chosen: Vec<String> = match listed {
+    match listed {
         Some(list) if !list.is_empty() => {
             talk.say("  The router's interfaces:")?;
             // Names and types come from the router: escaped before they
@@ -509,41 +621,63 @@ pub fn run(
                 "Interfaces to monitor (numbers or names, with commas)",
                 &default,
                 |answer| pick(answer, &list),
-            )?
+            )
         }
         _ => {
             let default = match old_names.is_empty() {
                 true => "ether1".to_string(),
                 false => old_names.join(", "),
             };
-            let prompt = match collects {
+            let prompt = match roles.collects {
                 true => "Interfaces to monitor (names, separated by commas)",
                 false => "Interfaces to show (names, separated by commas)",
             };
-            talk.ask(prompt, &default, names)?
+            talk.ask(prompt, &default, names)
         }
-    };
+    }
+}
 
+/// The storage group's answers.
+struct Storage {
+    /// `storage.data_dir` (`None`: the default).
+    data_dir: Option<PathBuf>,
+    /// The chosen interfaces' sections, with their files.
+    interfaces: Vec<InterfaceSection>,
+    /// `storage.profile` (`None` inside: original), when it was asked (only
+    /// a collecting machine makes files).
+    profile: Option<Option<Profile>>,
+}
+
+/// The data directory, each chosen interface's RRD file (`name` is the
+/// router's; `old` the file's interface sections) and, when this machine
+/// collects, the layout of new files (`layout`).
+fn storage(
+    talk: &mut Talk,
+    host: &mut dyn Host,
+    roles: Roles,
+    current: &StorageSection,
+    name: &str,
+    chosen: &[String],
+    old: &[InterfaceSection],
+) -> Result<Storage, Stop> {
     talk.say("")?;
     talk.say("Storage")?;
     let data_dir = talk.ask(
         "Directory for the RRD files",
-        &document
-            .storage
+        &current
             .data_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from(config::DEFAULT_DATA_DIR))
             .to_string_lossy(),
         |answer| check_path(answer).map(PathBuf::from),
     )?;
-    document.storage.data_dir =
-        (data_dir != Path::new(config::DEFAULT_DATA_DIR)).then(|| data_dir.clone());
     let mut files: Vec<PathBuf> = Vec::new();
-    for interface_name in &chosen {
-        let old = old_interfaces.iter().find(|i| i.name == *interface_name);
+    let mut interfaces = Vec::new();
+    for interface_name in chosen {
+        let old = old.iter().find(|i| i.name == *interface_name);
         let derived = data_dir.join(format!(
             "{}-{}.rrd",
-            config::file_name_part(&name),
+            config::file_name_part(name),
             config::file_name_part(interface_name)
         ));
         let default = old
@@ -560,135 +694,158 @@ pub fn run(
                 }
             },
         )?;
-        router.interface.push(InterfaceSection {
+        interfaces.push(InterfaceSection {
             name: interface_name.clone(),
             label: old.and_then(|i| i.label.clone()),
             rrd: (file != derived).then(|| file.clone()),
         });
         files.push(file);
     }
-    if collects {
-        let machine = host.machine(&data_dir, &files);
-        talk.say("  Each interface's RRD file is made once, at its full size:")?;
-        talk.say(&format!(
-            "    original  {:>9}  1 s values for a year, 10 s and 1 min for 5 years,\n                         5 min for 10 years (the Python original's layout)",
-            store::mib(Profile::Original.data_bytes())
-        ))?;
-        talk.say(&format!(
-            "    compact   {:>9}  1 s values for 8 days, 10 s for 31 days,\n                         1 min for a year, 1 h for 10 years",
-            store::mib(Profile::Compact.data_bytes())
-        ))?;
-        let known = |bytes: Option<u64>| bytes.map_or("unknown".to_string(), store::mib);
-        talk.say(&format!(
-            "  New files: {}; free disk: {}; memory available: {}.",
-            machine.new_files,
-            known(machine.free_disk),
-            known(machine.available_memory)
-        ))?;
-        let suggestion = suggest(machine);
-        match suggestion {
-            Suggestion::Original => {}
-            Suggestion::CompactForDisk { needed, free } => talk.say(&format!(
-                "  compact is suggested: in the original layout the new files and a margin of {} need {}, and {} is free.",
-                store::mib(DISK_MARGIN),
-                store::mib(needed),
-                store::mib(free)
-            ))?,
-            Suggestion::CompactForMemory { needed, available } => talk.say(&format!(
-                "  compact is suggested: making an original file needs {} of memory, and {} is available.",
-                store::mib(needed),
-                store::mib(available)
-            ))?,
-            Suggestion::CompactUnknownDisk => talk.say(
-                "  compact is suggested: the free disk space cannot be measured.",
-            )?,
+    let profile = match roles.collects {
+        true => {
+            let profile = layout(talk, host, &data_dir, &files, current.profile)?;
+            Some((profile != Profile::Original).then_some(profile))
         }
-        // The file's own choice stays; else the machine's.
-        let default = document.storage.profile.unwrap_or(suggestion.profile());
-        let profile = talk.ask(
-            "Layout of new RRD files (original or compact)",
-            match default {
-                Profile::Compact => "compact",
-                Profile::Original => "original",
-            },
-            |answer| match answer {
-                "original" => Ok(Profile::Original),
-                "compact" => Ok(Profile::Compact),
-                _ => Err("answer original or compact".to_string()),
-            },
-        )?;
-        document.storage.profile = (profile != Profile::Original).then_some(profile);
-    }
-
-    let web = &mut document.web;
-    web.enabled = (!serves).then_some(false);
-    if serves {
-        talk.say("")?;
-        talk.say("Web pages")?;
-        let port = talk.ask(
-            "Web server port",
-            &web.port.unwrap_or(config::DEFAULT_WEB_PORT).to_string(),
-            check_port,
-        )?;
-        web.port = (port != config::DEFAULT_WEB_PORT).then_some(port);
-        let title = talk.ask(
-            "Page title",
-            web.title.as_deref().unwrap_or(config::DEFAULT_TITLE),
-            check_text,
-        )?;
-        web.title = (title != config::DEFAULT_TITLE).then_some(title);
-        let default_allow = acl::DEFAULT.map(String::from).to_vec();
-        talk.say(&format!(
-            "  Who may open the pages: addresses (192.168.1.10), ranges (192.168.1.0/24) or host names, separated by commas; none for nobody; {PRIVATE} for this machine and the private ranges ({}).",
-            default_allow.join(", ")
-        ))?;
-        let allow = talk.ask(
-            "Allowed",
-            &match web.allow.as_deref() {
-                Some([]) => "none".to_string(),
-                Some(list) if *list != default_allow => list.join(", "),
-                _ => PRIVATE.to_string(),
-            },
-            |answer| {
-                match answer {
-                    "none" => return Ok(Vec::new()),
-                    PRIVATE => return Ok(default_allow.clone()),
-                    _ => {}
-                }
-                let entries: Vec<String> = answer
-                    .split(',')
-                    .map(|entry| entry.trim().to_string())
-                    .filter(|entry| !entry.is_empty())
-                    .collect();
-                AllowList::parse(&entries).map_err(|e| e.to_string())?;
-                Ok(entries)
-            },
-        )?;
-        web.allow = (allow != default_allow).then_some(allow);
-        let theme = talk.ask(
-            "Theme until a visitor picks one: dark or classic (light)",
-            web.theme.unwrap_or(config::Theme::Dark).name(),
-            |answer| match answer {
-                "dark" => Ok(config::Theme::Dark),
-                "classic" => Ok(config::Theme::Classic),
-                _ => Err("answer dark or classic".to_string()),
-            },
-        )?;
-        web.theme = (theme != config::Theme::Dark).then_some(theme);
-    }
-
-    document.router.insert(0, router);
-    host.save(path, &document).map_err(Stop::File)?;
-    talk.say("")?;
-    talk.say(&format!("  Written to {}.", path.display()))?;
-
-    let packaged = path == Path::new(config::DEFAULT_PATH);
-    let config_flag = match packaged {
-        true => String::new(),
-        false => format!(" --config {}", path.display()),
+        false => None,
     };
+    Ok(Storage {
+        data_dir: (data_dir != Path::new(config::DEFAULT_DATA_DIR)).then_some(data_dir),
+        interfaces,
+        profile,
+    })
+}
+
+/// The layout of new RRD files: both shown with their sizes, and the
+/// default the file's own choice (`current`), else what the machine can
+/// take for the new ones among `files` in `data_dir` ([`suggest`]).
+fn layout(
+    talk: &mut Talk,
+    host: &mut dyn Host,
+    data_dir: &Path,
+    files: &[PathBuf],
+    current: Option<Profile>,
+) -> Result<Profile, Stop> {
+    let machine = host.machine(data_dir, files);
+    talk.say("  Each interface's RRD file is made once, at its full size:")?;
+    talk.say(&format!(
+        "    original  {:>9}  1 s values for a year, 10 s and 1 min for 5 years,\n                         5 min for 10 years (the Python original's layout)",
+        store::mib(Profile::Original.data_bytes())
+    ))?;
+    talk.say(&format!(
+        "    compact   {:>9}  1 s values for 8 days, 10 s for 31 days,\n                         1 min for a year, 1 h for 10 years",
+        store::mib(Profile::Compact.data_bytes())
+    ))?;
+    let known = |bytes: Option<u64>| bytes.map_or("unknown".to_string(), store::mib);
+    talk.say(&format!(
+        "  New files: {}; free disk: {}; memory available: {}.",
+        machine.new_files,
+        known(machine.free_disk),
+        known(machine.available_memory)
+    ))?;
+    let suggestion = suggest(machine);
+    match suggestion {
+        Suggestion::Original => {}
+        Suggestion::CompactForDisk { needed, free } => talk.say(&format!(
+            "  compact is suggested: in the original layout the new files and a margin of {} need {}, and {} is free.",
+            store::mib(DISK_MARGIN),
+            store::mib(needed),
+            store::mib(free)
+        ))?,
+        Suggestion::CompactForMemory { needed, available } => talk.say(&format!(
+            "  compact is suggested: making an original file needs {} of memory, and {} is available.",
+            store::mib(needed),
+            store::mib(available)
+        ))?,
+        Suggestion::CompactUnknownDisk => {
+            talk.say("  compact is suggested: the free disk space cannot be measured.")?
+        }
+    }
+    // The file's own choice stays; else the machine's.
+    let default = current.unwrap_or(suggestion.profile());
+    talk.ask(
+        "Layout of new RRD files (original or compact)",
+        match default {
+            Profile::Compact => "compact",
+            Profile::Original => "original",
+        },
+        |answer| match answer {
+            "original" => Ok(Profile::Original),
+            "compact" => Ok(Profile::Compact),
+            _ => Err("answer original or compact".to_string()),
+        },
+    )
+}
+
+/// The web server's port, the page title, who may open the pages and the
+/// default theme; `web` is the file's section, returned with the answers.
+fn web_pages(talk: &mut Talk, mut web: WebSection) -> Result<WebSection, Stop> {
+    talk.say("")?;
+    talk.say("Web pages")?;
+    let port = talk.ask(
+        "Web server port",
+        &web.port.unwrap_or(config::DEFAULT_WEB_PORT).to_string(),
+        check_port,
+    )?;
+    web.port = (port != config::DEFAULT_WEB_PORT).then_some(port);
+    let title = talk.ask(
+        "Page title",
+        web.title.as_deref().unwrap_or(config::DEFAULT_TITLE),
+        check_text,
+    )?;
+    web.title = (title != config::DEFAULT_TITLE).then_some(title);
+    let default_allow = acl::DEFAULT.map(String::from).to_vec();
+    talk.say(&format!(
+        "  Who may open the pages: addresses (192.168.1.10), ranges (192.168.1.0/24) or host names, separated by commas; none for nobody; {PRIVATE} for this machine and the private ranges ({}).",
+        default_allow.join(", ")
+    ))?;
+    let allow = talk.ask(
+        "Allowed",
+        &match web.allow.as_deref() {
+            Some([]) => "none".to_string(),
+            Some(list) if *list != default_allow => list.join(", "),
+            _ => PRIVATE.to_string(),
+        },
+        |answer| {
+            match answer {
+                "none" => return Ok(Vec::new()),
+                PRIVATE => return Ok(default_allow.clone()),
+                _ => {}
+            }
+            let entries: Vec<String> = answer
+                .split(',')
+                .map(|entry| entry.trim().to_string())
+                .filter(|entry| !entry.is_empty())
+                .collect();
+            AllowList::parse(&entries).map_err(|e| e.to_string())?;
+            Ok(entries)
+        },
+    )?;
+    web.allow = (allow != default_allow).then_some(allow);
+    let theme = talk.ask(
+        "Theme until a visitor picks one: dark or classic (light)",
+        web.theme.unwrap_or(config::Theme::Dark).name(),
+        |answer| match answer {
+            "dark" => Ok(config::Theme::Dark),
+            "classic" => Ok(config::Theme::Classic),
+            _ => Err("answer dark or classic".to_string()),
+        },
+    )?;
+    web.theme = (theme != config::Theme::Dark).then_some(theme);
+    Ok(web)
+}
+
+/// The packaged service after the file is written: offered to be enabled
+/// and started when it is installed but not running (it runs only the
+/// default file, and only for a collecting machine). Returns its state.
+fn service(
+    talk: &mut Talk,
+    host: &mut dyn Host,
+    path: &Path,
+    roles: Roles,
+) -> Result<ServiceState, Stop> {
+    let packaged = path == Path::new(config::DEFAULT_PATH);
     // The packaged service reads only the default file.
-    let mut state = match collects && packaged {
+    let mut state = match roles.collects && packaged {
         true => host.service_state(),
         false => ServiceState::Absent,
     };
@@ -707,7 +864,24 @@ pub fn run(
     } else if state == ServiceState::Running {
         talk.say("  The mt-trafmon service is running: it reads the new config by itself, within a few seconds.")?;
     }
-    match (collects, state) {
+    Ok(state)
+}
+
+/// The last words: how to run the program (the service in `state`), and
+/// the URLs of the pages when this machine serves them (`web`).
+fn closing(
+    talk: &mut Talk,
+    host: &mut dyn Host,
+    path: &Path,
+    roles: Roles,
+    state: ServiceState,
+    web: &WebSection,
+) -> Result<(), Stop> {
+    let config_flag = match path == Path::new(config::DEFAULT_PATH) {
+        true => String::new(),
+        false => format!(" --config {}", path.display()),
+    };
+    match (roles.collects, state) {
         (false, _) => talk.say(&format!(
             "  This machine only serves the pages: run it as mt-trafmon -w{config_flag} (the packaged service runs without -w: add it with systemctl edit mt-trafmon)."
         ))?,
@@ -720,19 +894,15 @@ pub fn run(
         }
         (true, ServiceState::Absent) => talk.say(&format!("  To run it: mt-trafmon{config_flag}"))?,
     }
-    if serves {
-        let port = document.web.port.unwrap_or(config::DEFAULT_WEB_PORT);
-        let listen = document.web.listen.unwrap_or(config::DEFAULT_LISTEN);
+    if roles.serves {
+        let port = web.port.unwrap_or(config::DEFAULT_WEB_PORT);
+        let listen = web.listen.unwrap_or(config::DEFAULT_LISTEN);
         talk.say("  The graphs, for browsers at the allowed addresses:")?;
         for url in urls(listen, port, &host.addresses()) {
             talk.say(&format!("    {url}"))?;
         }
     }
-    Ok(Outcome {
-        collects,
-        serves,
-        service_started: state == ServiceState::Running,
-    })
+    Ok(())
 }
 
 /// The addresses to open the pages at: for a server listening on every
@@ -757,7 +927,7 @@ pub fn urls(listen: IpAddr, port: u16, addresses: &[IpAddr]) -> Vec<String> {
             !v6.is_loopback() && !v6.is_unspecified() && (v6.segments()[0] & 0xffc0) != 0xfe80
         }
     });
-    chosen.sort_by_key(|address| (address.is_ipv6(), *address));
+    crate::order::sort_by_key(&mut chosen, |address| (address.is_ipv6(), *address));
     chosen.dedup();
     match chosen.is_empty() {
         true => vec![format!("http://localhost:{port}/")],
@@ -846,6 +1016,22 @@ impl Talk<'_> {
         default: &str,
         mut check: impl FnMut(&str) -> Result<T, String>,
     ) -> Result<T, Stop> {
+        // The dialogue itself is not generic: one copy of it in the binary
+        // however many types the answers have.
+        let mut value = None;
+        self.ask_until(prompt, default, &mut |answer| {
+            check(answer).map(|checked| value = Some(checked))
+        })?;
+        value.ok_or(Stop::EndOfInput)
+    }
+
+    /// [`Talk::ask`] for a `check` that keeps the value it accepts.
+    fn ask_until(
+        &mut self,
+        prompt: &str,
+        default: &str,
+        check: &mut dyn FnMut(&str) -> Result<(), String>,
+    ) -> Result<(), Stop> {
         // Too long for one line, the prompt goes on lines of its own and
         // the default after it.
         let shown = match default.is_empty() {
@@ -875,7 +1061,7 @@ impl Talk<'_> {
                         answer => answer,
                     };
                     match check(answer) {
-                        Ok(value) => return Ok(value),
+                        Ok(()) => return Ok(()),
                         Err(reason) => reason,
                     }
                 }

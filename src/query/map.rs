@@ -339,7 +339,7 @@ impl Map {
 /// The levels the archives `tiers` call for, finest first (see "Levels").
 fn specs(tiers: &Tiers) -> Vec<Spec> {
     let mut units = tiers.average.clone();
-    units.sort_by_key(|&i| tiers.all[i].resolution);
+    crate::order::sort_by_key(&mut units, |&i| tiers.all[i].resolution);
     let mut specs = Vec::new();
     // The time the finer levels are to hold starts here.
     let mut below = i64::MAX;
@@ -354,7 +354,7 @@ fn specs(tiers: &Tiers) -> Vec<Spec> {
             .filter(|t| exact || t.cf == "AVERAGE")
             .map(|t| t.resolution)
             .collect();
-        coarse.sort_unstable();
+        crate::order::sort_by_key(&mut coarse, |&r| r);
         coarse.dedup();
         let mut align = unit;
         coarse.retain(|&r| {

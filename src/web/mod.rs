@@ -1,6 +1,7 @@
 //! The web side of mt-trafmon: a `tiny_http` server on a fixed pool of
 //! worker threads ([`server`]) answering one routing table ([`routes`])
-//! with the compiled-in page ([`assets`]), JSON read from the RRD files
+//! with the compiled-in page ([`assets`], gzipped; [`inflate`] unzips it
+//! for clients without gzip), JSON read from the RRD files
 //! and the collectors' health, and Prometheus metrics ([`metrics`]), behind
 //! the config's allow-list ([`acl`]) and a `Host` check.
 //!
@@ -15,6 +16,7 @@
 //! threads of one process), and never delays a write of another file.
 
 pub mod assets;
+pub mod inflate;
 pub mod metrics;
 pub mod routes;
 pub mod server;

@@ -324,7 +324,7 @@ fn asset_reply(asset: &'static assets::Asset, req: &Req) -> Reply {
     let mut reply = Reply {
         status: 200,
         content_type: asset.content_type,
-        body: Body::Static(asset.body),
+        body: Body::Static(asset.gzip),
         headers: vec![
             ("ETag", asset.etag.to_string()),
             ("Vary", "Accept-Encoding".into()),
@@ -341,9 +341,13 @@ fn asset_reply(asset: &'static assets::Asset, req: &Req) -> Reply {
         return reply;
     }
     let gzip = req.accept_encoding.is_some_and(accepts_gzip);
-    if gzip && asset.gzip.len() < asset.body.len() {
-        reply.body = Body::Static(asset.gzip);
+    if gzip && asset.gzip.len() < asset.size {
         reply.headers.push(("Content-Encoding", "gzip".into()));
+        return reply;
+    }
+    match asset.body() {
+        Some(plain) => reply.body = Body::Owned(plain),
+        None => return Reply::text(500, "this file is damaged in the binary\n"),
     }
     reply
 }

@@ -218,7 +218,7 @@ function routerBox(router, original) {
   field(box, 'name', 'Name', textInput(router.name, router.host || 'the host'));
   field(box, 'host', 'Host', textInput(router.host, 'address or name'));
   field(box, 'port', 'API port', textInput(router.port, d.port, 'number'));
-  field(box, 'user', 'User', textInput(router.user, ''));
+  field(box, 'user', 'User', textInput(router.user, '')).autocomplete = 'off';
   const password = textInput('', router.password_set && original != null ? 'unchanged' : '', 'password');
   password.autocomplete = 'new-password';
   field(box, 'password', 'Password', password, el('small', 'hint', ''));
@@ -234,7 +234,9 @@ function routerBox(router, original) {
   passwordHint(box);
 
   box.ifaces = el('div', 'ifaces');
-  box.append(el('h3', null, 'Interfaces'), box.ifaces);
+  const columns = el('div', 'iface cols muted');
+  for (const name of ['Interface', 'Label', 'File', '']) columns.append(el('span', null, name));
+  box.append(el('h3', null, 'Interfaces'), columns, box.ifaces);
   for (const f of router.interfaces) box.ifaces.append(ifaceRow(f));
   const tools = el('div', 'row');
   const load = el('button', null, 'Load interfaces');
@@ -414,11 +416,13 @@ function collect() {
 function fieldError(target, text) {
   target.classList.add('bad');
   target.setAttribute('aria-invalid', 'true');
-  const at = target.closest('label') || target.closest('.iface') || target;
   const small = el('small', 'ferr', text);
   small.setAttribute('role', 'alert');
-  if (at === target && !/^(INPUT|SELECT)$/.test(target.tagName)) target.prepend(small);
-  else at.after(small);
+  const label = target.closest('label');
+  const row = target.closest('.iface');
+  if (label) label.append(small);
+  else if (row) row.after(small);
+  else target.prepend(small);
 }
 
 function clearErrors(within = $('setup')) {

@@ -100,7 +100,9 @@ impl Hash {
     /// Parses the stored form; the error says what is wrong (never echoing
     /// the hash).
     pub fn parse(text: &str) -> Result<Hash, String> {
-        let format = format!("must be {PREFIX}$<iterations>$<salt>$<hash>, as `mt-trafmon passwd` writes it");
+        let format = format!(
+            "must be {PREFIX}$<iterations>$<salt>$<hash>, as `mt-trafmon passwd` writes it"
+        );
         let mut parts = text.split('$');
         let (Some(PREFIX), Some(iterations), Some(salt), Some(hash), None) = (
             parts.next(),
@@ -528,7 +530,10 @@ mod tests {
         assert!(!sessions.check("h1", &token, t0), "for good");
         let token = sessions.start("h1", [2; 32], t0);
         let t1 = t0 + SESSION_IDLE - Duration::from_secs(1);
-        assert!(sessions.check("h1", &token, t1), "used: its idle time restarts");
+        assert!(
+            sessions.check("h1", &token, t1),
+            "used: its idle time restarts"
+        );
         let t2 = t1 + SESSION_IDLE - Duration::from_secs(1);
         assert!(sessions.check("h1", &token, t2));
         assert!(!sessions.check("h1", &token, t2 + SESSION_IDLE));

@@ -121,7 +121,10 @@ pub fn route(state: &State, req: &Req, path: &str, client: IpAddr) -> Option<Rep
         return None;
     }
     let Some(page) = &state.setup else {
-        return Some(Reply::error(404, "the settings page is off (web.settings = false)"));
+        return Some(Reply::error(
+            404,
+            "the settings page is off (web.settings = false)",
+        ));
     };
     let api = api?;
     let post = req.method == "POST";
@@ -211,7 +214,11 @@ pub fn same_origin(host: Option<&str>, origin: Option<&str>, referer: Option<&st
             .get(start..end)
             .is_some_and(|h| h.eq_ignore_ascii_case(host));
         let rest = url.get(end..).unwrap_or("x");
-        same && (if exact { rest.is_empty() } else { rest.starts_with('/') })
+        same && (if exact {
+            rest.is_empty()
+        } else {
+            rest.starts_with('/')
+        })
     };
     match origin {
         Some(origin) => names_host(origin, true),
@@ -260,8 +267,16 @@ fn login(page: &Page, body: &[u8], client: IpAddr, now: Instant) -> Reply {
         return Reply::error(400, "send {\"password\": \"...\"}");
     };
     let setup = &page.setup;
-    let _one = setup.checking.lock().unwrap_or_else(PoisonError::into_inner);
-    let throttle = || setup.throttle.lock().unwrap_or_else(PoisonError::into_inner);
+    let _one = setup
+        .checking
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let throttle = || {
+        setup
+            .throttle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    };
     if let Some(wait) = throttle().wait(client, now) {
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         let mut reply = Reply::json(
@@ -302,13 +317,15 @@ fn login(page: &Page, body: &[u8], client: IpAddr, now: Instant) -> Reply {
 /// The config file's bytes and its document, or the answer saying why
 /// not.
 fn current(path: &Path) -> Result<(Vec<u8>, Document), Reply> {
-    let bytes = config::read_bounded(path, config::MAX_FILE_BYTES).map_err(|e| {
-        Reply::error(500, format!("cannot read {}: {e}", path.display()))
-    })?;
+    let bytes = config::read_bounded(path, config::MAX_FILE_BYTES)
+        .map_err(|e| Reply::error(500, format!("cannot read {}: {e}", path.display())))?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| Reply::error(500, format!("{} is not UTF-8 text", path.display())))?;
     let document = config::document(text, path).map_err(|e| {
-        Reply::error(500, format!("{e}; fix the file by hand, then reload this page"))
+        Reply::error(
+            500,
+            format!("{e}; fix the file by hand, then reload this page"),
+        )
     })?;
     Ok((bytes, document))
 }
@@ -507,8 +524,10 @@ fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
         let mut storage = form.storage;
         storage.data_dir = storage.data_dir.filter(|d| !d.as_os_str().is_empty());
         document.storage = storage;
-        let mut old_routers: Vec<Option<RouterSection>> =
-            std::mem::take(&mut document.router).into_iter().map(Some).collect();
+        let mut old_routers: Vec<Option<RouterSection>> = std::mem::take(&mut document.router)
+            .into_iter()
+            .map(Some)
+            .collect();
         let mut errors = Vec::new();
         let mut key = None;
         for (r, router) in form.routers.into_iter().enumerate() {
@@ -579,9 +598,8 @@ fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
     }
     log::info!("web: settings saved to {} from {client}", path.display());
     let old_web = config::parse(std::str::from_utf8(&bytes).unwrap_or(""), path).ok();
-    let moved = old_web.is_none_or(|old| {
-        old.web.port != new.web.port || old.web.listen != new.web.listen
-    });
+    let moved =
+        old_web.is_none_or(|old| old.web.port != new.web.port || old.web.listen != new.web.listen);
     let redirect = moved.then(|| {
         let host = req.host.unwrap_or("localhost");
         // The name without its port (an IPv6 literal keeps its brackets).
@@ -613,7 +631,9 @@ fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
 fn refusal(error: &config::Error) -> Value {
     let field = match error {
         config::Error::Invalid { key, .. } => {
-            let mut field = key.replace("router[", "routers.").replace("interface[", "interfaces.");
+            let mut field = key
+                .replace("router[", "routers.")
+                .replace("interface[", "interfaces.");
             field.retain(|c| c != ']');
             Value::String(field)
         }
@@ -633,16 +653,36 @@ mod tests {
     #[test]
     fn the_origin_must_name_the_host() {
         let ok = |host, origin, referer| same_origin(Some(host), origin, referer);
-        assert!(ok("192.168.1.5:8080", Some("http://192.168.1.5:8080"), None));
+        assert!(ok(
+            "192.168.1.5:8080",
+            Some("http://192.168.1.5:8080"),
+            None
+        ));
         assert!(ok("Pi.local:8080", Some("HTTP://pi.LOCAL:8080"), None));
-        assert!(ok("traffic.example.net", Some("https://traffic.example.net"), None));
+        assert!(ok(
+            "traffic.example.net",
+            Some("https://traffic.example.net"),
+            None
+        ));
         assert!(ok("[::1]:8080", Some("http://[::1]:8080"), None));
-        assert!(!ok("192.168.1.5:8080", Some("http://192.168.1.5:8081"), None));
+        assert!(!ok(
+            "192.168.1.5:8080",
+            Some("http://192.168.1.5:8081"),
+            None
+        ));
         assert!(!ok("192.168.1.5:8080", Some("http://192.168.1.5"), None));
-        assert!(!ok("192.168.1.5:8080", Some("http://192.168.1.5:8080.evil.example"), None));
+        assert!(!ok(
+            "192.168.1.5:8080",
+            Some("http://192.168.1.5:8080.evil.example"),
+            None
+        ));
         assert!(!ok("192.168.1.5:8080", Some("http://evil.example"), None));
         assert!(!ok("192.168.1.5:8080", Some("null"), None));
-        assert!(!ok("192.168.1.5:8080", Some("ftp://192.168.1.5:8080"), None));
+        assert!(!ok(
+            "192.168.1.5:8080",
+            Some("ftp://192.168.1.5:8080"),
+            None
+        ));
         assert!(
             !ok("a:1", Some("http://evil"), Some("http://a:1/setup")),
             "Origin wins over Referer"
@@ -661,7 +701,10 @@ mod tests {
 
     #[test]
     fn the_session_cookie_among_others() {
-        assert_eq!(session_cookie(Some("a=b; mt_session=abc; c=d")), Some("abc"));
+        assert_eq!(
+            session_cookie(Some("a=b; mt_session=abc; c=d")),
+            Some("abc")
+        );
         assert_eq!(session_cookie(Some("mt_session=x")), Some("x"));
         assert_eq!(session_cookie(Some("xmt_session=x")), None);
         assert_eq!(session_cookie(None), None);

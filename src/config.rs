@@ -25,6 +25,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::acl::{self, AllowList};
+use crate::auth;
 use crate::routeros::client::DEFAULT_PORT;
 use crate::secret;
 use crate::store::Profile;
@@ -77,6 +78,11 @@ pub struct Web {
     /// Host names the server answers to besides IP addresses, `localhost`
     /// and this machine's name (normalized: lower case, no trailing dot).
     pub hostnames: Vec<String>,
+    /// Whether the settings page (`/setup`) is served at all.
+    pub settings: bool,
+    /// The settings page's admin password hash (its stored form, checked by
+    /// [`auth::Hash::parse`]); `None`: nothing can be changed there.
+    pub admin_password: Option<String>,
 }
 
 /// The page's colours.
@@ -220,15 +226,26 @@ pub const MAX_PASSWORD_FILE_BYTES: u64 = 64 << 10;
 
 /// Reads and validates the file at `path`, with what it refers to.
 pub fn load(path: &Path) -> Result<Config, Error> {
+    load_bytes(path).map(|(config, _)| config)
+}
+
+/// [`load`], with the bytes read (their hash is the version the settings
+/// page compares).
+pub fn load_bytes(path: &Path) -> Result<(Config, Vec<u8>), Error> {
     let bytes = read_bounded(path, MAX_FILE_BYTES).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let text = String::from_utf8(bytes).map_err(|_| Error::Io {
+    Ok((parse_bytes(&bytes, path)?, bytes))
+}
+
+/// [`parse`] of a file's bytes, which must be UTF-8.
+pub fn parse_bytes(bytes: &[u8], path: &Path) -> Result<Config, Error> {
+    let text = std::str::from_utf8(bytes).map_err(|_| Error::Io {
         path: path.to_path_buf(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
     })?;
-    parse(&text, path)
+    parse(text, path)
 }
 
 /// Parses and validates config text, reading what it refers to; `path` is
@@ -429,6 +446,12 @@ pub struct WebSection {
     /// `hostnames`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hostnames: Vec<String>,
+    /// `settings`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<bool>,
+    /// `admin_password`: the hash `mt-trafmon passwd` writes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_password: Option<String>,
 }
 
 impl StorageSection {
@@ -671,6 +694,14 @@ pub fn validate(file: Document, path: &Path, outside: &Outside) -> Result<Config
                 )),
             })
             .collect::<Result<_, _>>()?,
+        settings: web.settings.unwrap_or(true),
+        admin_password: match web.admin_password {
+            Some(hash) => match auth::Hash::parse(&hash) {
+                Ok(_) => Some(hash),
+                Err(e) => return Err(invalid("web.admin_password".into(), e)),
+            },
+            None => None,
+        },
     };
     Ok(Config {
         storage,

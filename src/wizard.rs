@@ -1033,6 +1033,21 @@ fn pick(answer: &str, list: &[Interface]) -> Result<Vec<String>, String> {
     Ok(chosen)
 }
 
+/// The connection test (the wizard's and the settings page's): connects,
+/// logs in and lists the router's interfaces, each step within
+/// `login.timeout`.
+pub fn list_interfaces(login: Login<'_>) -> Result<Vec<Interface>, client::Error> {
+    let options = client::Options {
+        connect_timeout: login.timeout,
+        io_timeout: login.timeout,
+    };
+    let mut client = Client::connect(login.host, login.port, options)?;
+    client.login(login.user, login.password)?;
+    let interfaces = client.interfaces()?;
+    client.quit();
+    Ok(interfaces)
+}
+
 /// Whether standard input and standard output are both terminals, as the
 /// wizard needs.
 pub fn terminal_available() -> bool {
@@ -1056,15 +1071,7 @@ impl Host for System {
     }
 
     fn interfaces(&mut self, login: Login<'_>) -> Result<Vec<Interface>, client::Error> {
-        let options = client::Options {
-            connect_timeout: login.timeout,
-            io_timeout: login.timeout,
-        };
-        let mut client = Client::connect(login.host, login.port, options)?;
-        client.login(login.user, login.password)?;
-        let interfaces = client.interfaces()?;
-        client.quit();
-        Ok(interfaces)
+        list_interfaces(login)
     }
 
     fn save(&mut self, path: &Path, document: &Document) -> Result<(), String> {

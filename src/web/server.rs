@@ -46,9 +46,10 @@ pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 pub const HEAD_DEADLINE: Duration = Duration::from_secs(10);
 /// How long writing one answer may take in all.
 pub const WRITE_DEADLINE: Duration = Duration::from_secs(30);
-/// The longest request body read (and ignored: only GET and HEAD are
-/// served); longer ones, or of unknown length, are `413`.
-pub const MAX_BODY: usize = 1024;
+/// The longest request body read (into memory, before a worker sees the
+/// request): the settings page's JSON; other routes ignore bodies.
+/// Longer ones, or of unknown length, are `413`.
+pub const MAX_BODY: usize = 64 << 10;
 /// How often the allow-lists' host names are resolved again.
 pub const RESOLVE_EVERY: Duration = Duration::from_secs(60);
 /// Rows one step of learning a query cache reads (a few ms on a PC).
@@ -210,7 +211,7 @@ fn bind(listen: IpAddr, port: u16) -> io::Result<TcpListener> {
 /// [`Server::stop`] sets `stop` and unblocks it.
 fn work(http: &tiny_http::Server, shared: &Shared, stop: &Stop) {
     loop {
-        let request = match http.recv() {
+        let mut request = match http.recv() {
             Ok(request) => request,
             Err(_) if stop.is_set() => return,
             Err(e) => {
@@ -218,6 +219,15 @@ fn work(http: &tiny_http::Server, shared: &Shared, stop: &Stop) {
                 continue;
             }
         };
+        // tiny_http has read the body into memory (at most MAX_BODY).
+        let mut body = Vec::new();
+        if request.method() == &tiny_http::Method::Post {
+            use io::Read;
+            let _ = request
+                .as_reader()
+                .take(MAX_BODY as u64)
+                .read_to_end(&mut body);
+        }
         let all = |name: &'static str| {
             request
                 .headers()
@@ -249,6 +259,13 @@ fn work(http: &tiny_http::Server, shared: &Shared, stop: &Stop) {
                 forwarded_for: forwarded_for.as_deref(),
                 accept_encoding: header("Accept-Encoding"),
                 if_none_match: header("If-None-Match"),
+                setup: super::setup::Fields {
+                    cookie: header("Cookie"),
+                    origin: header("Origin"),
+                    referer: header("Referer"),
+                    content_type: header("Content-Type"),
+                    body: &body,
+                },
             },
         );
         let routes::Reply {

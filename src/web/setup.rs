@@ -1,0 +1,731 @@
+//! The settings page's server side: the `/api/setup/*` routes (state,
+//! login, logout, config, interfaces, save; README, "Settings page" and
+//! "URLs and JSON endpoints"), their checks, and [`Setup`], what outlives a
+//! config change (the sessions, the login throttle, the one connection
+//! test at a time).
+//!
+//! Every POST must come from a page of this server: its `Origin` (or,
+//! without one, its `Referer`) must name the `Host` the request was sent
+//! to ([`same_origin`]), which a form or script of another site cannot
+//! forge; every route but state and login also needs a live session
+//! ([`auth::Sessions`]), whose token travels only in an `HttpOnly`,
+//! `SameSite=Strict` cookie. Logins are throttled per client address
+//! ([`auth::Throttle`]) and checked one at a time.
+//!
+//! Save writes what the daemon would accept (`config::parse`, the
+//! daemon's own check) with `config::save`, and only if the file's bytes
+//! are still those the form was loaded from ([`version`]); the daemon then
+//! applies the file by its live reload and the state's `applied_version`
+//! shows it.
+//!
+//! Invariant: no answer carries a router password, stored or typed, nor
+//! the admin hash; a stored router password is used only for the router
+//! (host, port, user) it was stored with.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::State;
+use super::routes::{Reply, Req};
+use crate::auth::{self, Sessions, Throttle};
+use crate::config::{
+    self, Document, InterfaceSection, RouterSection, Source, StorageSection, WebSection,
+};
+use crate::routeros::client::DEFAULT_PORT;
+use crate::secret;
+use crate::store::Profile;
+use crate::wizard::{self, Login};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "mt_session";
+/// The longest connection test (connect, log in, list).
+pub const MAX_TEST: Duration = Duration::from_secs(10);
+
+/// What the settings routes keep across config changes (one per daemon).
+pub struct Setup {
+    /// The config file the page edits.
+    pub path: PathBuf,
+    /// Web-only mode (`-w`): only `[web]` may be changed.
+    pub web_only: bool,
+    sessions: Mutex<Sessions>,
+    throttle: Mutex<Throttle>,
+    /// Held while a login is checked: one check at a time.
+    checking: Mutex<()>,
+    testing: AtomicBool,
+}
+
+impl Setup {
+    /// For the config file at `path`.
+    pub fn new(path: &Path, web_only: bool) -> Setup {
+        Setup {
+            path: path.to_path_buf(),
+            web_only,
+            sessions: Mutex::default(),
+            throttle: Mutex::default(),
+            checking: Mutex::default(),
+            testing: AtomicBool::new(false),
+        }
+    }
+}
+
+/// The settings page's part of a [`State`]: present when `web.settings`
+/// is on and there is a config file.
+pub struct Page {
+    /// The daemon's long-lived part.
+    pub setup: std::sync::Arc<Setup>,
+    /// `web.admin_password` of the running config.
+    pub admin: Option<String>,
+    /// The [`version`] of the config the daemon runs.
+    pub applied_version: String,
+    /// When the daemon began running it (Unix seconds).
+    pub applied_at: f64,
+}
+
+/// The request headers and body the settings routes read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Fields<'a> {
+    /// `Cookie`.
+    pub cookie: Option<&'a str>,
+    /// `Origin`.
+    pub origin: Option<&'a str>,
+    /// `Referer`.
+    pub referer: Option<&'a str>,
+    /// `Content-Type`.
+    pub content_type: Option<&'a str>,
+    /// The body (at most the server's `MAX_BODY`).
+    pub body: &'a [u8],
+}
+
+/// A config file's version: the SHA-256 of its bytes (the first 16 bytes,
+/// in hex).
+pub fn version(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Answers `/setup`, `/setup.js` (404 when the page is off, else left to
+/// the assets) and `/api/setup/*`; `None` for every other path.
+pub fn route(state: &State, req: &Req, path: &str, client: IpAddr) -> Option<Reply> {
+    let api = path.strip_prefix("/api/setup");
+    let page_path = path == "/setup" || path == "/setup.js";
+    if api.is_none() && !page_path {
+        return None;
+    }
+    let Some(page) = &state.setup else {
+        return Some(Reply::error(
+            404,
+            "the settings page is off (web.settings = false)",
+        ));
+    };
+    let api = api?;
+    let post = req.method == "POST";
+    let allowed = match api {
+        "/state" | "/config" => "GET, HEAD",
+        "/login" | "/logout" | "/interfaces" | "/save" => "POST",
+        _ => return Some(Reply::error(404, "no such settings route")),
+    };
+    if !allowed.split(", ").any(|m| m == req.method) {
+        let mut reply = Reply::error(405, format!("use {allowed}"));
+        reply.headers.push(("Allow", allowed.into()));
+        return Some(reply);
+    }
+    if post {
+        if !same_origin(req.host, req.setup.origin, req.setup.referer) {
+            log::warn!(
+                "web: settings POST from {client} refused: Origin {} does not match Host {}",
+                super::escape(req.setup.origin.unwrap_or("(none)")),
+                super::escape(req.host.unwrap_or("(none)"))
+            );
+            return Some(Reply::error(
+                403,
+                "this request did not come from this server's own page (Origin or Referer does not match Host)",
+            ));
+        }
+        let json = req.setup.content_type.is_some_and(|t| {
+            t.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        });
+        if !json {
+            return Some(Reply::error(415, "send Content-Type: application/json"));
+        }
+    }
+    let now = Instant::now();
+    let token = session_cookie(req.setup.cookie);
+    let logged_in = match (&page.admin, token) {
+        (Some(admin), Some(token)) => page
+            .setup
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .check(admin, token, now),
+        _ => false,
+    };
+    Some(match api {
+        "/state" => state_reply(page, logged_in),
+        "/login" => login(page, req.setup.body, client, now),
+        "/logout" => {
+            if let Some(token) = token {
+                let mut sessions = page.setup.sessions.lock();
+                sessions.as_mut().unwrap_or_else(|e| e.get_mut()).end(token);
+            }
+            let mut reply = Reply::json(200, &json!({ "ok": true }));
+            reply.headers.push((
+                "Set-Cookie",
+                format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+            ));
+            reply
+        }
+        _ if !logged_in => Reply::error(401, "log in first"),
+        "/config" => config_reply(page),
+        "/interfaces" => test(page, req.setup.body),
+        _ => save(page, req, client),
+    })
+}
+
+/// Whether a POST's `Origin` (or, without one, its `Referer`) is this
+/// server as the request named it in `Host`: `http://<host>` or
+/// `https://<host>` (behind a TLS proxy), any case.
+pub fn same_origin(host: Option<&str>, origin: Option<&str>, referer: Option<&str>) -> bool {
+    let Some(host) = host.filter(|h| !h.is_empty()) else {
+        return false;
+    };
+    let after_scheme = |url: &'_ str| -> Option<usize> {
+        ["http://", "https://"].iter().find_map(|scheme| {
+            let head = url.get(..scheme.len())?;
+            head.eq_ignore_ascii_case(scheme).then_some(scheme.len())
+        })
+    };
+    let names_host = |url: &str, exact: bool| {
+        let Some(start) = after_scheme(url) else {
+            return false;
+        };
+        let end = start + host.len();
+        let same = url
+            .get(start..end)
+            .is_some_and(|h| h.eq_ignore_ascii_case(host));
+        let rest = url.get(end..).unwrap_or("x");
+        same && (if exact {
+            rest.is_empty()
+        } else {
+            rest.starts_with('/')
+        })
+    };
+    match origin {
+        Some(origin) => names_host(origin, true),
+        None => referer.is_some_and(|r| names_host(r, false)),
+    }
+}
+
+/// The session token in a `Cookie` header.
+fn session_cookie(cookie: Option<&str>) -> Option<&str> {
+    cookie?
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.trim())
+}
+
+fn state_reply(page: &Page, logged_in: bool) -> Reply {
+    let mut body = json!({
+        "settings": true,
+        "password_set": page.admin.is_some(),
+        "logged_in": logged_in,
+        "web_only": page.setup.web_only,
+        "applied_version": page.applied_version,
+        "applied_at": page.applied_at.floor() as i64,
+    });
+    if page.admin.is_none() {
+        body["how"] = json!(
+            "no admin password is set, so nothing can be changed here: set one on the server with `sudo mt-trafmon passwd` (or in the setup wizard, `sudo mt-trafmon -s`)"
+        );
+    }
+    Reply::json(200, &body)
+}
+
+fn login(page: &Page, body: &[u8], client: IpAddr, now: Instant) -> Reply {
+    let Some(admin) = &page.admin else {
+        return Reply::error(
+            403,
+            "no admin password is set: run `sudo mt-trafmon passwd` on the server",
+        );
+    };
+    #[derive(Deserialize)]
+    struct Body {
+        password: String,
+    }
+    let Ok(Body { password }) = serde_json::from_slice(body) else {
+        return Reply::error(400, "send {\"password\": \"...\"}");
+    };
+    let setup = &page.setup;
+    let _one = setup
+        .checking
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let throttle = || {
+        setup
+            .throttle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    };
+    if let Some(wait) = throttle().wait(client, now) {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let mut reply = Reply::json(
+            429,
+            &json!({
+                "error": format!("too many attempts; try again in {seconds} s"),
+                "retry_after": seconds,
+            }),
+        );
+        reply.headers.push(("Retry-After", seconds.to_string()));
+        return reply;
+    }
+    let right = auth::Hash::parse(admin).is_ok_and(|hash| hash.verify(&password));
+    if !right {
+        throttle().failed(client, Instant::now());
+        log::warn!("web: wrong settings password from {client}");
+        return Reply::error(401, "wrong password");
+    }
+    throttle().succeeded(client);
+    let token = match auth::random::<32>() {
+        Ok(token) => token,
+        Err(e) => return Reply::error(500, format!("no random numbers: {e}")),
+    };
+    let token = setup
+        .sessions
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .start(admin, token, Instant::now());
+    log::info!("web: settings login from {client}");
+    let mut reply = Reply::json(200, &json!({ "ok": true }));
+    reply.headers.push((
+        "Set-Cookie",
+        format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"),
+    ));
+    reply
+}
+
+/// The config file's bytes and its document, or the answer saying why
+/// not.
+fn current(path: &Path) -> Result<(Vec<u8>, Document), Reply> {
+    let bytes = config::read_bounded(path, config::MAX_FILE_BYTES)
+        .map_err(|e| Reply::error(500, format!("cannot read {}: {e}", path.display())))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Reply::error(500, format!("{} is not UTF-8 text", path.display())))?;
+    let document = config::document(text, path).map_err(|e| {
+        Reply::error(
+            500,
+            format!("{e}; fix the file by hand, then reload this page"),
+        )
+    })?;
+    Ok((bytes, document))
+}
+
+fn config_reply(page: &Page) -> Reply {
+    let (bytes, document) = match current(&page.setup.path) {
+        Ok(current) => current,
+        Err(reply) => return reply,
+    };
+    let routers: Vec<Value> = document
+        .router
+        .iter()
+        .map(|r| {
+            json!({
+                "name": r.name,
+                "host": r.host,
+                "port": r.port,
+                "user": r.user,
+                "password_set": r.password.as_deref().is_some_and(|p| !p.is_empty()) || r.password_file.is_some(),
+                "source": r.source,
+                "timeout": r.timeout,
+                "interfaces": r.interface.iter().map(|i| json!({
+                    "name": i.name, "label": i.label, "rrd": i.rrd,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let web = &document.web;
+    Reply::json(
+        200,
+        &json!({
+            "version": version(&bytes),
+            "web_only": page.setup.web_only,
+            "profiles": [Profile::Original, Profile::Compact],
+            "storage": {"data_dir": document.storage.data_dir, "profile": document.storage.profile},
+            "routers": routers,
+            "web": {
+                "enabled": web.enabled, "listen": web.listen, "port": web.port,
+                "title": web.title, "theme": web.theme, "allow": web.allow,
+                "trusted_proxies": web.trusted_proxies, "hostnames": web.hostnames,
+                "settings": web.settings,
+            },
+            "defaults": {
+                "port": DEFAULT_PORT, "timeout": config::DEFAULT_TIMEOUT, "source": Source::Counters,
+                "web_port": config::DEFAULT_WEB_PORT, "listen": config::DEFAULT_LISTEN,
+                "title": config::DEFAULT_TITLE, "theme": config::Theme::Dark,
+                "data_dir": config::DEFAULT_DATA_DIR, "profile": Profile::Original,
+            },
+        }),
+    )
+}
+
+/// The stored password of router `index` of the file, if the daemon could
+/// read it and `host`, `port` and `user` are still the ones stored with it.
+fn stored_password(path: &Path, index: usize, host: &str, port: u16, user: &str) -> Option<String> {
+    let config = config::load(path).ok()?;
+    let router = config.routers.get(index)?;
+    (router.host == host && router.port == port && router.user == user)
+        .then(|| router.password.clone())
+}
+
+const RETYPE: &str = "type the router's password again: the host, port or user changed";
+
+/// Test connection / Load interfaces.
+fn test(page: &Page, body: &[u8]) -> Reply {
+    #[derive(Deserialize)]
+    struct Body {
+        router: Option<usize>,
+        host: String,
+        port: Option<u16>,
+        user: String,
+        password: Option<String>,
+        timeout: Option<f64>,
+    }
+    let body: Body = match serde_json::from_slice(body) {
+        Ok(body) => body,
+        Err(e) => return Reply::error(400, format!("malformed request: {e}")),
+    };
+    let port = body.port.unwrap_or(DEFAULT_PORT);
+    let host = body.host.trim();
+    if host.is_empty() || port == 0 {
+        return Reply::error(400, "give the router's host and a port from 1 to 65535");
+    }
+    let password = match (body.password, body.router) {
+        (Some(password), _) => password,
+        (None, Some(index)) => {
+            match stored_password(&page.setup.path, index, host, port, &body.user) {
+                Some(password) => password,
+                None => return Reply::json(400, &json!({ "error": RETYPE, "field": "password" })),
+            }
+        }
+        (None, None) => return Reply::json(400, &json!({ "error": RETYPE, "field": "password" })),
+    };
+    let timeout = body
+        .timeout
+        .filter(|t| t.is_finite() && *t >= 0.1)
+        .map_or(wizard::TEST_TIMEOUT, Duration::from_secs_f64)
+        .min(MAX_TEST);
+    let testing = &page.setup.testing;
+    if testing.swap(true, Ordering::SeqCst) {
+        return Reply::error(429, "a test is running");
+    }
+    let login = Login {
+        host,
+        port,
+        user: &body.user,
+        password: &password,
+        timeout,
+    };
+    let result = wizard::list_interfaces(login);
+    testing.store(false, Ordering::SeqCst);
+    match result {
+        Ok(list) => Reply::json(
+            200,
+            &json!({
+                "ok": true,
+                "interfaces": list.iter().map(|i| json!({
+                    "name": i.name, "type": i.kind, "running": i.running, "disabled": i.disabled,
+                })).collect::<Vec<_>>(),
+            }),
+        ),
+        Err(e) => Reply::json(
+            200,
+            &json!({ "ok": false, "error": wizard::explain(&e, login) }),
+        ),
+    }
+}
+
+/// A router as the form sends it.
+#[derive(Deserialize)]
+struct FormRouter {
+    original: Option<usize>,
+    name: Option<String>,
+    host: String,
+    port: Option<u16>,
+    user: String,
+    password: Option<String>,
+    source: Option<Source>,
+    timeout: Option<f64>,
+    #[serde(default)]
+    interfaces: Vec<InterfaceSection>,
+}
+
+#[derive(Deserialize)]
+struct FormConfig {
+    #[serde(default)]
+    storage: StorageSection,
+    #[serde(default)]
+    routers: Vec<FormRouter>,
+    #[serde(default)]
+    web: WebSection,
+}
+
+/// `Some` of a text that is not blank.
+fn given(text: Option<String>) -> Option<String> {
+    text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
+}
+
+fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
+    #[derive(Deserialize)]
+    struct Body {
+        version: String,
+        config: FormConfig,
+    }
+    let body: Body = match serde_json::from_slice(req.setup.body) {
+        Ok(body) => body,
+        Err(e) => return Reply::error(400, format!("malformed request: {e}")),
+    };
+    let path = &page.setup.path;
+    let (bytes, old) = match current(path) {
+        Ok(current) => current,
+        Err(reply) => return reply,
+    };
+    let changed = || {
+        Reply::error(
+            409,
+            format!(
+                "{} was changed on disk since this form was loaded (by hand or from another browser); nothing was saved: reload the page to see the file as it is now",
+                path.display()
+            ),
+        )
+    };
+    if version(&bytes) != body.version {
+        return changed();
+    }
+    let form = body.config;
+    let mut web = form.web;
+    web.admin_password = old.web.admin_password.clone();
+    web.title = given(web.title);
+    let mut document = Document {
+        storage: old.storage,
+        router: old.router,
+        web,
+    };
+    if !page.setup.web_only {
+        let mut storage = form.storage;
+        storage.data_dir = storage.data_dir.filter(|d| !d.as_os_str().is_empty());
+        document.storage = storage;
+        let mut old_routers: Vec<Option<RouterSection>> = std::mem::take(&mut document.router)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut errors = Vec::new();
+        let mut key = None;
+        for (r, router) in form.routers.into_iter().enumerate() {
+            let original = router
+                .original
+                .and_then(|i| old_routers.get_mut(i))
+                .and_then(Option::take);
+            let (password, password_file) = match (router.password, original) {
+                (Some(typed), _) if typed.is_empty() => (None, None),
+                (Some(typed), _) => {
+                    let key = key.get_or_insert_with(secret::machine_key);
+                    (Some(secret::obfuscate(key, &typed)), None)
+                }
+                (None, Some(old))
+                    if old.host == router.host
+                        && old.port.unwrap_or(DEFAULT_PORT)
+                            == router.port.unwrap_or(DEFAULT_PORT)
+                        && old.user == router.user =>
+                {
+                    (old.password, old.password_file)
+                }
+                (None, _) => {
+                    errors.push(json!({"field": format!("routers.{r}.password"), "error": RETYPE}));
+                    (None, None)
+                }
+            };
+            document.router.push(RouterSection {
+                name: given(router.name),
+                host: router.host.trim().to_string(),
+                port: router.port,
+                user: router.user,
+                password,
+                password_file,
+                source: router.source,
+                timeout: router.timeout,
+                interface: router
+                    .interfaces
+                    .into_iter()
+                    .map(|i| InterfaceSection {
+                        name: i.name.trim().to_string(),
+                        label: given(i.label),
+                        rrd: i.rrd.filter(|p| !p.as_os_str().is_empty()),
+                    })
+                    .collect(),
+            });
+        }
+        if !errors.is_empty() {
+            return Reply::json(422, &json!({ "errors": errors }));
+        }
+    }
+    let text = match config::render(&document) {
+        Ok(text) => text,
+        Err(e) => return Reply::error(500, format!("cannot write the settings as TOML: {e}")),
+    };
+    let new = match config::parse(&text, path) {
+        Ok(config) => config,
+        Err(e) => {
+            return Reply::json(422, &json!({ "errors": [refusal(&e)] }));
+        }
+    };
+    // The file may have changed while this request was checked.
+    match config::read_bounded(path, config::MAX_FILE_BYTES) {
+        Ok(now) if now == bytes => {}
+        _ => return changed(),
+    }
+    if let Err(e) = config::save(path, &text) {
+        return Reply::error(500, format!("cannot write {}: {e}", path.display()));
+    }
+    log::info!("web: settings saved to {} from {client}", path.display());
+    let old_web = config::parse(std::str::from_utf8(&bytes).unwrap_or(""), path).ok();
+    let moved =
+        old_web.is_none_or(|old| old.web.port != new.web.port || old.web.listen != new.web.listen);
+    let redirect = moved.then(|| {
+        let host = req.host.unwrap_or("localhost");
+        // The name without its port (an IPv6 literal keeps its brackets).
+        let name = match host.rsplit_once(':') {
+            Some((name, port))
+                if !port.is_empty()
+                    && port.bytes().all(|b| b.is_ascii_digit())
+                    && (name.ends_with(']') || !name.contains(':')) =>
+            {
+                name
+            }
+            _ => host,
+        };
+        let name = match new.web.listen {
+            IpAddr::V4(v4) if !v4.is_unspecified() => v4.to_string(),
+            IpAddr::V6(v6) if !v6.is_unspecified() => format!("[{v6}]"),
+            _ => name.to_string(),
+        };
+        format!("http://{name}:{}/setup", new.web.port)
+    });
+    Reply::json(
+        200,
+        &json!({ "ok": true, "version": version(text.as_bytes()), "redirect": redirect }),
+    )
+}
+
+/// A refused config as a field error: `router[0].interface[2].name`
+/// becomes `routers.0.interfaces.2.name`.
+fn refusal(error: &config::Error) -> Value {
+    let field = match error {
+        config::Error::Invalid { key, .. } => {
+            let mut field = key
+                .replace("router[", "routers.")
+                .replace("interface[", "interfaces.");
+            field.retain(|c| c != ']');
+            Value::String(field)
+        }
+        _ => Value::Null,
+    };
+    let message = match error {
+        config::Error::Invalid { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    json!({ "field": field, "error": message })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_origin_must_name_the_host() {
+        let ok = |host, origin, referer| same_origin(Some(host), origin, referer);
+        assert!(ok(
+            "192.168.1.5:8080",
+            Some("http://192.168.1.5:8080"),
+            None
+        ));
+        assert!(ok("Pi.local:8080", Some("HTTP://pi.LOCAL:8080"), None));
+        assert!(ok(
+            "traffic.example.net",
+            Some("https://traffic.example.net"),
+            None
+        ));
+        assert!(ok("[::1]:8080", Some("http://[::1]:8080"), None));
+        assert!(!ok(
+            "192.168.1.5:8080",
+            Some("http://192.168.1.5:8081"),
+            None
+        ));
+        assert!(!ok("192.168.1.5:8080", Some("http://192.168.1.5"), None));
+        assert!(!ok(
+            "192.168.1.5:8080",
+            Some("http://192.168.1.5:8080.evil.example"),
+            None
+        ));
+        assert!(!ok("192.168.1.5:8080", Some("http://evil.example"), None));
+        assert!(!ok("192.168.1.5:8080", Some("null"), None));
+        assert!(!ok(
+            "192.168.1.5:8080",
+            Some("ftp://192.168.1.5:8080"),
+            None
+        ));
+        assert!(
+            !ok("a:1", Some("http://evil"), Some("http://a:1/setup")),
+            "Origin wins over Referer"
+        );
+        assert!(ok("a:1", None, Some("http://a:1/setup")));
+        assert!(ok("a:1", None, Some("http://a:1/")));
+        assert!(!ok("a:1", None, Some("http://a:1")));
+        assert!(!ok("a:1", None, Some("http://a:10/setup")));
+        assert!(!ok("a:1", None, Some("http://a:1@evil/")));
+        assert!(!ok("a:1", None, None));
+        assert!(!same_origin(None, Some("http://a:1"), None));
+        assert!(!same_origin(Some(""), Some("http://"), None));
+        assert!(!ok("é:1", Some("http://\u{e9}"), None));
+        assert!(ok("é:1", Some("http://é:1"), None));
+    }
+
+    #[test]
+    fn the_session_cookie_among_others() {
+        assert_eq!(
+            session_cookie(Some("a=b; mt_session=abc; c=d")),
+            Some("abc")
+        );
+        assert_eq!(session_cookie(Some("mt_session=x")), Some("x"));
+        assert_eq!(session_cookie(Some("xmt_session=x")), None);
+        assert_eq!(session_cookie(None), None);
+    }
+
+    #[test]
+    fn versions_are_hashes_of_the_bytes() {
+        assert_eq!(version(b""), "e3b0c44298fc1c149afbf4c8996fb924");
+        assert_ne!(version(b"a"), version(b"b"));
+    }
+
+    #[test]
+    fn refusals_name_the_form_field() {
+        let error = config::Error::Invalid {
+            path: "x".into(),
+            key: "router[1].interface[2].name".into(),
+            message: "is empty".into(),
+        };
+        assert_eq!(
+            refusal(&error),
+            json!({"field": "routers.1.interfaces.2.name", "error": "is empty"})
+        );
+    }
+}

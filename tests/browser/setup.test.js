@@ -254,7 +254,7 @@ describe('the settings page', () => {
     assert.equal(await visible(page, '.router .hint'), false);
     await page.click('.router button:text("Load interfaces")');
     await page.waitForSelector('.router .result.bad');
-    assert.match(await text(page, '.router .result'), /refused/i);
+    assert.match(await text(page, '.router .result'), new RegExp(`^nothing answers on port ${S.sim.port} of 127\\.0\\.0\\.2`));
     await page.click('#reload');
     await page.waitForFunction(() => document.querySelector('.router [data-key=host]').value === '127.0.0.1');
     noErrors(page);
@@ -286,9 +286,14 @@ describe('the settings page', () => {
         await page.goto(`http://127.0.0.1:${otherPort}${p}`);
         const r = await answer;
         assert.equal(r.status(), 403, `${p}: ${r.status()}`);
-        const sent = await r.request().allHeaders();
-        assert.match(sent.cookie || '', /mt_session=/, `${p}: the session cookie went along`);
-        assert.equal(sent.origin, `http://127.0.0.1:${otherPort}`, p);
+        // Chromium reports the headers and body of the form's navigation, not those of a no-cors fetch (the raw
+        // requests below carry a foreign Origin and the cookie for certain).
+        if (p === '/form') {
+          assert.ok(JSON.parse(await r.text()).error, `${p}: a JSON refusal`);
+          const sent = await r.request().allHeaders();
+          assert.equal(sent.origin, `http://127.0.0.1:${otherPort}`, p);
+          assert.match(sent.cookie || '', /mt_session=/, `${p}: the session cookie went along`);
+        }
       }
     } finally {
       other.close();
@@ -332,19 +337,18 @@ describe('the settings page', () => {
     const page = await loggedIn();
     const before = configText();
     await page.fill('.router .iface:nth-child(2) [data-key=name]', '');
-    await page.fill('[data-path="web.listen"]', 'not an address');
     const saved = await save(page);
     assert.equal(saved.status, 422, JSON.stringify(saved.body));
     const fields = saved.body.errors.map((e) => e.field);
-    assert.ok(fields.includes('web.listen'), JSON.stringify(saved.body));
+    assert.deepEqual(fields, ['routers.0.interfaces.1.name'], JSON.stringify(saved.body));
     for (const e of saved.body.errors) {
       const next = await page.evaluate((f) => {
         const input = document.querySelector(`[data-path="${f}"]`);
         const at = input && (input.closest('label') || input.closest('.iface') || input);
-        const small = at && (at.nextElementSibling || {});
+        const small = at && ((at.tagName === 'LABEL' ? at.lastElementChild : at.nextElementSibling) || {});
         return input ? [input.classList.contains('bad'), small.className, small.textContent] : null;
       }, e.field);
-      if (next) assert.deepEqual(next, [true, 'ferr', e.error], e.field);
+      assert.deepEqual(next, [true, 'ferr', e.error], e.field);
     }
     assert.equal(configText(), before);
     noErrors(page);
@@ -393,10 +397,11 @@ describe('the settings page', () => {
     // Wrong passwords until one is refused for being too many; then wait as told, and fail again, so that the wait
     // grows to several seconds.
     let throttled = null;
-    for (let i = 0; i < 12 && !(throttled && throttled[1].retry_after >= 3); i++) {
+    for (let i = 0; i < 12; i++) {
       const r = await post('wrong');
       if (r[0] === 429) {
         throttled = r;
+        if (r[1].retry_after >= 3) break;
         await new Promise((resolve) => setTimeout(resolve, r[1].retry_after * 1000 + 100));
       } else {
         assert.equal(r[0], 401, JSON.stringify(r));

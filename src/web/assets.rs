@@ -121,7 +121,8 @@ mod tests {
         assert!(body("app.js").starts_with("(()=>{'use strict';"));
         assert!(body("setup.js").starts_with("(()=>{'use strict';"));
         assert!(
-            body("setup.js").contains("function getJson(") && !body("setup.js").contains("function drawGraph("),
+            body("setup.js").contains("function getJson(")
+                && !body("setup.js").contains("function drawGraph("),
             "the settings page ships common.js, not the graph's scripts"
         );
         assert!(

@@ -171,7 +171,7 @@ function fill(config) {
     if (placeholders[input.dataset.path] != null) input.placeholder = placeholders[input.dataset.path];
   }
   $('routers').textContent = '';
-  config.routers.forEach((router, i) => $('routers').append(routerBox(router, i)));
+  if (!config.web_only) config.routers.forEach((router, i) => $('routers').append(routerBox(router, i)));
   $('routers-part').hidden = config.web_only;
   $('storage').hidden = config.web_only;
   clearErrors();
@@ -478,12 +478,24 @@ async function save(e) {
   const saved = r.body.version;
   version = saved;
   if (r.body.redirect) return follow(r.body.redirect, saved);
-  await loadConfig();
-  return waitApplied(saved);
+  const off = config.web.enabled === false || config.web.settings === false;
+  if (!off) await loadConfig();
+  return waitApplied(saved, off && config.web);
 }
 
-/** "saved", then "applied at HH:MM:SS" once the daemon runs the saved version. */
-async function waitApplied(saved) {
+/** After a save that turned this page or the web server off: says so, and leaves nothing to click. */
+function gone(text) {
+  saveState('');
+  $('setup').hidden = true;
+  $('logout').hidden = true;
+  note(text);
+}
+
+/**
+ * "saved", then "applied at HH:MM:SS" once the daemon runs the saved version; `off`: the saved [web] turned this page
+ * (settings) or the web server (enabled) off, so that the daemon applying it ends the answers here.
+ */
+async function waitApplied(saved, off) {
   const mine = ++applying;
   saveState('Saved; waiting for the daemon to apply it…');
   const end = Date.now() + 60000;
@@ -493,8 +505,10 @@ async function waitApplied(saved) {
       if (r.body.applied_version === saved) {
         return saveState(`Saved; applied at ${formatTime(r.body.applied_at, true)}.`);
       }
+      if (off && r.status === 404) return gone('Saved and applied: this page is off now (web.settings = false).');
     } catch {
-      // Not answering for a moment (the daemon may be busy): ask again.
+      // Not answering for a moment (the daemon may be busy): ask again; or the web server is off now.
+      if (off && off.enabled === false) return gone('Saved and applied: the web server is off (web.enabled = false).');
     }
     await sleep(300);
   }

@@ -108,8 +108,8 @@ function prefill(file) {
 /**
  * The whole stack: simulator, daemon (web server on a free loopback port), Chromium. `web`: more lines for the config's
  * [web] section (setup.test.js: the admin password).
- * Returns { base, browser, sim, daemon, dir, config (the config file's path), api(path), startDaemon(), stopDaemon(),
- * stop() }.
+ * Returns { base, browser, sim, daemon, dir, config (the config file's path), api(path), startDaemon(flags),
+ * stopDaemon(), stop() }.
  */
 async function startStack({ web = '' } = {}) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -152,9 +152,13 @@ ${web}`);
     return r.json();
   };
   const stack = { base, sim, daemon: null, dir, config, api };
-  /** Starts the daemon (again, after a test stopped it: same config, same port) and waits until it answers. */
-  stack.startDaemon = async () => {
-    const daemon = spawnLogged(path.join(ROOT, 'target', 'debug', 'mt-trafmon'), ['--config', config], path.join(dir, 'daemon.log'));
+  /**
+   * Starts the daemon (again, after a test stopped it: same config, same port; `flags` before --config, e.g. ['-w'])
+   * and waits until it answers.
+   */
+  stack.startDaemon = async (flags = []) => {
+    const daemon = spawnLogged(path.join(ROOT, 'target', 'debug', 'mt-trafmon'), [...flags, '--config', config],
+      path.join(dir, 'daemon.log'));
     let daemonExit = null;
     daemon.exited = new Promise((resolve) => daemon.once('exit', (c, s) => { daemonExit = c ?? s; resolve(); }));
     stack.daemon = daemon;

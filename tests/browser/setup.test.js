@@ -32,7 +32,7 @@ const shot = (page, name) => page.screenshot({ path: path.join(ARTIFACTS, `${nam
 // Answers with an error status are expected here (401, 409, 422, 429, 403), and Chromium logs each as a console error;
 // so do the polls of an address that stopped answering after a move. Anything else (CSP violations, script errors)
 // fails the test.
-const EXPECTED = /^Failed to load resource: (the server responded with a status of (40[0139]|409|422|429)|net::ERR_CONNECTION_REFUSED)/;
+const EXPECTED = /^Failed to load resource: (the server responded with a status of (40[01349]|422|429)|net::ERR_CONNECTION_REFUSED)/;
 const noErrors = (page) => assert.deepEqual(page.errors.filter((e) => !EXPECTED.test(e)), [], 'console, page or CSP errors');
 const text = (page, selector) => page.evaluate((s) => document.querySelector(s).textContent, selector);
 const visible = (page, selector) => page.evaluate((s) => {
@@ -75,7 +75,7 @@ describe('the settings page', () => {
     await page.waitForSelector('#login:not([hidden])');
     await page.fill('#password', ADMIN);
     await page.click('#login-button');
-    await page.waitForSelector('#setup:not([hidden]) .router');
+    await page.waitForSelector('#setup:not([hidden]) #save');
     return page;
   }
 
@@ -367,6 +367,29 @@ describe('the settings page', () => {
     noErrors(page);
   });
 
+  it('web-only mode (-w): only the web server\'s part is shown and sent', async () => {
+    await S.stopDaemon();
+    await S.startDaemon(['-w']);
+    try {
+      const page = await loggedIn();
+      assert.match(await text(page, '#note'), /^Web-only mode/);
+      for (const s of ['#routers-part', '#storage']) assert.equal(await visible(page, s), false, s);
+      assert.equal(await page.locator('.router').count(), 0);
+      await page.fill('[data-path="web.title"]', 'Web Only');
+      const sent = page.waitForRequest((r) => r.url().endsWith('/api/setup/save'));
+      const saved = await save(page);
+      assert.equal(saved.status, 200, JSON.stringify(saved.body));
+      assert.deepEqual(Object.keys(JSON.parse((await sent).postData()).config), ['web']);
+      await applied(page);
+      assert.equal((await api('/api/interfaces')).title, 'Web Only');
+      assert.match(configText(), /\[\[router\.interface\]\]\s+name = "bridge1"/, 'the routers were kept');
+      noErrors(page);
+    } finally {
+      await S.stopDaemon();
+      await S.startDaemon();
+    }
+  });
+
   it('a new port: the browser lands on it once it answers', async () => {
     const page = await loggedIn();
     const port = await freePort();
@@ -421,6 +444,19 @@ describe('the settings page', () => {
     await page.fill('#password', ADMIN);
     await page.click('#login-button');
     await page.waitForSelector('#setup:not([hidden]) .router');
+    noErrors(page);
+  });
+
+  it('the page turned off here: /setup and its routes answer 404, the graph page stays', async () => {
+    const page = await loggedIn();
+    await page.uncheck('[data-path="web.settings"]');
+    const saved = await save(page);
+    assert.equal(saved.status, 200, JSON.stringify(saved.body));
+    await page.waitForFunction(() => /^Saved and applied: this page is off now/.test(document.getElementById('note').textContent));
+    assert.equal(await visible(page, '#setup'), false);
+    assert.match(configText(), /settings = false/);
+    for (const p of ['/setup', '/api/setup/state', '/api/setup/config']) assert.equal((await fetch(base + p)).status, 404, p);
+    assert.equal((await fetch(`${base}/api/interfaces`)).status, 200);
     noErrors(page);
   });
 

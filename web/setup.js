@@ -286,10 +286,13 @@ function ifaceRow(f) {
   return row;
 }
 
-/** Whether a stored router's host, port or user differs from the file's, so that its password must be typed again. */
+/**
+ * Whether a stored router's host, port or user differs from the file's while it has a password, so that the password
+ * must be typed again (one without a password has nothing to send to a new host).
+ */
 function moved(box) {
   const s = box.stored;
-  if (!s) return false;
+  if (!s || !s.password_set) return false;
   return trimmed(box.f.host) !== s.host || numberOrNull(box.f.port) !== s.port || trimmed(box.f.user) !== s.user;
 }
 
@@ -303,11 +306,11 @@ function passwordHint(box) {
   hint.hidden = !needed;
 }
 
-/** The password to send: typed, else null (keep the stored one) for a stored router, else empty. */
+/** The password to send: typed, else null (keep the stored one) for a stored router with one, else empty (none). */
 function passwordOf(box) {
   const typed = box.f.password.value;
   if (typed !== '') return typed;
-  return box.original == null ? '' : null;
+  return box.stored && box.stored.password_set ? null : '';
 }
 
 /** Refuses (next to the field) a stored router's changed host, port or user without its password; true if fine. */

@@ -216,6 +216,40 @@ describe('the settings page', () => {
     noErrors(page);
   });
 
+  it('a router added with its password is collected; removed, it is gone', async () => {
+    const page = await loggedIn();
+    await page.click('#add-router');
+    const box = page.locator('.router').nth(1);
+    await box.locator('[data-key=name]').fill('second');
+    await box.locator('[data-key=host]').fill('127.0.0.1');
+    await box.locator('[data-key=port]').fill(String(S.sim.port));
+    await box.locator('[data-key=user]').fill('admin');
+    assert.equal(await box.locator('.hint').isVisible(), false, 'a new router asks for no retyping');
+    await box.locator('[data-key=password]').fill(ROUTER_PASSWORD);
+    await box.locator('button:text("Load interfaces")').click();
+    await box.locator('.pick:not([hidden])').waitFor();
+    await box.locator('.pick').selectOption('wlan1');
+    await box.locator('button:text-is("Add")').click();
+    let saved = await save(page);
+    assert.equal(saved.status, 200, JSON.stringify(saved.body));
+    await until('a live sample of second/wlan1', async () => {
+      const j = await api('/api/live');
+      return j.interfaces.find((f) => f.id === 'second/wlan1' && f.ts !== null);
+    }, 10000);
+    await applied(page);
+    // The form was loaded again from the file: the new router is a stored one now, its password not in the page.
+    assert.equal(await page.getAttribute('.router:nth-child(2) [data-key=password]', 'placeholder'), 'unchanged');
+    assert.equal(await value(page, '.router:nth-child(2) [data-key=password]'), '');
+    await page.click('.router:nth-child(2) button:text("Remove this router")');
+    assert.equal(await page.locator('.router').count(), 1);
+    saved = await save(page);
+    assert.equal(saved.status, 200, JSON.stringify(saved.body));
+    await until('second/wlan1 gone', async () => !(await api('/api/interfaces')).interfaces.some((f) => f.router === 'second'),
+      10000);
+    await applied(page);
+    noErrors(page);
+  });
+
   it('a changed host without the password typed again is refused, by the page and by the server', async () => {
     const page = await loggedIn();
     const before = configText();

@@ -1253,3 +1253,53 @@ fn every_line_fits_80_columns() {
     let run = dialogue(new_file(), web_only, fake());
     assert_fits(&run.transcript);
 }
+
+#[test]
+fn passwd_asks_twice_without_echo_and_stores_a_hash() {
+    let mut host = fake();
+    let script = Script {
+        lines: [
+            &b"short"[..],
+            b"long enough",
+            b"long enougH",
+            b"long enough",
+            b"long enough",
+        ]
+        .iter()
+        .map(|a| [*a, b"\n"].concat())
+        .collect(),
+        echo: host.echo.clone(),
+        read: Rc::new(RefCell::new(Vec::new())),
+    };
+    let read = script.read.clone();
+    let mut output = Vec::new();
+    let document: Document = toml::from_str(
+        "[[router]]\nhost = \"192.0.2.1\"\nuser = \"u\"\npassword = \"p\"\n[[router.interface]]\nname = \"e\"\n",
+    )
+    .unwrap();
+    passwd(
+        &mut BufReader::new(script),
+        &mut output,
+        &mut host,
+        Path::new(config::DEFAULT_PATH),
+        document,
+    )
+    .unwrap();
+    let transcript = String::from_utf8(output).unwrap();
+    assert!(
+        says(&transcript, "use at least 8 characters; try again."),
+        "{transcript}"
+    );
+    assert!(
+        says(&transcript, "the two differ; try again."),
+        "{transcript}"
+    );
+    assert!(read.borrow().iter().all(|(_, echo)| !echo), "never echoed");
+    assert!(host.echo.get());
+    let saved = host.saved.as_deref().unwrap();
+    assert!(!saved.contains("long enough"), "{saved}");
+    let config = config::parse(saved, Path::new(config::DEFAULT_PATH)).unwrap();
+    let hash = crate::auth::Hash::parse(config.web.admin_password.as_deref().unwrap()).unwrap();
+    assert!(hash.verify("long enough"));
+    assert_eq!(config.routers[0].password, "p", "the rest is kept");
+}

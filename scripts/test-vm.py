@@ -289,6 +289,7 @@ def run(console, web_port, memory):
     console.prompt("Page title [MikroTik Traffic Monitor]:", "")
     console.prompt("Allowed [private]:", "")
     console.prompt("Theme until a visitor picks one: dark or classic (light) [dark]:", "")
+    console.prompt("Admin password (not shown; Enter to skip):", "")
     console.expect(r"Written to /etc/mt-trafmon/mt-trafmon\.toml\.", 60, what="the file written")
     console.prompt("Start the service now and at every boot (systemctl enable --now)? [Y/n]:", "")
     console.expect(r"The mt-trafmon service is enabled and running\.", 180, what="the service started")

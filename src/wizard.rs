@@ -676,6 +676,7 @@ pub fn run(
             },
         )?;
         web.theme = (theme != config::Theme::Dark).then_some(theme);
+        settings_password(&mut talk, host, web)?;
     }
 
     document.router.insert(0, router);
@@ -1371,6 +1372,27 @@ pub fn passwd(
     talk.say("  Saved; a running daemon uses it within a few seconds.")
 }
 
+/// The wizard's question for the settings page's admin password, which
+/// Enter skips (keeping the one set, if any); not asked when the page is
+/// off.
+fn settings_password(
+    talk: &mut Talk<'_>,
+    host: &mut dyn Host,
+    web: &mut config::WebSection,
+) -> Result<(), Stop> {
+    if web.settings == Some(false) {
+        return Ok(());
+    }
+    talk.say(match web.admin_password.is_some() {
+        true => "  The settings page (/setup) has an admin password: type a new one, or press Enter to keep it.",
+        false => "  With an admin password, these settings can be changed in the browser (/setup); without one the page changes nothing (mt-trafmon passwd sets one later).",
+    })?;
+    if let Some(hash) = admin_password(talk, host, true)? {
+        web.admin_password = Some(hash);
+    }
+    Ok(())
+}
+
 /// Asks for a new admin password of the settings page, twice, without
 /// echo; returns its hash ([`auth::new_hash`]), or `None` when `optional`
 /// and the answer is empty.
@@ -1380,7 +1402,7 @@ fn admin_password(
     optional: bool,
 ) -> Result<Option<String>, Stop> {
     let prompt = match optional {
-        true => "Admin password (not shown; Enter for none)",
+        true => "Admin password (not shown; Enter to skip)",
         false => "Admin password (not shown)",
     };
     loop {

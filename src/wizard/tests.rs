@@ -234,7 +234,7 @@ fn dialogue(start: Start, answers: &[&[u8]], mut host: Fake) -> Run {
 }
 
 /// Every answer of a new collecting and serving machine, mostly defaults.
-const HAPPY: [&[u8]; 16] = [
+const HAPPY: [&[u8]; 17] = [
     b"",           // collects
     b"",           // serves
     b"",           // address
@@ -251,6 +251,7 @@ const HAPPY: [&[u8]; 16] = [
     b"",           // title
     b"",           // allow-list
     b"",           // theme
+    b"",           // admin password: none
 ];
 
 #[test]
@@ -317,9 +318,11 @@ fn a_new_config_with_the_defaults() {
     assert!(!t.contains("secret"), "{t}");
     assert!(!t.contains("systemctl"), "no service offer: {t}");
 
-    // The password is the one line read with the echo off.
-    for (answer, echo) in &run.read {
-        assert_eq!(*echo, answer != "secret\n", "{answer:?}");
+    // The passwords (the router's, the skipped admin one, the last line)
+    // are the lines read with the echo off.
+    let last = run.read.len() - 1;
+    for (n, (answer, echo)) in run.read.iter().enumerate() {
+        assert_eq!(*echo, answer != "secret\n" && n != last, "{answer:?}");
     }
     assert_eq!(
         run.host.logins,
@@ -411,10 +414,27 @@ fn invalid_answers_are_asked_again_with_the_reason() {
         b"10.0.0.0/8, nas.lan,",
         b"blue",
         b"classic",
+        b"pw",
+        b"admin-pass-1",
+        b"admin-pass-2",
+        b"admin-pass-1",
+        b"admin-pass-1",
     ];
     let run = dialogue(new_file(), answers, fake());
     run.result.as_ref().unwrap();
     let t = &run.transcript;
+    assert!(says(t, "use at least 8 characters; try again."), "{t}");
+    assert!(says(t, "the two differ; try again."), "{t}");
+    let admin = run.config().web.admin_password.unwrap();
+    assert!(
+        crate::auth::Hash::parse(&admin)
+            .unwrap()
+            .verify("admin-pass-1")
+    );
+    assert!(
+        run.read.iter().rev().take(5).all(|(_, echo)| !echo),
+        "admin passwords are read without echo"
+    );
     for reason in [
         "    answer y or n; try again.\n",
         "    \"not a host!\" is not an IP address (192.168.88.1, fd00::1) or a host name (router.lan); try again.\n",
@@ -753,6 +773,7 @@ fn a_web_only_machine_asks_no_router_login() {
         b"",
         b"",
         b"",
+        b"",
     ];
     let run = dialogue(new_file(), answers, fake());
     let outcome = run.result.as_ref().unwrap();
@@ -896,7 +917,7 @@ fn the_service_offer() {
     let mut host = fake();
     host.state = ServiceState::Enabled;
     host.service = true;
-    let answers: &[&[u8]] = &[b"n", b"", b"", b"", b"", b"", b"", b"", b"", b""];
+    let answers: &[&[u8]] = &[b"n", b"", b"", b"", b"", b"", b"", b"", b"", b"", b""];
     let run = dialogue(new_file(), answers, host);
     run.result.as_ref().unwrap();
     assert!(!run.transcript.contains(offer), "{}", run.transcript);

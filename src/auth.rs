@@ -22,10 +22,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 
-/// PBKDF2 rounds of a new hash: one check takes about 10 ms on a PC
-/// (x86_64, release build) and about 70 ms on a Raspberry Pi 3 (see
-/// README, "Settings page").
-pub const ITERATIONS: u32 = 60_000;
+/// PBKDF2 rounds of a new hash (two SHA-256 compressions each, 2.6 MB
+/// hashed in all): chosen for about 50 to 100 ms per check on a Raspberry
+/// Pi 3, whose Cortex-A53 has no SHA instructions (an estimate from
+/// software SHA-256 at 25 to 50 MB/s there, not measured on a Pi); README,
+/// "Settings page", has the time measured on x86_64.
+pub const ITERATIONS: u32 = 20_000;
 /// The fewest and the most rounds a stored hash may name (the most
 /// bounds the time one login attempt can take).
 pub const ITERATIONS_RANGE: std::ops::RangeInclusive<u32> = 1_000..=10_000_000;

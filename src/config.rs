@@ -475,28 +475,38 @@ pub fn render(document: &Document) -> Result<String, toml::ser::Error> {
 /// flushed to disk and renamed over the target (then the directory is
 /// flushed), so a crash leaves the old file or the new one, never half of
 /// one. The file is readable by its owner only (it may hold a password),
-/// or also by the group `mt-trafmon` (mode 0640) when that group exists
-/// and the writer may give the file to it (root, on an installed system),
-/// so that the service can read it.
+/// or also by its group (mode 0640): the group `mt-trafmon` when that
+/// group exists and the writer may give the file to it (root, on an
+/// installed system), so that the service can read it; or the group the
+/// new file got anyway (the packaged service saving from the settings
+/// page into its setgid directory) when the file it replaces was readable
+/// by that group.
 pub fn save(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let directory = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let temporary = directory.join(format!(".{name}.{}.tmp", std::process::id()));
+    let old = std::fs::metadata(path).ok();
     let result = (|| {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(&temporary)?;
-        if let Some(group) = service_group() {
-            if rustix::fs::fchown(&file, None, Some(group)).is_ok() {
-                rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(0o640))?;
-            }
+        let given = service_group()
+            .is_some_and(|group| rustix::fs::fchown(&file, None, Some(group)).is_ok());
+        let kept = || -> std::io::Result<bool> {
+            let gid = file.metadata()?.gid();
+            Ok(old
+                .as_ref()
+                .is_some_and(|old| old.mode() & 0o040 != 0 && old.gid() == gid))
+        };
+        if given || kept()? {
+            rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(0o640))?;
         }
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
@@ -1053,6 +1063,22 @@ name = "vlan/10 guests"
             "no temporary file left"
         );
         assert!(save(&dir.join("missing/x.toml"), "x").is_err());
+        if service_group().is_none() {
+            // Group-readable stays so (the service saving from the settings
+            // page); owner-only stays so.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+            save(&path, "a").unwrap();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o640);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            save(&path, "b").unwrap();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o640, "never readable by others");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            save(&path, "c").unwrap();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -308,6 +308,8 @@ fn happy_path_with_re_asked_answers() {
         "127.0.0.1, 192.168.1.0/24",
     );
     session.answer("dark or classic (light) [dark]: ", "classic");
+    session.answer("Admin password (not shown; Enter to skip): ", "settings-pw");
+    session.answer("The same again: ", "settings-pw");
     session.expect(&format!("  Written to {}.\n", path.display()));
     session.expect(&format!(
         "  To run it: mt-trafmon --config {}\n",
@@ -356,6 +358,16 @@ fn happy_path_with_re_asked_answers() {
         (18090, "Home")
     );
     assert_eq!(config.web.theme, mt_trafmon::config::Theme::Classic);
+    let admin = config.web.admin_password.as_deref().unwrap();
+    assert!(
+        mt_trafmon::auth::Hash::parse(admin)
+            .unwrap()
+            .verify("settings-pw")
+    );
+    assert!(
+        !transcript.contains("settings-pw"),
+        "not echoed: {transcript}"
+    );
 }
 
 #[test]
@@ -492,6 +504,7 @@ fn save_anyway_after_a_failed_test() {
         "Traffic Monitor]: ",
         "Allowed [private]: ",
         "[dark]: ",
+        "Enter to skip): ",
     ] {
         session.answer(prompt, "");
     }
@@ -597,6 +610,7 @@ fn a_web_only_machine() {
         "Traffic Monitor]: ",
         "Allowed [private]: ",
         "[dark]: ",
+        "Enter to skip): ",
     ] {
         session.answer(prompt, "");
     }

@@ -627,23 +627,25 @@ fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
 }
 
 /// A refused config as a field error: `router[0].interface[2].name`
-/// becomes `routers.0.interfaces.2.name`.
+/// becomes `routers.0.interfaces.2.name`; a problem of no one field (two
+/// interfaces writing one file, no router) has a `null` field and names
+/// what in its words.
 fn refusal(error: &config::Error) -> Value {
-    let field = match error {
-        config::Error::Invalid { key, .. } => {
+    match error {
+        config::Error::Invalid { key, message, .. }
+            if key.starts_with("router[") || key.starts_with("web.") =>
+        {
             let mut field = key
                 .replace("router[", "routers.")
                 .replace("interface[", "interfaces.");
             field.retain(|c| c != ']');
-            Value::String(field)
+            json!({ "field": field, "error": message })
         }
-        _ => Value::Null,
-    };
-    let message = match error {
-        config::Error::Invalid { message, .. } => message.clone(),
-        other => other.to_string(),
-    };
-    json!({ "field": field, "error": message })
+        config::Error::Invalid { key, message, .. } => {
+            json!({ "field": null, "error": format!("{key}: {message}") })
+        }
+        other => json!({ "field": null, "error": other.to_string() }),
+    }
 }
 
 #[cfg(test)]
@@ -726,6 +728,15 @@ mod tests {
         assert_eq!(
             refusal(&error),
             json!({"field": "routers.1.interfaces.2.name", "error": "is empty"})
+        );
+        let error = config::Error::Invalid {
+            path: "x".into(),
+            key: "gw/ether1 rrd".into(),
+            message: "/a.rrd is also the file of gw/ether2".into(),
+        };
+        assert_eq!(
+            refusal(&error),
+            json!({"field": null, "error": "gw/ether1 rrd: /a.rrd is also the file of gw/ether2"})
         );
     }
 }

@@ -53,6 +53,8 @@ async function start() {
   getJson('/api/interfaces').then((answer) => {
     document.title = `${answer.title} · settings`;
     $('title').textContent = `${answer.title}: settings`;
+    if (!loaded) serverTheme = answer.theme === 'classic' ? 'classic' : 'dark';
+    showTheme();
   }, () => {});
   let r;
   try {
@@ -101,7 +103,7 @@ async function logIn(e) {
     showText('login-error', '');
     $('login').hidden = true;
     if (loaded) {
-      note('');
+      note(modeNote());
       $('logout').hidden = false;
       return undefined;
     }
@@ -175,11 +177,15 @@ function fill(config) {
   $('routers-part').hidden = config.web_only;
   $('storage').hidden = config.web_only;
   clearErrors();
-  note(config.web_only ? 'Web-only mode (-w): only the web server\'s settings can be changed here.' : '');
+  note(modeNote());
   $('login').hidden = true;
   $('logout').hidden = false;
   $('setup').hidden = false;
 }
+
+/** The note over the form: what it cannot change here. */
+const modeNote = () => (loaded.web_only ? 'Web-only mode (-w): only the web server\'s settings can be changed here.'
+  : '');
 
 function option(value, text) {
   const o = el('option', null, text);
@@ -293,7 +299,9 @@ function ifaceRow(f) {
 function moved(box) {
   const s = box.stored;
   if (!s || !s.password_set) return false;
-  return trimmed(box.f.host) !== s.host || numberOrNull(box.f.port) !== s.port || trimmed(box.f.user) !== s.user;
+  const port = (value) => (value == null ? loaded.defaults.port : value);
+  return trimmed(box.f.host) !== s.host || port(numberOrNull(box.f.port)) !== port(s.port)
+    || trimmed(box.f.user) !== s.user;
 }
 
 const PASSWORD_AGAIN = 'Type the password again: the host, port or user changed.';
@@ -400,7 +408,7 @@ function collect() {
     box.ifaces.dataset.path = `routers.${i}.interfaces`;
     const f = box.f;
     for (const key in f) f[key].dataset.path = `routers.${i}.${key}`;
-    const interfaces = [...box.ifaces.children].map((row, j) => {
+    const interfaces = [...box.ifaces.querySelectorAll(':scope > .iface')].map((row, j) => {
       const out = {};
       for (const input of row.querySelectorAll('input')) {
         input.dataset.path = `routers.${i}.interfaces.${j}.${input.dataset.key}`;

@@ -276,7 +276,9 @@ fn every_settings_route_of_the_real_daemon() {
     save["config"]["routers"][0]["interfaces"]
         .as_array_mut()
         .unwrap()
-        .push(json!({"name": "ether2", "label": null, "rrd": null}));
+        .push(
+            json!({"name": "ether2", "label": null, "rrd": null, "type": "ether", "running": true}),
+        );
     let answer = client.post("/api/setup/save", save.clone());
     assert_eq!(answer.status, 200, "{}", answer.body);
     let saved = answer.json();

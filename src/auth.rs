@@ -74,6 +74,11 @@ impl Hmac {
     }
 }
 
+/// HMAC-SHA256 of `message` with `key`.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    Hmac::new(key).mac(&[message])
+}
+
 /// PBKDF2-HMAC-SHA256 (RFC 8018, 5.2) of `password` and `salt` with
 /// `iterations` rounds, filling `out`.
 pub fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32, out: &mut [u8]) {
@@ -382,7 +387,7 @@ mod tests {
             ),
         ];
         for (key, message, expected) in cases {
-            assert_eq!(hex(&Hmac::new(key).mac(&[message])), expected);
+            assert_eq!(hex(&hmac_sha256(key, message)), expected);
         }
     }
 

@@ -72,6 +72,8 @@ pub enum Failure {
     Signals(std::io::Error),
     /// A collector thread could not be started.
     Start(std::io::Error),
+    /// No random numbers for the settings page's key (`getrandom(2)`).
+    Random(std::io::Error),
     /// Waiting for signals and config changes failed.
     Wait(std::io::Error),
 }
@@ -86,6 +88,7 @@ impl fmt::Display for Failure {
             ),
             Failure::Signals(e) => write!(f, "cannot install the SIGINT/SIGTERM handlers: {e}"),
             Failure::Start(e) => write!(f, "cannot start the collectors: {e}"),
+            Failure::Random(e) => write!(f, "cannot read random numbers from the kernel: {e}"),
             Failure::Wait(e) => write!(f, "cannot wait for signals and config changes: {e}"),
         }
     }
@@ -108,9 +111,10 @@ pub fn run(path: &Path, parts: Parts, clock: Arc<dyn Clock>) -> Result<(), Failu
         path.display()
     );
     let mut watch = Watch::new(path);
+    let setup = Setup::new(path, !parts.collect).map_err(Failure::Random)?;
     let file = Edited {
-        setup: Arc::new(Setup::new(path, !parts.collect)),
-        version: setup::version(&bytes),
+        version: setup.version(&bytes),
+        setup: Arc::new(setup),
     };
     let mut daemon = Daemon::start(config, parts, clock, Some(file)).map_err(Failure::Start)?;
     let waited = loop {
@@ -118,8 +122,7 @@ pub fn run(path: &Path, parts: Parts, clock: Arc<dyn Clock>) -> Result<(), Failu
             Ok(true) => break Ok(()),
             Ok(false) => {
                 if let Some(config) = watch.poll() {
-                    let version = setup::version(watch.applied().unwrap_or_default());
-                    daemon.apply(config, version);
+                    daemon.apply(config, watch.applied().unwrap_or_default());
                 }
             }
             Err(e) => break Err(Failure::Wait(e.into())),
@@ -168,7 +171,7 @@ pub struct Daemon {
 pub struct Edited {
     /// The settings page's lasting part (sessions, login throttle).
     pub setup: Arc<Setup>,
-    /// The [`setup::version`] of the config running.
+    /// The [`Setup::version`] of the config running.
     pub version: String,
 }
 
@@ -210,9 +213,9 @@ impl Daemon {
         &self.collectors
     }
 
-    /// Applies a changed configuration (see the module docs), the file
-    /// of [`setup::version`] `version`.
-    pub fn apply(&mut self, config: Config, version: String) {
+    /// Applies a changed configuration (see the module docs), read from
+    /// the file's `bytes`.
+    pub fn apply(&mut self, config: Config, bytes: &[u8]) {
         let mut collected = collected(&config, self.parts);
         let held = self.data.add(&files(&collected));
         collected.routers.retain(|router| {
@@ -243,7 +246,7 @@ impl Daemon {
         }
         let old = std::mem::replace(&mut self.config, config);
         if let Some(file) = &mut self.file {
-            file.version = version;
+            file.version = file.setup.version(bytes);
         }
         self.applied_at = self.clock.now().wall;
         let web = &self.config.web;

@@ -1272,18 +1272,26 @@ pub fn run_terminal(path: &Path) -> Result<Outcome, Stop> {
         key,
     };
 
-    at_terminal(path, |input, output, system| {
-        run(input, output, system, path, start)
-    })
+    let mut start = Some(start);
+    let mut outcome = None;
+    at_terminal(path, &mut |input, output, system| {
+        let start = start.take().ok_or(Stop::NotSaved)?;
+        outcome = Some(run(input, output, system, path, start)?);
+        Ok(())
+    })?;
+    outcome.ok_or(Stop::NotSaved)
 }
+
+/// A dialogue [`at_terminal`] runs: over the terminal's input and output,
+/// with the real host.
+type Dialogue<'a> =
+    dyn FnMut(&mut dyn BufRead, &mut dyn Write, &mut System) -> Result<(), Stop> + 'a;
 
 /// Runs `dialogue` on this process's terminal with a [`System`] host; on
 /// Ctrl-C (or SIGTERM) restores the terminal, says whether the file at
 /// `path` was already written and ends the process by that signal.
-fn at_terminal<T>(
-    path: &Path,
-    dialogue: impl FnOnce(&mut dyn BufRead, &mut dyn Write, &mut System) -> Result<T, Stop>,
-) -> Result<T, Stop> {
+/// (Not generic, so that its thread is compiled once.)
+fn at_terminal(path: &Path, dialogue: &mut Dialogue<'_>) -> Result<(), Stop> {
     let stdin = io::stdin();
     let saved = rustix::termios::tcgetattr(&stdin).map_err(|e| Stop::Terminal(e.into()))?;
     let written = Arc::new(AtomicBool::new(false));
@@ -1345,7 +1353,9 @@ pub fn passwd_terminal(path: &Path) -> Result<(), Stop> {
     })?;
     let document: Document = toml::from_str(&text)
         .map_err(|e| Stop::File(format!("{} cannot be used: {e}", path.display())))?;
-    at_terminal(path, |input, output, system| {
+    let mut document = Some(document);
+    at_terminal(path, &mut |input, output, system| {
+        let document = document.take().ok_or(Stop::NotSaved)?;
         passwd(input, output, system, path, document)
     })
 }

@@ -276,7 +276,9 @@ fn every_settings_route_of_the_real_daemon() {
     save["config"]["routers"][0]["interfaces"]
         .as_array_mut()
         .unwrap()
-        .push(json!({"name": "ether2", "label": null, "rrd": null}));
+        .push(
+            json!({"name": "ether2", "label": null, "rrd": null, "type": "ether", "running": true}),
+        );
     let answer = client.post("/api/setup/save", save.clone());
     assert_eq!(answer.status, 200, "{}", answer.body);
     let saved = answer.json();
@@ -426,5 +428,69 @@ fn every_settings_route_of_the_real_daemon() {
         assert!(!answer.contains(ROUTER_PASSWORD), "{answer}");
         assert!(!answer.contains(&admin), "{answer}");
         assert!(!answer.contains(ADMIN_PASSWORD), "{answer}");
+    }
+}
+
+#[test]
+fn a_web_only_machine_changes_only_the_web_keys() {
+    let dir = TestDir::new("setup-web-only");
+    let port = free_port();
+    let path = dir.path("mt-trafmon.toml");
+    let admin = Hash::new(ADMIN_PASSWORD, b"a salt for tests", 1000).to_string();
+    std::fs::write(
+        &path,
+        format!(
+            "[storage]\ndata_dir = {:?}\n\
+             [[router]]\nname = \"gw\"\nhost = \"192.0.2.1\"\nuser = \"reader\"\npassword = \"{ROUTER_PASSWORD}\"\n\
+             [[router.interface]]\nname = \"ether1\"\n\
+             [web]\nlisten = \"127.0.0.1\"\nport = {port}\nadmin_password = \"{admin}\"\n",
+            dir.0.display().to_string(),
+        ),
+    )
+    .unwrap();
+    let _daemon = Killed(
+        Command::new(BIN)
+            .arg("-w")
+            .arg("--config")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut client = Client {
+        address: SocketAddr::from(([127, 0, 0, 1], port)),
+        cookie: None,
+        seen: Vec::new(),
+    };
+    wait_until(Duration::from_secs(20), "the server", || {
+        TcpStream::connect(client.address).is_ok()
+    });
+    assert_eq!(client.get("/api/setup/state").json()["web_only"], true);
+    let answer = client.post("/api/setup/login", json!({"password": ADMIN_PASSWORD}));
+    let cookie = answer.header("Set-Cookie").unwrap();
+    client.cookie = cookie
+        .strip_prefix("mt_session=")
+        .and_then(|c| c.split(';').next())
+        .map(String::from);
+    let config = client.get("/api/setup/config").json();
+    assert_eq!(config["web_only"], true);
+    let mut save = form(&config);
+    save["config"]["web"]["title"] = json!("Web only");
+    save["config"]["routers"][0]["host"] = json!("192.0.2.99");
+    save["config"]["routers"][0]["password"] = json!("typed");
+    save["config"]["storage"]["data_dir"] = json!("/elsewhere");
+    let answer = client.post("/api/setup/save", save);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let config = mt_trafmon::config::load(&path).unwrap();
+    assert_eq!(config.web.title, "Web only");
+    assert_eq!(
+        config.routers[0].host, "192.0.2.1",
+        "routers are not the page's here"
+    );
+    assert_eq!(config.routers[0].password, ROUTER_PASSWORD);
+    assert_eq!(config.storage.data_dir, dir.0);
+    for answer in &client.seen {
+        assert!(!answer.contains(ROUTER_PASSWORD), "{answer}");
     }
 }

@@ -14,7 +14,7 @@
 //!
 //! Save writes what the daemon would accept (`config::parse`, the
 //! daemon's own check) with `config::save`, and only if the file's bytes
-//! are still those the form was loaded from ([`version`]); the daemon then
+//! are still those the form was loaded from ([`Setup::version`]); the daemon then
 //! applies the file by its live reload and the state's `applied_version`
 //! shows it.
 //!
@@ -30,7 +30,6 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::State;
 use super::routes::{Reply, Req};
@@ -54,6 +53,8 @@ pub struct Setup {
     pub path: PathBuf,
     /// Web-only mode (`-w`): only `[web]` may be changed.
     pub web_only: bool,
+    /// The key of [`Setup::version`], random per process.
+    key: [u8; 32],
     sessions: Mutex<Sessions>,
     throttle: Mutex<Throttle>,
     /// Held while a login is checked: one check at a time.
@@ -63,15 +64,27 @@ pub struct Setup {
 
 impl Setup {
     /// For the config file at `path`.
-    pub fn new(path: &Path, web_only: bool) -> Setup {
-        Setup {
+    pub fn new(path: &Path, web_only: bool) -> std::io::Result<Setup> {
+        Ok(Setup {
             path: path.to_path_buf(),
             web_only,
+            key: auth::random()?,
             sessions: Mutex::default(),
             throttle: Mutex::default(),
             checking: Mutex::default(),
             testing: AtomicBool::new(false),
-        }
+        })
+    }
+
+    /// A config file's version: an HMAC-SHA256 of its bytes (the first
+    /// 16 bytes, in hex) with a key of this process, so that the version,
+    /// which `/api/setup/state` shows without a login, gives nobody a way
+    /// to test guesses of the file's passwords offline.
+    pub fn version(&self, bytes: &[u8]) -> String {
+        auth::hmac_sha256(&self.key, bytes)[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 
@@ -82,7 +95,7 @@ pub struct Page {
     pub setup: std::sync::Arc<Setup>,
     /// `web.admin_password` of the running config.
     pub admin: Option<String>,
-    /// The [`version`] of the config the daemon runs.
+    /// The [`Setup::version`] of the config the daemon runs.
     pub applied_version: String,
     /// When the daemon began running it (Unix seconds).
     pub applied_at: f64,
@@ -101,15 +114,6 @@ pub struct Fields<'a> {
     pub content_type: Option<&'a str>,
     /// The body (at most the server's `MAX_BODY`).
     pub body: &'a [u8],
-}
-
-/// A config file's version: the SHA-256 of its bytes (the first 16 bytes,
-/// in hex).
-pub fn version(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Answers `/setup`, `/setup.js` (404 when the page is off, else left to
@@ -357,7 +361,7 @@ fn config_reply(page: &Page) -> Reply {
     Reply::json(
         200,
         &json!({
-            "version": version(&bytes),
+            "version": page.setup.version(&bytes),
             "web_only": page.setup.web_only,
             "profiles": [Profile::Original, Profile::Compact],
             "storage": {"data_dir": document.storage.data_dir, "profile": document.storage.profile},
@@ -466,7 +470,16 @@ struct FormRouter {
     source: Option<Source>,
     timeout: Option<f64>,
     #[serde(default)]
-    interfaces: Vec<InterfaceSection>,
+    interfaces: Vec<FormInterface>,
+}
+
+/// An interface as the form sends it (other fields, such as the router
+/// list's type and state, are ignored).
+#[derive(Deserialize)]
+struct FormInterface {
+    name: String,
+    label: Option<String>,
+    rrd: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -508,7 +521,7 @@ fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
             ),
         )
     };
-    if version(&bytes) != body.version {
+    if page.setup.version(&bytes) != body.version {
         return changed();
     }
     let form = body.config;
@@ -622,7 +635,7 @@ fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
     });
     Reply::json(
         200,
-        &json!({ "ok": true, "version": version(text.as_bytes()), "redirect": redirect }),
+        &json!({ "ok": true, "version": page.setup.version(text.as_bytes()), "redirect": redirect }),
     )
 }
 
@@ -713,9 +726,13 @@ mod tests {
     }
 
     #[test]
-    fn versions_are_hashes_of_the_bytes() {
-        assert_eq!(version(b""), "e3b0c44298fc1c149afbf4c8996fb924");
-        assert_ne!(version(b"a"), version(b"b"));
+    fn versions_are_keyed_hashes_of_the_bytes() {
+        let one = Setup::new(Path::new("x"), false).unwrap();
+        let other = Setup::new(Path::new("x"), false).unwrap();
+        assert_eq!(one.version(b"a"), one.version(b"a"));
+        assert_eq!(one.version(b"a").len(), 32);
+        assert_ne!(one.version(b"a"), one.version(b"b"));
+        assert_ne!(one.version(b"a"), other.version(b"a"), "a key per process");
     }
 
     #[test]

@@ -144,11 +144,13 @@ pub fn route(state: &State, req: &Req, path: &str, client: IpAddr) -> Option<Rep
     }
     if post {
         if !same_origin(req.host, req.setup.origin, req.setup.referer) {
-            log::warn!(
-                "web: settings POST from {client} refused: Origin {} does not match Host {}",
-                super::escape(req.setup.origin.unwrap_or("(none)")),
-                super::escape(req.host.unwrap_or("(none)"))
-            );
+            if state.log_denial(client, Instant::now()) {
+                log::warn!(
+                    "web: settings POST from {client} refused: Origin {} does not match Host {} (logged once a minute per address)",
+                    super::escape(req.setup.origin.unwrap_or("(none)")),
+                    super::escape(req.host.unwrap_or("(none)"))
+                );
+            }
             return Some(Reply::error(
                 403,
                 "this request did not come from this server's own page (Origin or Referer does not match Host)",
@@ -179,8 +181,11 @@ pub fn route(state: &State, req: &Req, path: &str, client: IpAddr) -> Option<Rep
         "/login" => login(page, req.setup.body, client, now),
         "/logout" => {
             if let Some(token) = token {
-                let mut sessions = page.setup.sessions.lock();
-                sessions.as_mut().unwrap_or_else(|e| e.get_mut()).end(token);
+                let sessions = &page.setup.sessions;
+                sessions
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .end(token);
             }
             let mut reply = Reply::json(200, &json!({ "ok": true }));
             reply.headers.push((

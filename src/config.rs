@@ -96,6 +96,9 @@ pub enum Theme {
 }
 
 impl Theme {
+    /// Every theme, the default first.
+    pub const ALL: [Theme; 2] = [Theme::Dark, Theme::Classic];
+
     /// The name used in the config, URLs and JSON.
     pub fn name(self) -> &'static str {
         match self {
@@ -160,6 +163,19 @@ pub enum Source {
     Counters,
     /// The router's `monitor-traffic` rates, as the original did.
     MonitorTraffic,
+}
+
+impl Source {
+    /// Every source, the default first.
+    pub const ALL: [Source; 2] = [Source::Counters, Source::MonitorTraffic];
+
+    /// The name used in the config and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Counters => "counters",
+            Source::MonitorTraffic => "monitor-traffic",
+        }
+    }
 }
 
 /// One monitored interface.

@@ -28,12 +28,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::State;
 use super::routes::{Reply, Req};
 use crate::auth::{self, Sessions, Throttle};
+use crate::config::Theme;
 use crate::config::{
     self, Document, InterfaceSection, RouterSection, Source, StorageSection, WebSection,
 };
@@ -187,7 +187,7 @@ pub fn route(state: &State, req: &Req, path: &str, client: IpAddr) -> Option<Rep
                     .unwrap_or_else(PoisonError::into_inner)
                     .end(token);
             }
-            let mut reply = Reply::json(200, &json!({ "ok": true }));
+            let mut reply = ok();
             reply.headers.push((
                 "Set-Cookie",
                 format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
@@ -245,20 +245,21 @@ fn session_cookie(cookie: Option<&str>) -> Option<&str> {
 }
 
 fn state_reply(page: &Page, logged_in: bool) -> Reply {
-    let mut body = json!({
-        "settings": true,
-        "password_set": page.admin.is_some(),
-        "logged_in": logged_in,
-        "web_only": page.setup.web_only,
-        "applied_version": page.applied_version,
-        "applied_at": page.applied_at.floor() as i64,
-    });
+    let mut body = vec![
+        ("settings", true.into()),
+        ("password_set", page.admin.is_some().into()),
+        ("logged_in", logged_in.into()),
+        ("web_only", page.setup.web_only.into()),
+        ("applied_version", page.applied_version.as_str().into()),
+        ("applied_at", (page.applied_at.floor() as i64).into()),
+    ];
     if page.admin.is_none() {
-        body["how"] = json!(
-            "no admin password is set, so nothing can be changed here: set one on the server with `sudo mt-trafmon passwd` (or in the setup wizard, `sudo mt-trafmon -s`)"
-        );
+        body.push((
+            "how",
+            "no admin password is set, so nothing can be changed here: set one on the server with `sudo mt-trafmon passwd` (or in the setup wizard, `sudo mt-trafmon -s`)".into(),
+        ));
     }
-    Reply::json(200, &body)
+    Reply::json(200, &object(body))
 }
 
 fn login(page: &Page, body: &[u8], client: IpAddr, now: Instant) -> Reply {
@@ -268,11 +269,8 @@ fn login(page: &Page, body: &[u8], client: IpAddr, now: Instant) -> Reply {
             "no admin password is set: run `sudo mt-trafmon passwd` on the server",
         );
     };
-    #[derive(Deserialize)]
-    struct Body {
-        password: String,
-    }
-    let Ok(Body { password }) = serde_json::from_slice(body) else {
+    let body = parse(body).ok();
+    let Some(password) = body.as_ref().and_then(|b| b["password"].as_str()) else {
         return Reply::error(400, "send {\"password\": \"...\"}");
     };
     let setup = &page.setup;
@@ -290,15 +288,18 @@ fn login(page: &Page, body: &[u8], client: IpAddr, now: Instant) -> Reply {
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         let mut reply = Reply::json(
             429,
-            &json!({
-                "error": format!("too many attempts; try again in {seconds} s"),
-                "retry_after": seconds,
-            }),
+            &object(vec![
+                (
+                    "error",
+                    format!("too many attempts; try again in {seconds} s").into(),
+                ),
+                ("retry_after", seconds.into()),
+            ]),
         );
         reply.headers.push(("Retry-After", seconds.to_string()));
         return reply;
     }
-    let right = auth::Hash::parse(admin).is_ok_and(|hash| hash.verify(&password));
+    let right = auth::Hash::parse(admin).is_ok_and(|hash| hash.verify(password));
     if !right {
         throttle().failed(client, Instant::now());
         log::warn!("web: wrong settings password from {client}");
@@ -315,12 +316,28 @@ fn login(page: &Page, body: &[u8], client: IpAddr, now: Instant) -> Reply {
         .unwrap_or_else(PoisonError::into_inner)
         .start(admin, token, Instant::now());
     log::info!("web: settings login from {client}");
-    let mut reply = Reply::json(200, &json!({ "ok": true }));
+    let mut reply = ok();
     reply.headers.push((
         "Set-Cookie",
         format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"),
     ));
     reply
+}
+
+/// `{"ok": true}`.
+fn ok() -> Reply {
+    Reply::json(200, &object(vec![("ok", true.into())]))
+}
+
+/// A JSON object of `pairs`, in that order of keys (sorted, as
+/// `serde_json` keeps them).
+fn object(pairs: Vec<(&str, Value)>) -> Value {
+    Value::Object(pairs.into_iter().map(|(k, v)| (k.into(), v)).collect())
+}
+
+/// A request body as JSON, or the 400 saying it is not.
+fn parse(body: &[u8]) -> Result<Value, Reply> {
+    serde_json::from_slice(body).map_err(|e| Reply::error(400, format!("malformed request: {e}")))
 }
 
 /// The config file's bytes and its document, or the answer saying why
@@ -339,6 +356,16 @@ fn current(path: &Path) -> Result<(Vec<u8>, Document), Reply> {
     Ok((bytes, document))
 }
 
+/// A path as JSON text (config paths come from TOML text: UTF-8).
+fn path_value(path: Option<&Path>) -> Value {
+    path.map(Path::to_string_lossy).into()
+}
+
+/// A list of names as JSON.
+fn names(names: impl Iterator<Item = &'static str>) -> Value {
+    names.map(Value::from).collect()
+}
+
 fn config_reply(page: &Page) -> Reply {
     let (bytes, document) = match current(&page.setup.path) {
         Ok(current) => current,
@@ -346,45 +373,80 @@ fn config_reply(page: &Page) -> Reply {
     };
     let routers: Vec<Value> = document
         .router
-        .iter()
+        .into_iter()
         .map(|r| {
-            json!({
-                "name": r.name,
-                "host": r.host,
-                "port": r.port,
-                "user": r.user,
-                "password_set": r.password.as_deref().is_some_and(|p| !p.is_empty()) || r.password_file.is_some(),
-                "source": r.source,
-                "timeout": r.timeout,
-                "interfaces": r.interface.iter().map(|i| json!({
-                    "name": i.name, "label": i.label, "rrd": i.rrd,
-                })).collect::<Vec<_>>(),
-            })
+            let password_set =
+                r.password.as_deref().is_some_and(|p| !p.is_empty()) || r.password_file.is_some();
+            let interfaces: Vec<Value> = r
+                .interface
+                .into_iter()
+                .map(|i| {
+                    object(vec![
+                        ("name", i.name.into()),
+                        ("label", i.label.into()),
+                        ("rrd", path_value(i.rrd.as_deref())),
+                    ])
+                })
+                .collect();
+            object(vec![
+                ("name", r.name.into()),
+                ("host", r.host.into()),
+                ("port", r.port.into()),
+                ("user", r.user.into()),
+                ("password_set", password_set.into()),
+                ("source", r.source.map(Source::name).into()),
+                ("timeout", r.timeout.into()),
+                ("interfaces", interfaces.into()),
+            ])
         })
         .collect();
-    let web = &document.web;
-    Reply::json(
-        200,
-        &json!({
-            "version": page.setup.version(&bytes),
-            "web_only": page.setup.web_only,
-            "profiles": [Profile::Original, Profile::Compact],
-            "storage": {"data_dir": document.storage.data_dir, "profile": document.storage.profile},
-            "routers": routers,
-            "web": {
-                "enabled": web.enabled, "listen": web.listen, "port": web.port,
-                "title": web.title, "theme": web.theme, "allow": web.allow,
-                "trusted_proxies": web.trusted_proxies, "hostnames": web.hostnames,
-                "settings": web.settings,
-            },
-            "defaults": {
-                "port": DEFAULT_PORT, "timeout": config::DEFAULT_TIMEOUT, "source": Source::Counters,
-                "web_port": config::DEFAULT_WEB_PORT, "listen": config::DEFAULT_LISTEN,
-                "title": config::DEFAULT_TITLE, "theme": config::Theme::Dark,
-                "data_dir": config::DEFAULT_DATA_DIR, "profile": Profile::Original,
-            },
-        }),
-    )
+    let web = document.web;
+    let storage = document.storage;
+    let reply = object(vec![
+        ("version", page.setup.version(&bytes).into()),
+        ("web_only", page.setup.web_only.into()),
+        (
+            "profiles",
+            names(Profile::ALL.into_iter().map(Profile::name)),
+        ),
+        (
+            "storage",
+            object(vec![
+                ("data_dir", path_value(storage.data_dir.as_deref())),
+                ("profile", storage.profile.map(Profile::name).into()),
+            ]),
+        ),
+        ("routers", routers.into()),
+        (
+            "web",
+            object(vec![
+                ("enabled", web.enabled.into()),
+                ("listen", web.listen.map(|a| a.to_string()).into()),
+                ("port", web.port.into()),
+                ("title", web.title.into()),
+                ("theme", web.theme.map(Theme::name).into()),
+                ("allow", web.allow.into()),
+                ("trusted_proxies", web.trusted_proxies.into()),
+                ("hostnames", web.hostnames.into()),
+                ("settings", web.settings.into()),
+            ]),
+        ),
+        (
+            "defaults",
+            object(vec![
+                ("port", DEFAULT_PORT.into()),
+                ("timeout", config::DEFAULT_TIMEOUT.into()),
+                ("source", Source::Counters.name().into()),
+                ("web_port", config::DEFAULT_WEB_PORT.into()),
+                ("listen", config::DEFAULT_LISTEN.to_string().into()),
+                ("title", config::DEFAULT_TITLE.into()),
+                ("theme", Theme::Dark.name().into()),
+                ("data_dir", config::DEFAULT_DATA_DIR.into()),
+                ("profile", Profile::Original.name().into()),
+            ]),
+        ),
+    ]);
+    Reply::json(200, &reply)
 }
 
 /// The stored password of router `index` of the file, if the daemon could
@@ -400,36 +462,40 @@ const RETYPE: &str = "type the router's password again: the host, port or user c
 
 /// Test connection / Load interfaces.
 fn test(page: &Page, body: &[u8]) -> Reply {
-    #[derive(Deserialize)]
-    struct Body {
-        router: Option<usize>,
-        host: String,
-        port: Option<u16>,
-        user: String,
-        password: Option<String>,
-        timeout: Option<f64>,
-    }
-    let body: Body = match serde_json::from_slice(body) {
+    let body = match parse(body) {
         Ok(body) => body,
-        Err(e) => return Reply::error(400, format!("malformed request: {e}")),
+        Err(reply) => return reply,
     };
-    let port = body.port.unwrap_or(DEFAULT_PORT);
-    let host = body.host.trim();
+    let mut form = Form::default();
+    let index = form.get(&body, "", "router", index, INDEX);
+    let host = form.get(&body, "", "host", text, TEXT).unwrap_or_default();
+    let port = form.get(&body, "", "port", port, PORT);
+    let user = form.get(&body, "", "user", text, TEXT).unwrap_or_default();
+    let typed = form.get(&body, "", "password", text, TEXT);
+    let timeout = form.get(&body, "", "timeout", Value::as_f64, NUMBER);
+    if let Some(error) = form.errors.into_iter().next() {
+        return Reply::json(400, &error);
+    }
+    let port = port.unwrap_or(DEFAULT_PORT);
+    let host = host.trim();
     if host.is_empty() || port == 0 {
         return Reply::error(400, "give the router's host and a port from 1 to 65535");
     }
-    let password = match (body.password, body.router) {
-        (Some(password), _) => password,
-        (None, Some(index)) => {
-            match stored_password(&page.setup.path, index, host, port, &body.user) {
-                Some(password) => password,
-                None => return Reply::json(400, &json!({ "error": RETYPE, "field": "password" })),
-            }
-        }
-        (None, None) => return Reply::json(400, &json!({ "error": RETYPE, "field": "password" })),
+    let retype = || {
+        Reply::json(
+            400,
+            &object(vec![("error", RETYPE.into()), ("field", "password".into())]),
+        )
     };
-    let timeout = body
-        .timeout
+    let password = match (typed, index) {
+        (Some(password), _) => password,
+        (None, Some(index)) => match stored_password(&page.setup.path, index, host, port, &user) {
+            Some(password) => password,
+            None => return retype(),
+        },
+        (None, None) => return retype(),
+    };
+    let timeout = timeout
         .filter(|t| t.is_finite() && *t >= 0.1)
         .map_or(wizard::TEST_TIMEOUT, Duration::from_secs_f64)
         .min(MAX_TEST);
@@ -440,77 +506,182 @@ fn test(page: &Page, body: &[u8]) -> Reply {
     let login = Login {
         host,
         port,
-        user: &body.user,
+        user: &user,
         password: &password,
         timeout,
     };
     let result = wizard::list_interfaces(login);
     testing.store(false, Ordering::SeqCst);
-    match result {
-        Ok(list) => Reply::json(
-            200,
-            &json!({
-                "ok": true,
-                "interfaces": list.iter().map(|i| json!({
-                    "name": i.name, "type": i.kind, "running": i.running, "disabled": i.disabled,
-                })).collect::<Vec<_>>(),
-            }),
-        ),
-        Err(e) => Reply::json(
-            200,
-            &json!({ "ok": false, "error": wizard::explain(&e, login) }),
-        ),
-    }
+    let answer = match result {
+        Ok(list) => {
+            let list: Vec<Value> = list
+                .into_iter()
+                .map(|i| {
+                    object(vec![
+                        ("name", i.name.into()),
+                        ("type", i.kind.into()),
+                        ("running", i.running.into()),
+                        ("disabled", i.disabled.into()),
+                    ])
+                })
+                .collect();
+            vec![("ok", true.into()), ("interfaces", list.into())]
+        }
+        Err(e) => vec![
+            ("ok", false.into()),
+            ("error", wizard::explain(&e, login).into()),
+        ],
+    };
+    Reply::json(200, &object(answer))
 }
 
-/// A router as the form sends it.
-#[derive(Deserialize)]
-struct FormRouter {
-    original: Option<usize>,
-    name: Option<String>,
-    host: String,
-    port: Option<u16>,
-    user: String,
-    password: Option<String>,
-    source: Option<Source>,
-    timeout: Option<f64>,
-    #[serde(default)]
-    interfaces: Vec<FormInterface>,
+/// What the form's readers say of a value of the wrong type.
+const TEXT: &str = "must be text";
+const NUMBER: &str = "must be a number";
+const PORT: &str = "must be a whole number from 1 to 65535";
+const INDEX: &str = "must be a whole number (an index)";
+const FLAG: &str = "must be true or false";
+const LIST: &str = "must be a list of text";
+
+/// Text as it is.
+fn text(value: &Value) -> Option<String> {
+    value.as_str().map(str::to_string)
 }
 
-/// An interface as the form sends it (other fields, such as the router
-/// list's type and state, are ignored).
-#[derive(Deserialize)]
-struct FormInterface {
-    name: String,
-    label: Option<String>,
-    rrd: Option<PathBuf>,
+fn port(value: &Value) -> Option<u16> {
+    value.as_u64().and_then(|n| u16::try_from(n).ok())
 }
 
-#[derive(Deserialize)]
-struct FormConfig {
-    #[serde(default)]
-    storage: StorageSection,
-    #[serde(default)]
-    routers: Vec<FormRouter>,
-    #[serde(default)]
-    web: WebSection,
+fn index(value: &Value) -> Option<usize> {
+    value.as_u64().and_then(|n| usize::try_from(n).ok())
 }
 
-/// `Some` of a text that is not blank.
+fn list(value: &Value) -> Option<Vec<String>> {
+    value.as_array()?.iter().map(text).collect()
+}
+
+/// The one of `all` whose name is the text.
+fn named<T: Copy>(value: &Value, all: [T; 2], name: fn(T) -> &'static str) -> Option<T> {
+    all.into_iter().find(|&t| value.as_str() == Some(name(t)))
+}
+
+/// `Some` of a text that is not blank, trimmed.
 fn given(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
 }
 
-fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
-    #[derive(Deserialize)]
-    struct Body {
-        version: String,
-        config: FormConfig,
+/// Reads the fields of a request body, collecting an error (field path
+/// and words) for each value of the wrong type.
+#[derive(Default)]
+struct Form {
+    errors: Vec<Value>,
+}
+
+impl Form {
+    /// The value of `key` in `object` as `read` takes it; `None` when it
+    /// is absent or null, or when `read` refuses it, which is an error of
+    /// the field `<at><key>` saying `want`.
+    fn get<T>(
+        &mut self,
+        object: &Value,
+        at: &str,
+        key: &str,
+        read: fn(&Value) -> Option<T>,
+        want: &str,
+    ) -> Option<T> {
+        let value = object.get(key).filter(|v| !v.is_null())?;
+        let got = read(value);
+        if got.is_none() {
+            self.refuse(format!("{at}{key}"), want);
+        }
+        got
     }
-    let body: Body = match serde_json::from_slice(req.setup.body) {
+
+    fn refuse(&mut self, field: String, error: &str) {
+        self.errors.push(object(vec![
+            ("field", field.into()),
+            ("error", error.into()),
+        ]));
+    }
+
+    /// A list of objects at `key` (absent or null: none).
+    fn objects<'v>(&mut self, object: &'v Value, at: &str, key: &str) -> &'v [Value] {
+        match object.get(key) {
+            None | Some(Value::Null) => &[],
+            Some(Value::Array(list)) if list.iter().all(Value::is_object) => list,
+            Some(_) => {
+                self.refuse(format!("{at}{key}"), "must be a list of objects");
+                &[]
+            }
+        }
+    }
+
+    fn storage(&mut self, storage: &Value) -> StorageSection {
+        let at = "storage.";
+        StorageSection {
+            data_dir: given(self.get(storage, at, "data_dir", text, TEXT)).map(PathBuf::from),
+            profile: self.get(
+                storage,
+                at,
+                "profile",
+                |v| named(v, Profile::ALL, Profile::name),
+                "must be original or compact",
+            ),
+        }
+    }
+
+    fn web(&mut self, web: &Value) -> WebSection {
+        let at = "web.";
+        WebSection {
+            enabled: self.get(web, at, "enabled", Value::as_bool, FLAG),
+            listen: self.get(
+                web,
+                at,
+                "listen",
+                |v| v.as_str()?.trim().parse().ok(),
+                "must be an IP address, such as :: (every address) or 192.168.88.5",
+            ),
+            port: self.get(web, at, "port", port, PORT),
+            title: given(self.get(web, at, "title", text, TEXT)),
+            theme: self.get(
+                web,
+                at,
+                "theme",
+                |v| named(v, Theme::ALL, Theme::name),
+                "must be dark or classic",
+            ),
+            allow: self.get(web, at, "allow", list, LIST),
+            trusted_proxies: self
+                .get(web, at, "trusted_proxies", list, LIST)
+                .unwrap_or_default(),
+            hostnames: self
+                .get(web, at, "hostnames", list, LIST)
+                .unwrap_or_default(),
+            settings: self.get(web, at, "settings", Value::as_bool, FLAG),
+            admin_password: None,
+        }
+    }
+
+    fn interface(&mut self, interface: &Value, at: &str) -> InterfaceSection {
+        InterfaceSection {
+            name: self
+                .get(interface, at, "name", text, TEXT)
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            label: given(self.get(interface, at, "label", text, TEXT)),
+            rrd: given(self.get(interface, at, "rrd", text, TEXT)).map(PathBuf::from),
+        }
+    }
+}
+
+fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
+    let body = match parse(req.setup.body) {
         Ok(body) => body,
-        Err(e) => return Reply::error(400, format!("malformed request: {e}")),
+        Err(reply) => return reply,
+    };
+    let (Some(version), form) = (body["version"].as_str(), &body["config"]) else {
+        return Reply::error(400, "malformed request: no version");
     };
     let path = &page.setup.path;
     let (bytes, old) = match current(path) {
@@ -526,75 +697,85 @@ fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
             ),
         )
     };
-    if page.setup.version(&bytes) != body.version {
+    if page.setup.version(&bytes) != version {
         return changed();
     }
-    let form = body.config;
-    let mut web = form.web;
-    web.admin_password = old.web.admin_password.clone();
-    web.title = given(web.title);
+    let mut read = Form::default();
+    let mut web = read.web(&form["web"]);
+    web.admin_password = old.web.admin_password;
     let mut document = Document {
         storage: old.storage,
         router: old.router,
         web,
     };
     if !page.setup.web_only {
-        let mut storage = form.storage;
-        storage.data_dir = storage.data_dir.filter(|d| !d.as_os_str().is_empty());
-        document.storage = storage;
+        document.storage = read.storage(&form["storage"]);
         let mut old_routers: Vec<Option<RouterSection>> = std::mem::take(&mut document.router)
             .into_iter()
             .map(Some)
             .collect();
-        let mut errors = Vec::new();
         let mut key = None;
-        for (r, router) in form.routers.into_iter().enumerate() {
-            let original = router
-                .original
+        for (r, router) in read.objects(form, "", "routers").iter().enumerate() {
+            let at = format!("routers.{r}.");
+            let original = read
+                .get(router, &at, "original", index, INDEX)
                 .and_then(|i| old_routers.get_mut(i))
                 .and_then(Option::take);
-            let (password, password_file) = match (router.password, original) {
-                (Some(typed), _) if typed.is_empty() => (None, None),
-                (Some(typed), _) => {
-                    let key = key.get_or_insert_with(secret::machine_key);
-                    (Some(secret::obfuscate(key, &typed)), None)
-                }
-                (None, Some(old))
-                    if old.host == router.host
-                        && old.port.unwrap_or(DEFAULT_PORT)
-                            == router.port.unwrap_or(DEFAULT_PORT)
-                        && old.user == router.user =>
-                {
-                    (old.password, old.password_file)
-                }
-                (None, _) => {
-                    errors.push(json!({"field": format!("routers.{r}.password"), "error": RETYPE}));
-                    (None, None)
-                }
-            };
+            let host = read
+                .get(router, &at, "host", text, TEXT)
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            let port = read.get(router, &at, "port", port, PORT);
+            let user = read
+                .get(router, &at, "user", text, TEXT)
+                .unwrap_or_default();
+            let (password, password_file) =
+                match (read.get(router, &at, "password", text, TEXT), original) {
+                    (Some(typed), _) if typed.is_empty() => (None, None),
+                    (Some(typed), _) => {
+                        let key = key.get_or_insert_with(secret::machine_key);
+                        (Some(secret::obfuscate(key, &typed)), None)
+                    }
+                    (None, Some(old))
+                        if old.host == host
+                            && old.port.unwrap_or(DEFAULT_PORT) == port.unwrap_or(DEFAULT_PORT)
+                            && old.user == user =>
+                    {
+                        (old.password, old.password_file)
+                    }
+                    (None, _) => {
+                        read.refuse(format!("{at}password"), RETYPE);
+                        (None, None)
+                    }
+                };
+            let interfaces = read.objects(router, &at, "interfaces");
+            let interface = interfaces
+                .iter()
+                .enumerate()
+                .map(|(i, interface)| read.interface(interface, &format!("{at}interfaces.{i}.")))
+                .collect();
             document.router.push(RouterSection {
-                name: given(router.name),
-                host: router.host.trim().to_string(),
-                port: router.port,
-                user: router.user,
+                name: given(read.get(router, &at, "name", text, TEXT)),
+                host,
+                port,
+                user,
                 password,
                 password_file,
-                source: router.source,
-                timeout: router.timeout,
-                interface: router
-                    .interfaces
-                    .into_iter()
-                    .map(|i| InterfaceSection {
-                        name: i.name.trim().to_string(),
-                        label: given(i.label),
-                        rrd: i.rrd.filter(|p| !p.as_os_str().is_empty()),
-                    })
-                    .collect(),
+                source: read.get(
+                    router,
+                    &at,
+                    "source",
+                    |v| named(v, Source::ALL, Source::name),
+                    "must be counters or monitor-traffic",
+                ),
+                timeout: read.get(router, &at, "timeout", Value::as_f64, NUMBER),
+                interface,
             });
         }
-        if !errors.is_empty() {
-            return Reply::json(422, &json!({ "errors": errors }));
-        }
+    }
+    if !read.errors.is_empty() {
+        return Reply::json(422, &object(vec![("errors", read.errors.into())]));
     }
     let text = match config::render(&document) {
         Ok(text) => text,
@@ -603,7 +784,7 @@ fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
     let new = match config::parse(&text, path) {
         Ok(config) => config,
         Err(e) => {
-            return Reply::json(422, &json!({ "errors": [refusal(&e)] }));
+            return Reply::json(422, &object(vec![("errors", vec![refusal(&e)].into())]));
         }
     };
     // The file may have changed while this request was checked.
@@ -640,7 +821,11 @@ fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
     });
     Reply::json(
         200,
-        &json!({ "ok": true, "version": page.setup.version(text.as_bytes()), "redirect": redirect }),
+        &object(vec![
+            ("ok", true.into()),
+            ("version", page.setup.version(text.as_bytes()).into()),
+            ("redirect", redirect.into()),
+        ]),
     )
 }
 
@@ -649,7 +834,7 @@ fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
 /// interfaces writing one file, no router) has a `null` field and names
 /// what in its words.
 fn refusal(error: &config::Error) -> Value {
-    match error {
+    let (field, error) = match error {
         config::Error::Invalid { key, message, .. }
             if key.starts_with("router[") || key.starts_with("web.") =>
         {
@@ -657,18 +842,20 @@ fn refusal(error: &config::Error) -> Value {
                 .replace("router[", "routers.")
                 .replace("interface[", "interfaces.");
             field.retain(|c| c != ']');
-            json!({ "field": field, "error": message })
+            (field.into(), message.as_str().into())
         }
         config::Error::Invalid { key, message, .. } => {
-            json!({ "field": null, "error": format!("{key}: {message}") })
+            (Value::Null, format!("{key}: {message}").into())
         }
-        other => json!({ "field": null, "error": other.to_string() }),
-    }
+        other => (Value::Null, other.to_string().into()),
+    };
+    object(vec![("field", field), ("error", error)])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn the_origin_must_name_the_host() {

@@ -189,6 +189,15 @@ fn every_settings_route_of_the_real_daemon() {
     assert_eq!(state["web_only"], false);
     assert_eq!(client.get("/api/setup/config").status, 401);
     assert_eq!(client.get("/api/setup/nope").status, 404);
+    // Bodies: 1 KiB for every request but a POST to /api/setup/ (64 KiB).
+    let pad = |n: usize| json!({ "password": 5, "pad": "x".repeat(n) });
+    let origin = client.origin();
+    let big = client.send("POST", "/api/live", Some(&origin), Some(&pad(2000)));
+    assert_eq!(big.status, 413, "{}", big.head);
+    let big = client.post("/api/setup/login", pad(2000));
+    assert_eq!(big.status, 400, "read, and refused as JSON: {}", big.body);
+    let big = client.post("/api/setup/login", pad(64 << 10));
+    assert_eq!(big.status, 413, "{}", big.head);
     let answer = client.get("/api/setup/login");
     assert_eq!((answer.status, answer.header("Allow")), (405, Some("POST")));
     let wrong = client.post("/api/setup/login", json!({"password": "nope"}));
@@ -319,6 +328,34 @@ fn every_settings_route_of_the_real_daemon() {
     let answer = client.post("/api/setup/save", bad_port);
     assert_eq!(answer.status, 422, "{}", answer.body);
     assert_eq!(answer.json()["errors"][0]["field"], "web.port");
+    // A value of the wrong type or out of range is refused by the body's
+    // reading, naming its field.
+    let cases = [
+        ("/config/web/listen", json!("300.1.1.1"), "web.listen"),
+        ("/config/web/port", json!(70000), "web.port"),
+        ("/config/web/allow", json!("10.0.0.0/8"), "web.allow"),
+        ("/config/web/enabled", json!("yes"), "web.enabled"),
+        ("/config/routers/0/port", json!("8728"), "routers.0.port"),
+        ("/config/routers/0/timeout", json!([1]), "routers.0.timeout"),
+        (
+            "/config/routers/0/interfaces/0/name",
+            json!(7),
+            "routers.0.interfaces.0.name",
+        ),
+        ("/config/storage/profile", json!("huge"), "storage.profile"),
+    ];
+    for (pointer, value, field) in cases {
+        let mut bad = form(&config);
+        *bad.pointer_mut(pointer).unwrap() = value;
+        let answer = client.post("/api/setup/save", bad);
+        assert_eq!(answer.status, 422, "{field}: {}", answer.body);
+        assert_eq!(
+            answer.json()["errors"][0]["field"],
+            field,
+            "{}",
+            answer.body
+        );
+    }
     let mut cross = form(&config);
     cross["config"]["web"]["title"] = json!("from elsewhere");
     let answer = client.send(
@@ -410,7 +447,14 @@ fn every_settings_route_of_the_real_daemon() {
         .and_then(|c| c.split(';').next())
         .map(String::from);
 
-    // The page turned off from the page: 404 from then on.
+    // The page turned off from the page: 404 from then on, and the graph
+    // page is told (it hides its link).
+    let settings = |port: u16| {
+        let (_, interfaces) = support::http_get(port, "/api/interfaces");
+        serde_json::from_str::<Value>(&interfaces).unwrap()["settings"].clone()
+    };
+    assert_eq!(settings(client.address.port()), true);
+    assert_eq!(client.get("/setup.css").status, 200);
     let config = client.get("/api/setup/config").json();
     let mut off = form(&config);
     off["config"]["web"]["settings"] = json!(false);
@@ -418,8 +462,10 @@ fn every_settings_route_of_the_real_daemon() {
     wait_until(Duration::from_secs(10), "the page off", || {
         client.get("/api/setup/state").status == 404
     });
-    assert_eq!(client.get("/setup").status, 404);
-    assert_eq!(client.get("/api/setup/config").status, 404);
+    for path in ["/setup", "/setup.js", "/setup.css", "/api/setup/config"] {
+        assert_eq!(client.get(path).status, 404, "{path}");
+    }
+    assert_eq!(settings(client.address.port()), false);
 
     // Not one answer of these routes holds the router's password or the
     // admin hash.

@@ -435,6 +435,7 @@ fn interfaces(state: &State) -> Reply {
         &json!({
             "title": state.title,
             "theme": state.theme.name(),
+            "settings": state.setup.is_some(),
             "version": env!("CARGO_PKG_VERSION"),
             "now": now,
             "interfaces": list,

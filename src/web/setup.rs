@@ -112,15 +112,16 @@ pub struct Fields<'a> {
     pub referer: Option<&'a str>,
     /// `Content-Type`.
     pub content_type: Option<&'a str>,
-    /// The body (at most the server's `MAX_BODY`).
+    /// The body (at most the server's `MAX_SETUP_BODY`).
     pub body: &'a [u8],
 }
 
-/// Answers `/setup`, `/setup.js` (404 when the page is off, else left to
-/// the assets) and `/api/setup/*`; `None` for every other path.
+/// Answers `/setup`, `/setup.js`, `/setup.css` (404 when the page is off,
+/// else left to the assets) and `/api/setup/*`; `None` for every other
+/// path.
 pub fn route(state: &State, req: &Req, path: &str, client: IpAddr) -> Option<Reply> {
     let api = path.strip_prefix("/api/setup");
-    let page_path = path == "/setup" || path == "/setup.js";
+    let page_path = matches!(path, "/setup" | "/setup.js" | "/setup.css");
     if api.is_none() && !page_path {
         return None;
     }

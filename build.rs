@@ -99,6 +99,11 @@ const SHIPPED: [Shipped; 9] = [
 ];
 
 /// The shipped bytes of one file.
+/// Files shipped only gzipped (the settings page's: every browser takes
+/// gzip, and its plain bytes would cost the binary 23 KB); a client that
+/// refuses gzip gets 406 for them.
+const GZIP_ONLY: [&str; 3] = ["setup.html", "setup.css", "setup.js"];
+
 fn make(file: &Shipped) -> Vec<u8> {
     let mut out = String::new();
     if let Kind::Js = file.kind {
@@ -140,10 +145,14 @@ fn main() {
         let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
         });
+        let body = match GZIP_ONLY.contains(&name) {
+            true => "&[]".to_string(),
+            false => format!("include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}\"))"),
+        };
         writeln!(
             code,
             "    Asset {{ name: {name:?}, content_type: {content_type:?}, etag: \"\\\"{hash:016x}\\\"\", \
-             body: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}\")), \
+             body: {body}, \
              gzip: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}.gz\")) }},"
         )
         .expect("write to a String");

@@ -317,8 +317,14 @@ fn asset_reply(asset: &'static assets::Asset, req: &Req) -> Reply {
         reply.body = Body::Static(b"");
         return reply;
     }
-    let gzip = req.accept_encoding.is_some_and(accepts_gzip);
-    if gzip && asset.gzip.len() < asset.body.len() {
+    // Without Accept-Encoding any coding is acceptable (RFC 9110, 12.5.3):
+    // a file shipped only gzipped goes as it is.
+    let only_gzip = asset.body.is_empty();
+    let gzip = req.accept_encoding.map_or(only_gzip, accepts_gzip);
+    if only_gzip && !gzip {
+        return Reply::text(406, "This file is served gzipped only.\n");
+    }
+    if gzip && asset.gzip.len() < asset.body.len() || only_gzip {
         reply.body = Body::Static(asset.gzip);
         reply.headers.push(("Content-Encoding", "gzip".into()));
     }

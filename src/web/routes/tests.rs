@@ -376,6 +376,29 @@ fn assets_with_etags_and_gzip() {
 }
 
 #[test]
+fn the_settings_pages_files_ship_only_gzipped() {
+    let asset = assets::find("/setup.js").unwrap();
+    let req = |encoding| Req {
+        method: "GET",
+        url: "/setup.js",
+        peer: "127.0.0.1".parse().unwrap(),
+        host: None,
+        forwarded_for: None,
+        accept_encoding: encoding,
+        if_none_match: None,
+        setup: Default::default(),
+    };
+    for encoding in [None, Some("gzip, br")] {
+        let reply = asset_reply(asset, &req(encoding));
+        assert_eq!(reply.status, 200, "{encoding:?}");
+        assert_eq!(reply.body.bytes(), asset.gzip);
+        assert!(reply.headers.contains(&("Content-Encoding", "gzip".into())));
+    }
+    assert_eq!(asset_reply(asset, &req(Some("identity"))).status, 406);
+    assert_eq!(asset_reply(asset, &req(Some("gzip;q=0"))).status, 406);
+}
+
+#[test]
 fn interfaces_live_and_the_originals_live() {
     let setup = setup("[web]\ntitle = \"Home <b>\"\ntheme = \"classic\"\n");
     let list = json_of(&get(&setup.state, "/api/interfaces"));

@@ -84,7 +84,8 @@ impl Client {
         stream.write_all(request.as_bytes()).unwrap();
         let mut answer = Vec::new();
         let _ = stream.read_to_end(&mut answer);
-        let answer = String::from_utf8(answer).unwrap();
+        // Lossy: the settings page's files come gzipped.
+        let answer = String::from_utf8_lossy(&answer).into_owned();
         self.seen.push(answer.clone());
         let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
         Answer {

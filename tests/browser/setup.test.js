@@ -165,6 +165,7 @@ describe('the settings page', () => {
     await graph.goto(`${base}/`);
     await graph.waitForFunction(() => document.getElementById('title').textContent === 'Test Monitor');
     assert.equal(await graph.getAttribute('#setup-link', 'href'), '/setup');
+    assert.equal(await visible(graph, '#setup-link'), true);
     const page = await loggedIn();
     await page.fill('[data-path="web.title"]', 'Edge Router');
     const saved = await save(page);
@@ -481,7 +482,7 @@ describe('the settings page', () => {
     noErrors(page);
   });
 
-  it('the page turned off here: /setup and its routes answer 404, the graph page stays', async () => {
+  it('the page turned off here: /setup and its routes answer 404, the graph page stays without its link', async () => {
     const page = await loggedIn();
     await page.uncheck('[data-path="web.settings"]');
     const saved = await save(page);
@@ -489,9 +490,16 @@ describe('the settings page', () => {
     await page.waitForFunction(() => /^Saved and applied: this page is off now/.test(document.getElementById('note').textContent));
     assert.equal(await visible(page, '#setup'), false);
     assert.match(configText(), /settings = false/);
-    for (const p of ['/setup', '/api/setup/state', '/api/setup/config']) assert.equal((await fetch(base + p)).status, 404, p);
+    for (const p of ['/setup', '/setup.js', '/setup.css', '/api/setup/state', '/api/setup/config']) {
+      assert.equal((await fetch(base + p)).status, 404, p);
+    }
     assert.equal((await fetch(`${base}/api/interfaces`)).status, 200);
+    const graph = await open();
+    await graph.goto(`${base}/`);
+    await graph.waitForFunction(() => document.getElementById('title').textContent.trim() !== '');
+    assert.equal(await visible(graph, '#setup-link'), false, 'no link to a page that is off');
     noErrors(page);
+    noErrors(graph);
   });
 
   it('no answer of the settings routes carried the router\'s password', () => {

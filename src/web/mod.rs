@@ -2,7 +2,7 @@
 //! worker threads ([`server`]) answering one routing table ([`routes`])
 //! with the compiled-in page ([`assets`]), JSON read from the RRD files
 //! and the collectors' health, Prometheus metrics ([`metrics`]) and the
-//! settings page's routes ([`setup`]), behind
+//! settings page's routes ([`setup`], reading bodies with [`json`]), behind
 //! the config's allow-list ([`acl`]) and a `Host` check.
 //!
 //! [`State`] is everything a request may read. Host names of the
@@ -16,6 +16,7 @@
 //! threads of one process), and never delays a write of another file.
 
 pub mod assets;
+pub mod json;
 pub mod metrics;
 pub mod routes;
 pub mod server;

@@ -338,7 +338,7 @@ fn object(pairs: Vec<(&str, Value)>) -> Value {
 
 /// A request body as JSON, or the 400 saying it is not.
 fn parse(body: &[u8]) -> Result<Value, Reply> {
-    serde_json::from_slice(body).map_err(|e| Reply::error(400, format!("malformed request: {e}")))
+    super::json::parse(body).map_err(|e| Reply::error(400, format!("malformed request: {e}")))
 }
 
 /// The config file's bytes and its document, or the answer saying why

@@ -14,7 +14,6 @@
 //! [`MAX_CLIENTS`]), a session token is never kept in clear (its SHA-256
 //! is), and comparisons of secrets take the same time whatever they hold.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -219,9 +218,12 @@ pub const MAX_CLIENTS: usize = 1024;
 /// which one machine usually has whole): after [`FREE_FAILURES`] failures,
 /// each failure makes the address wait 1 s, 2 s, 4 s, … up to
 /// [`MAX_LOCKOUT`] before the next attempt; a success forgets it.
+///
+/// A list searched in turn (at most [`MAX_CLIENTS`] entries, looked at once
+/// per login): smaller code than a hash map's.
 #[derive(Debug, Default)]
 pub struct Throttle {
-    clients: HashMap<IpAddr, Failures>,
+    clients: Vec<(IpAddr, Failures)>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -247,7 +249,8 @@ impl Throttle {
     /// How long `client` must still wait before it may try at `now`
     /// (`None`: it may try).
     pub fn wait(&self, client: IpAddr, now: Instant) -> Option<Duration> {
-        let failures = self.clients.get(&client_key(client))?;
+        let key = client_key(client);
+        let (_, failures) = self.clients.iter().find(|(k, _)| *k == key)?;
         let left = failures.until.saturating_duration_since(now);
         (!left.is_zero()).then_some(left)
     }
@@ -255,22 +258,29 @@ impl Throttle {
     /// Records a failed attempt of `client` at `now`.
     pub fn failed(&mut self, client: IpAddr, now: Instant) {
         let key = client_key(client);
-        if !self.clients.contains_key(&key) && self.clients.len() >= MAX_CLIENTS {
-            // The one whose wait is over and that failed longest ago.
-            let forget = self
-                .clients
-                .iter()
-                .min_by_key(|(_, f)| (f.until > now, f.last))
-                .map(|(k, _)| *k);
-            if let Some(forget) = forget {
-                self.clients.remove(&forget);
+        let index = match self.clients.iter().position(|(k, _)| *k == key) {
+            Some(index) => index,
+            None => {
+                if self.clients.len() >= MAX_CLIENTS {
+                    // The one whose wait is over and that failed longest ago.
+                    let forget = (0..self.clients.len()).min_by_key(|&i| {
+                        let f = &self.clients[i].1;
+                        (f.until > now, f.last)
+                    });
+                    if let Some(forget) = forget {
+                        self.clients.swap_remove(forget);
+                    }
+                }
+                let failures = Failures {
+                    count: 0,
+                    last: now,
+                    until: now,
+                };
+                self.clients.push((key, failures));
+                self.clients.len() - 1
             }
-        }
-        let failures = self.clients.entry(key).or_insert(Failures {
-            count: 0,
-            last: now,
-            until: now,
-        });
+        };
+        let failures = &mut self.clients[index].1;
         failures.count = failures.count.saturating_add(1);
         failures.last = now;
         if failures.count > FREE_FAILURES {
@@ -282,7 +292,8 @@ impl Throttle {
 
     /// Forgets `client`'s failures (it logged in).
     pub fn succeeded(&mut self, client: IpAddr) {
-        self.clients.remove(&client_key(client));
+        let key = client_key(client);
+        self.clients.retain(|(k, _)| *k != key);
     }
 }
 
@@ -297,7 +308,8 @@ pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
 /// of the old one).
 #[derive(Debug, Default)]
 pub struct Sessions {
-    sessions: HashMap<[u8; 32], (Instant, String)>,
+    /// (hash of the token, last use, admin hash); at most [`MAX_SESSIONS`].
+    sessions: Vec<([u8; 32], Instant, String)>,
 }
 
 impl Sessions {
@@ -307,18 +319,15 @@ impl Sessions {
     pub fn start(&mut self, admin: &str, token: [u8; 32], now: Instant) -> String {
         self.expire(now);
         if self.sessions.len() >= MAX_SESSIONS {
-            let oldest = self
-                .sessions
-                .iter()
-                .min_by_key(|(_, (last, _))| *last)
-                .map(|(k, _)| *k);
+            let oldest = (0..self.sessions.len()).min_by_key(|&i| self.sessions[i].1);
             if let Some(oldest) = oldest {
-                self.sessions.remove(&oldest);
+                self.sessions.swap_remove(oldest);
             }
         }
         let text: String = token.iter().map(|b| format!("{b:02x}")).collect();
-        self.sessions
-            .insert(Sha256::digest(text.as_bytes()).into(), (now, admin.into()));
+        let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        self.sessions.retain(|(k, _, _)| *k != key);
+        self.sessions.push((key, now, admin.into()));
         text
     }
 
@@ -327,23 +336,22 @@ impl Sessions {
     pub fn check(&mut self, admin: &str, token: &str, now: Instant) -> bool {
         self.expire(now);
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        match self.sessions.get_mut(&key) {
-            Some((last, hash)) if equal(hash.as_bytes(), admin.as_bytes()) => {
-                *last = now;
-                true
-            }
-            Some(_) => {
-                self.sessions.remove(&key);
-                false
-            }
-            None => false,
+        let Some(index) = self.sessions.iter().position(|(k, _, _)| *k == key) else {
+            return false;
+        };
+        let (_, last, hash) = &mut self.sessions[index];
+        if equal(hash.as_bytes(), admin.as_bytes()) {
+            *last = now;
+            return true;
         }
+        self.sessions.swap_remove(index);
+        false
     }
 
     /// Ends the session of `token`, if any.
     pub fn end(&mut self, token: &str) {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        self.sessions.remove(&key);
+        self.sessions.retain(|(k, _, _)| *k != key);
     }
 
     /// Sessions live at `now`.
@@ -354,7 +362,7 @@ impl Sessions {
 
     fn expire(&mut self, now: Instant) {
         self.sessions
-            .retain(|_, (last, _)| now.saturating_duration_since(*last) < SESSION_IDLE);
+            .retain(|(_, last, _)| now.saturating_duration_since(*last) < SESSION_IDLE);
     }
 }
 

@@ -262,6 +262,11 @@ fn every_settings_route_of_the_real_daemon() {
     let answer = client.post("/api/setup/interfaces", moved.clone());
     assert_eq!(answer.status, 400);
     assert_eq!(answer.json()["field"], "password");
+    let mut wrong = test.clone();
+    wrong["port"] = json!("8728");
+    let answer = client.post("/api/setup/interfaces", wrong);
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert_eq!(answer.json()["field"], "port", "a value of the wrong type");
     let mut typed = test.clone();
     typed["router"] = Value::Null;
     typed["password"] = json!("not it");

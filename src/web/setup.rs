@@ -33,9 +33,8 @@ use serde_json::Value;
 use super::State;
 use super::routes::{Reply, Req};
 use crate::auth::{self, Sessions, Throttle};
-use crate::config::Theme;
 use crate::config::{
-    self, Document, InterfaceSection, RouterSection, Source, StorageSection, WebSection,
+    self, Document, InterfaceSection, RouterSection, Source, StorageSection, Theme, WebSection,
 };
 use crate::routeros::client::DEFAULT_PORT;
 use crate::secret;
@@ -330,8 +329,8 @@ fn ok() -> Reply {
     Reply::json(200, &object(vec![("ok", true.into())]))
 }
 
-/// A JSON object of `pairs`, in that order of keys (sorted, as
-/// `serde_json` keeps them).
+/// A JSON object of `pairs` (its keys come out sorted, as
+/// `serde_json`'s map keeps them).
 fn object(pairs: Vec<(&str, Value)>) -> Value {
     // Inserted one by one: collecting would sort (2 KB more code).
     let mut map = serde_json::Map::new();

@@ -41,7 +41,7 @@ macro_rules! shared_scripts {
 }
 
 /// The files served.
-const SHIPPED: [Shipped; 6] = [
+const SHIPPED: [Shipped; 9] = [
     Shipped {
         name: "index.html",
         content_type: "text/html; charset=utf-8",
@@ -71,6 +71,25 @@ const SHIPPED: [Shipped; 6] = [
         content_type: "text/javascript; charset=utf-8",
         kind: Kind::Js,
         sources: shared_scripts!("overview.js"),
+    },
+    Shipped {
+        name: "setup.html",
+        content_type: "text/html; charset=utf-8",
+        kind: Kind::Html,
+        sources: &["setup.html"],
+    },
+    Shipped {
+        name: "setup.css",
+        content_type: "text/css; charset=utf-8",
+        kind: Kind::Css,
+        sources: &["setup.css"],
+    },
+    // The settings page needs only the helpers of common.js, not the graph's scripts.
+    Shipped {
+        name: "setup.js",
+        content_type: "text/javascript; charset=utf-8",
+        kind: Kind::Js,
+        sources: &["common.js", "setup.js"],
     },
     Shipped {
         name: "favicon.svg",

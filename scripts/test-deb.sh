@@ -351,7 +351,7 @@ expect "user's home and shell" "/var/lib/mt-trafmon:/usr/sbin/nologin" "$(echo "
 inroot getent group mt-trafmon >/dev/null || fail "no group mt-trafmon"
 mode() { inroot stat -c '%U:%G %a' "$1"; }
 expect "/usr/bin/mt-trafmon" "root:root 755" "$(mode /usr/bin/mt-trafmon)"
-expect "/etc/mt-trafmon" "root:root 755" "$(mode /etc/mt-trafmon)"
+expect "/etc/mt-trafmon" "root:mt-trafmon 2770" "$(mode /etc/mt-trafmon)"
 expect "/etc/mt-trafmon/mt-trafmon.toml" "root:mt-trafmon 640" "$(mode /etc/mt-trafmon/mt-trafmon.toml)"
 expect "/var/lib/mt-trafmon" "mt-trafmon:mt-trafmon 750" "$(mode /var/lib/mt-trafmon)"
 expect "the unit" "root:root 644" "$(mode /usr/lib/systemd/system/mt-trafmon.service)"
@@ -412,6 +412,7 @@ grep -q 'password = "changed by the test"' "$root/etc/mt-trafmon/mt-trafmon.toml
     fail "the upgrade replaced the changed config"
 echo "ok: the changed config survives the upgrade"
 expect "config after the upgrade" "root:mt-trafmon 640" "$(mode /etc/mt-trafmon/mt-trafmon.toml)"
+expect "/etc/mt-trafmon after the upgrade" "root:mt-trafmon 2770" "$(mode /etc/mt-trafmon)"
 [ -f "$root/var/lib/mt-trafmon/keep.rrd" ] || fail "the upgrade lost the data"
 echo "ok: the data survives the upgrade"
 

@@ -13,7 +13,8 @@ console, and then, as a new user would:
   3. from the host, through QEMU's port forward: the page, /api/interfaces
      until the interface is "ok", /api/series with known samples;
   4. the unit's sandbox: systemctl show, the daemon's own mount namespace
-     (nsenter: /usr and /etc read-only, /var/lib/mt-trafmon writable,
+     (nsenter: /usr and /etc read-only, /var/lib/mt-trafmon and
+     /etc/mt-trafmon writable,
      /home empty, /tmp its own), its user, capabilities, seccomp; the
      exposure that systemd-analyze security gives inside the VM;
   5. what making the file cost: its time (the journal) and the daemon's peak
@@ -289,6 +290,7 @@ def run(console, web_port, memory):
     console.prompt("Page title [MikroTik Traffic Monitor]:", "")
     console.prompt("Allowed [private]:", "")
     console.prompt("Theme until a visitor picks one: dark or classic (light) [dark]:", "")
+    console.prompt("Admin password (not shown; Enter to skip):", "")
     console.expect(r"Written to /etc/mt-trafmon/mt-trafmon\.toml\.", 60, what="the file written")
     console.prompt("Start the service now and at every boot (systemctl enable --now)? [Y/n]:", "")
     console.expect(r"The mt-trafmon service is enabled and running\.", 180, what="the service started")
@@ -359,7 +361,7 @@ def run(console, web_port, memory):
     for key, value in [("User", "mt-trafmon"), ("ProtectSystem", "strict"), ("ProtectHome", "yes"),
                        ("PrivateTmp", "yes"), ("PrivateDevices", "yes"), ("NoNewPrivileges", "yes"),
                        ("ProtectProc", "invisible"), ("ProcSubset", "pid"), ("MemoryDenyWriteExecute", "yes"),
-                       ("ReadWritePaths", "/var/lib/mt-trafmon"), ("CapabilityBoundingSet", ""),
+                       ("ReadWritePaths", "/var/lib/mt-trafmon /etc/mt-trafmon"), ("CapabilityBoundingSet", ""),
                        ("PrivateUsers", "yes")]:
         expect_equal(f"systemctl show -p {key}", value, shown.get(key))
     pid = console.sh("systemctl show -p MainPID --value mt-trafmon")[1].strip()
@@ -381,6 +383,13 @@ def run(console, web_port, memory):
         print(f"ok: {path}: {output.strip()}")
     console.sh(f"{inside} sh -c 'touch /var/lib/mt-trafmon/.probe && rm /var/lib/mt-trafmon/.probe'")
     print("ok: /var/lib/mt-trafmon is writable there")
+    # The settings page saves the config: /etc/mt-trafmon alone of /etc is
+    # writable, for the daemon's own user.
+    console.sh(f"{inside} setpriv --reuid mt-trafmon --regid mt-trafmon --clear-groups "
+               "sh -c 'touch /etc/mt-trafmon/.probe && rm /etc/mt-trafmon/.probe'")
+    expect_equal("/etc/mt-trafmon", "root:mt-trafmon 2770",
+                 console.sh("stat -c '%U:%G %a' /etc/mt-trafmon")[1].strip())
+    print("ok: /etc/mt-trafmon is writable there, by mt-trafmon")
     console.sh("touch /tmp/outside /root/outside")
     status, output = console.sh(f"{inside} sh -c 'ls -A /tmp /home; test ! -e /tmp/outside && test ! -e /root/outside'",
                                 check=False)

@@ -54,6 +54,18 @@ pub struct Args {
 pub enum Command {
     /// `import-ini`.
     ImportIni(ImportIni),
+    /// `passwd`.
+    Passwd(Passwd),
+}
+
+/// Set the settings page's admin password (asked twice, not shown; stored
+/// as a salted hash in the config file).
+#[derive(FromArgs, Debug, PartialEq, Eq)]
+#[argh(subcommand, name = "passwd")]
+pub struct Passwd {
+    /// the config file (default /etc/mt-trafmon/mt-trafmon.toml)
+    #[argh(option, short = 'c')]
+    pub config: Option<PathBuf>,
 }
 
 /// Read the original's mt-trafmon.ini and write the equivalent TOML config
@@ -128,6 +140,23 @@ mod tests {
             parse("mt-trafmon", &["import-ini"]),
             Parsed::Invalid(_)
         ));
+    }
+
+    #[test]
+    fn the_passwd_subcommand() {
+        let passwd = |args: &[&str]| match parse("mt-trafmon", args) {
+            Parsed::Run(Args {
+                command: Some(Command::Passwd(passwd)),
+                ..
+            }) => passwd.config,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(passwd(&["passwd"]), None);
+        assert_eq!(passwd(&["passwd", "-c", "/x.toml"]), Some("/x.toml".into()));
+        assert_eq!(
+            passwd(&["passwd", "--config", "/x.toml"]),
+            Some("/x.toml".into())
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::acl::{self, AllowList};
+use crate::auth;
 use crate::routeros::client::DEFAULT_PORT;
 use crate::secret;
 use crate::store::Profile;
@@ -77,6 +78,11 @@ pub struct Web {
     /// Host names the server answers to besides IP addresses, `localhost`
     /// and this machine's name (normalized: lower case, no trailing dot).
     pub hostnames: Vec<String>,
+    /// Whether the settings page (`/setup`) is served at all.
+    pub settings: bool,
+    /// The settings page's admin password hash (its stored form, checked by
+    /// [`auth::Hash::parse`]); `None`: nothing can be changed there.
+    pub admin_password: Option<String>,
 }
 
 /// The page's colours.
@@ -90,6 +96,9 @@ pub enum Theme {
 }
 
 impl Theme {
+    /// Every theme, the default first.
+    pub const ALL: [Theme; 2] = [Theme::Dark, Theme::Classic];
+
     /// The name used in the config, URLs and JSON.
     pub fn name(self) -> &'static str {
         match self {
@@ -156,6 +165,19 @@ pub enum Source {
     MonitorTraffic,
 }
 
+impl Source {
+    /// Every source, the default first.
+    pub const ALL: [Source; 2] = [Source::Counters, Source::MonitorTraffic];
+
+    /// The name used in the config and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Counters => "counters",
+            Source::MonitorTraffic => "monitor-traffic",
+        }
+    }
+}
+
 /// One monitored interface.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Interface {
@@ -220,15 +242,26 @@ pub const MAX_PASSWORD_FILE_BYTES: u64 = 64 << 10;
 
 /// Reads and validates the file at `path`, with what it refers to.
 pub fn load(path: &Path) -> Result<Config, Error> {
+    load_bytes(path).map(|(config, _)| config)
+}
+
+/// [`load`], with the bytes read (their hash is the version the settings
+/// page compares).
+pub fn load_bytes(path: &Path) -> Result<(Config, Vec<u8>), Error> {
     let bytes = read_bounded(path, MAX_FILE_BYTES).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let text = String::from_utf8(bytes).map_err(|_| Error::Io {
+    Ok((parse_bytes(&bytes, path)?, bytes))
+}
+
+/// [`parse`] of a file's bytes, which must be UTF-8.
+pub fn parse_bytes(bytes: &[u8], path: &Path) -> Result<Config, Error> {
+    let text = std::str::from_utf8(bytes).map_err(|_| Error::Io {
         path: path.to_path_buf(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
     })?;
-    parse(&text, path)
+    parse(text, path)
 }
 
 /// Parses and validates config text, reading what it refers to; `path` is
@@ -429,6 +462,12 @@ pub struct WebSection {
     /// `hostnames`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hostnames: Vec<String>,
+    /// `settings`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<bool>,
+    /// `admin_password`: the hash `mt-trafmon passwd` writes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_password: Option<String>,
 }
 
 impl StorageSection {
@@ -452,28 +491,38 @@ pub fn render(document: &Document) -> Result<String, toml::ser::Error> {
 /// flushed to disk and renamed over the target (then the directory is
 /// flushed), so a crash leaves the old file or the new one, never half of
 /// one. The file is readable by its owner only (it may hold a password),
-/// or also by the group `mt-trafmon` (mode 0640) when that group exists
-/// and the writer may give the file to it (root, on an installed system),
-/// so that the service can read it.
+/// or also by its group (mode 0640): the group `mt-trafmon` when that
+/// group exists and the writer may give the file to it (root, on an
+/// installed system), so that the service can read it; or the group the
+/// new file got anyway (the packaged service saving from the settings
+/// page into its setgid directory) when the file it replaces was readable
+/// by that group.
 pub fn save(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let directory = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let temporary = directory.join(format!(".{name}.{}.tmp", std::process::id()));
+    let old = std::fs::metadata(path).ok();
     let result = (|| {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(&temporary)?;
-        if let Some(group) = service_group() {
-            if rustix::fs::fchown(&file, None, Some(group)).is_ok() {
-                rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(0o640))?;
-            }
+        let given = service_group()
+            .is_some_and(|group| rustix::fs::fchown(&file, None, Some(group)).is_ok());
+        let kept = || -> std::io::Result<bool> {
+            let gid = file.metadata()?.gid();
+            Ok(old
+                .as_ref()
+                .is_some_and(|old| old.mode() & 0o040 != 0 && old.gid() == gid))
+        };
+        if given || kept()? {
+            rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(0o640))?;
         }
         file.write_all(text.as_bytes())?;
         file.sync_all()?;
@@ -671,6 +720,14 @@ pub fn validate(file: Document, path: &Path, outside: &Outside) -> Result<Config
                 )),
             })
             .collect::<Result<_, _>>()?,
+        settings: web.settings.unwrap_or(true),
+        admin_password: match web.admin_password {
+            Some(hash) => match auth::Hash::parse(&hash) {
+                Ok(_) => Some(hash),
+                Err(e) => return Err(invalid("web.admin_password".into(), e)),
+            },
+            None => None,
+        },
     };
     Ok(Config {
         storage,
@@ -1022,6 +1079,22 @@ name = "vlan/10 guests"
             "no temporary file left"
         );
         assert!(save(&dir.join("missing/x.toml"), "x").is_err());
+        if service_group().is_none() {
+            // Group-readable stays so (the service saving from the settings
+            // page); owner-only stays so.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+            save(&path, "a").unwrap();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o640);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            save(&path, "b").unwrap();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o640, "never readable by others");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            save(&path, "c").unwrap();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -43,6 +43,7 @@ use rustix::io::Errno;
 use crate::collector::Clock;
 use crate::config::{self, Config};
 use crate::store::{self, DataDirs};
+use crate::web::setup::{self, Setup};
 use crate::web::{self, server::Server};
 pub use collectors::Collectors;
 use signals::Signals;
@@ -71,6 +72,8 @@ pub enum Failure {
     Signals(std::io::Error),
     /// A collector thread could not be started.
     Start(std::io::Error),
+    /// No random numbers for the settings page's key (`getrandom(2)`).
+    Random(std::io::Error),
     /// Waiting for signals and config changes failed.
     Wait(std::io::Error),
 }
@@ -85,6 +88,7 @@ impl fmt::Display for Failure {
             ),
             Failure::Signals(e) => write!(f, "cannot install the SIGINT/SIGTERM handlers: {e}"),
             Failure::Start(e) => write!(f, "cannot start the collectors: {e}"),
+            Failure::Random(e) => write!(f, "cannot read random numbers from the kernel: {e}"),
             Failure::Wait(e) => write!(f, "cannot wait for signals and config changes: {e}"),
         }
     }
@@ -96,7 +100,7 @@ impl std::error::Error for Failure {}
 /// (see the module docs); returns once it has stopped cleanly, or why it
 /// could not start.
 pub fn run(path: &Path, parts: Parts, clock: Arc<dyn Clock>) -> Result<(), Failure> {
-    let config = config::load(path).map_err(Failure::Config)?;
+    let (config, bytes) = config::load_bytes(path).map_err(Failure::Config)?;
     if !parts.collect && !config.web.enabled {
         return Err(Failure::NothingToRun);
     }
@@ -107,13 +111,18 @@ pub fn run(path: &Path, parts: Parts, clock: Arc<dyn Clock>) -> Result<(), Failu
         path.display()
     );
     let mut watch = Watch::new(path);
-    let mut daemon = Daemon::start(config, parts, clock).map_err(Failure::Start)?;
+    let setup = Setup::new(path, !parts.collect).map_err(Failure::Random)?;
+    let file = Edited {
+        version: setup.version(&bytes),
+        setup: Arc::new(setup),
+    };
+    let mut daemon = Daemon::start(config, parts, clock, Some(file)).map_err(Failure::Start)?;
     let waited = loop {
         match wait(&signals, &watch) {
             Ok(true) => break Ok(()),
             Ok(false) => {
                 if let Some(config) = watch.poll() {
-                    daemon.apply(config);
+                    daemon.apply(config, watch.applied().unwrap_or_default());
                 }
             }
             Err(e) => break Err(Failure::Wait(e.into())),
@@ -152,13 +161,31 @@ pub struct Daemon {
     clock: Arc<dyn Clock>,
     /// The data directories this process collects into, locked.
     data: DataDirs,
+    /// The config file the settings page edits, if any.
+    file: Option<Edited>,
+    /// When the current config began to run (Unix seconds).
+    applied_at: f64,
+}
+
+/// The config file a daemon runs, for the settings page.
+pub struct Edited {
+    /// The settings page's lasting part (sessions, login throttle).
+    pub setup: Arc<Setup>,
+    /// The [`Setup::version`] of the config running.
+    pub version: String,
 }
 
 impl Daemon {
     /// Starts what `parts` and `config` ask for. A web server that cannot
     /// listen is logged and left out: the collectors matter more. Fails
     /// when another process collects into one of the data directories.
-    pub fn start(config: Config, parts: Parts, clock: Arc<dyn Clock>) -> std::io::Result<Daemon> {
+    /// With `file`, the web server serves the settings page for it.
+    pub fn start(
+        config: Config,
+        parts: Parts,
+        clock: Arc<dyn Clock>,
+        file: Option<Edited>,
+    ) -> std::io::Result<Daemon> {
         let collected = collected(&config, parts);
         let data = DataDirs::take(&files(&collected)).map_err(std::io::Error::other)?;
         let collectors = Collectors::start(&collected, clock.clone())?;
@@ -167,8 +194,10 @@ impl Daemon {
             parts,
             collectors,
             server: None,
+            applied_at: clock.now().wall,
             clock,
             data,
+            file,
         };
         daemon.server = daemon.listen(None);
         Ok(daemon)
@@ -184,8 +213,9 @@ impl Daemon {
         &self.collectors
     }
 
-    /// Applies a changed configuration (see the module docs).
-    pub fn apply(&mut self, config: Config) {
+    /// Applies a changed configuration (see the module docs), read from
+    /// the file's `bytes`.
+    pub fn apply(&mut self, config: Config, bytes: &[u8]) {
         let mut collected = collected(&config, self.parts);
         let held = self.data.add(&files(&collected));
         collected.routers.retain(|router| {
@@ -215,6 +245,10 @@ impl Daemon {
             log::info!("reload: collector for {name} stopped (no longer configured)");
         }
         let old = std::mem::replace(&mut self.config, config);
+        if let Some(file) = &mut self.file {
+            file.version = file.setup.version(bytes);
+        }
+        self.applied_at = self.clock.now().wall;
         let web = &self.config.web;
         let wanted = self.parts.serve && web.enabled;
         let moved = old.web.listen != web.listen || old.web.port != web.port;
@@ -262,13 +296,24 @@ impl Daemon {
     /// The web state for the current config and collectors.
     fn state(&self, previous: Option<&Server>) -> Arc<web::State> {
         let previous = previous.map(Server::state);
-        Arc::new(web::State::new(
+        let mut state = web::State::new(
             &self.config,
             &self.collectors.health(),
             self.collectors.files(),
             self.clock.clone(),
             previous.as_deref(),
-        ))
+        );
+        state.setup = self
+            .file
+            .as_ref()
+            .filter(|_| self.config.web.settings)
+            .map(|file| setup::Page {
+                setup: file.setup.clone(),
+                admin: self.config.web.admin_password.clone(),
+                applied_version: file.version.clone(),
+                applied_at: self.applied_at,
+            });
+        Arc::new(state)
     }
 
     /// A server on the configured address, if wanted and possible.

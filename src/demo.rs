@@ -68,7 +68,7 @@ fn run_in(stop: &Stop, simulator: &Simulator, directory: &Path, port: u16) -> Re
         collect: true,
         serve: true,
     };
-    let daemon = Daemon::start(config, parts, Arc::new(SystemClock::new(None)))
+    let daemon = Daemon::start(config, parts, Arc::new(SystemClock::new(None)), None)
         .map_err(|e| format!("cannot start the collector: {e}"))?;
     let Some(server) = daemon.server() else {
         daemon.stop(daemon::PATIENCE);
@@ -139,6 +139,9 @@ pub fn demo_config(router: SocketAddr, directory: &Path, port: u16) -> Config {
             allow: AllowList::default_private(),
             trusted_proxies: AllowList::default(),
             hostnames: Vec::new(),
+            // No config file to edit.
+            settings: false,
+            admin_password: None,
         },
     }
 }

@@ -3,6 +3,7 @@
 //! the RouterOS codec, client and simulator. No API stability is promised.
 
 pub mod acl;
+pub mod auth;
 pub mod cli;
 pub mod collector;
 pub mod config;

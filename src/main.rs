@@ -1,6 +1,7 @@
 //! The `mt-trafmon` binary: parses the flags, sets up logging, and runs
 //! the chosen mode (the daemon, [`daemon::run`], until SIGINT or SIGTERM;
-//! the demo; the wizard; the ini importer), turning its outcome into an
+//! the demo; the wizard; the ini importer; `passwd`, the settings page's
+//! admin password), turning its outcome into an
 //! exit status. Wiring only; everything else lives in the library.
 //!
 //! Without a config file at its path, at a terminal, it runs the setup
@@ -48,6 +49,21 @@ fn main() -> ExitCode {
     }
     if let Some(Command::ImportIni(import)) = &args.command {
         return import_ini(import);
+    }
+    if let Some(Command::Passwd(passwd)) = &args.command {
+        let path = (passwd.config.clone().or(args.config.clone()))
+            .unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH));
+        if !wizard::terminal_available() {
+            eprintln!("mt-trafmon: passwd asks for the password at a terminal; run it in one");
+            return ExitCode::from(NOT_SET_UP);
+        }
+        return match wizard::passwd_terminal(&path) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(stop) => {
+                eprintln!("mt-trafmon: {stop}");
+                ExitCode::FAILURE
+            }
+        };
     }
     if args.web_only && args.collect_only {
         eprintln!("mt-trafmon: -w (web only) and -c (collect only) exclude each other");

@@ -60,6 +60,17 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// Every profile, the default first.
+    pub const ALL: [Profile; 2] = [Profile::Original, Profile::Compact];
+
+    /// The name used in the config and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Original => "original",
+            Profile::Compact => "compact",
+        }
+    }
+
     /// The archives, as `rrdtool create` takes them.
     pub fn archives(self) -> &'static [&'static str] {
         match self {

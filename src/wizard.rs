@@ -38,6 +38,7 @@ use std::time::Duration;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::acl::{self, AllowList};
+use crate::auth;
 use crate::config::{self, Document, InterfaceSection, RouterSection, StorageSection, WebSection};
 use crate::routeros::client::{self, Client, DEFAULT_PORT, Interface};
 use crate::secret::{self, Key};
@@ -314,6 +315,7 @@ pub fn run(
     document.web.enabled = (!roles.serves).then_some(false);
     if roles.serves {
         document.web = web_pages(&mut talk, std::mem::take(&mut document.web))?;
+        settings_password(&mut talk, host, &mut document.web)?;
     }
 
     document.router.insert(0, section);
@@ -1219,6 +1221,21 @@ fn pick(answer: &str, list: &[Interface]) -> Result<Vec<String>, String> {
     Ok(chosen)
 }
 
+/// The connection test (the wizard's and the settings page's): connects,
+/// logs in and lists the router's interfaces, each step within
+/// `login.timeout`.
+pub fn list_interfaces(login: Login<'_>) -> Result<Vec<Interface>, client::Error> {
+    let options = client::Options {
+        connect_timeout: login.timeout,
+        io_timeout: login.timeout,
+    };
+    let mut client = Client::connect(login.host, login.port, options)?;
+    client.login(login.user, login.password)?;
+    let interfaces = client.interfaces()?;
+    client.quit();
+    Ok(interfaces)
+}
+
 /// Whether standard input and standard output are both terminals, as the
 /// wizard needs.
 pub fn terminal_available() -> bool {
@@ -1242,15 +1259,7 @@ impl Host for System {
     }
 
     fn interfaces(&mut self, login: Login<'_>) -> Result<Vec<Interface>, client::Error> {
-        let options = client::Options {
-            connect_timeout: login.timeout,
-            io_timeout: login.timeout,
-        };
-        let mut client = Client::connect(login.host, login.port, options)?;
-        client.login(login.user, login.password)?;
-        let interfaces = client.interfaces()?;
-        client.quit();
-        Ok(interfaces)
+        list_interfaces(login)
     }
 
     fn save(&mut self, path: &Path, document: &Document) -> Result<(), String> {
@@ -1449,6 +1458,26 @@ pub fn run_terminal(path: &Path) -> Result<Outcome, Stop> {
         key,
     };
 
+    let mut start = Some(start);
+    let mut outcome = None;
+    at_terminal(path, &mut |input, output, system| {
+        let start = start.take().ok_or(Stop::NotSaved)?;
+        outcome = Some(run(input, output, system, path, start)?);
+        Ok(())
+    })?;
+    outcome.ok_or(Stop::NotSaved)
+}
+
+/// A dialogue [`at_terminal`] runs: over the terminal's input and output,
+/// with the real host.
+type Dialogue<'a> =
+    dyn FnMut(&mut dyn BufRead, &mut dyn Write, &mut System) -> Result<(), Stop> + 'a;
+
+/// Runs `dialogue` on this process's terminal with a [`System`] host; on
+/// Ctrl-C (or SIGTERM) restores the terminal, says whether the file at
+/// `path` was already written and ends the process by that signal.
+/// (Not generic, so that its thread is compiled once.)
+fn at_terminal(path: &Path, dialogue: &mut Dialogue<'_>) -> Result<(), Stop> {
     let stdin = io::stdin();
     let saved = rustix::termios::tcgetattr(&stdin).map_err(|e| Stop::Terminal(e.into()))?;
     let written = Arc::new(AtomicBool::new(false));
@@ -1488,13 +1517,7 @@ pub fn run_terminal(path: &Path) -> Result<Outcome, Stop> {
         })
     };
     let mut system = System { written };
-    let result = run(
-        &mut stdin.lock(),
-        &mut io::stdout(),
-        &mut system,
-        path,
-        start,
-    );
+    let result = dialogue(&mut stdin.lock(), &mut io::stdout(), &mut system);
     finished.store(true, Ordering::SeqCst);
     for handler in handlers {
         signal_hook::low_level::unregister(handler);
@@ -1502,6 +1525,105 @@ pub fn run_terminal(path: &Path) -> Result<Outcome, Stop> {
     let _ = watcher.join();
     result
 }
+
+/// `mt-trafmon passwd`: sets the settings page's admin password in the
+/// config file at `path` (which must be one the daemon accepts), asked
+/// twice without echo, stored as a salted hash ([`auth::new_hash`]); the
+/// rest of the file's values are kept (its comments are not).
+pub fn passwd_terminal(path: &Path) -> Result<(), Stop> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Stop::File(format!(
+            "cannot read {}: {e}; set the router up first with `sudo mt-trafmon -s`, or give the file with --config PATH",
+            path.display()
+        ))
+    })?;
+    let document: Document = toml::from_str(&text)
+        .map_err(|e| Stop::File(format!("{} cannot be used: {e}", path.display())))?;
+    let mut document = Some(document);
+    at_terminal(path, &mut |input, output, system| {
+        let document = document.take().ok_or(Stop::NotSaved)?;
+        passwd(input, output, system, path, document)
+    })
+}
+
+/// The dialogue of `mt-trafmon passwd` over any input and output (see
+/// [`passwd_terminal`]).
+pub fn passwd(
+    input: &mut dyn BufRead,
+    output: &mut dyn Write,
+    host: &mut dyn Host,
+    path: &Path,
+    mut document: Document,
+) -> Result<(), Stop> {
+    let mut talk = Talk { input, output };
+    talk.say(&format!(
+        "  The settings page's admin password, stored as a salted hash in {}.",
+        path.display()
+    ))?;
+    let Some(hash) = admin_password(&mut talk, host, false)? else {
+        return Err(Stop::NotSaved);
+    };
+    document.web.admin_password = Some(hash);
+    host.save(path, &document).map_err(Stop::File)?;
+    talk.say("  Saved; a running daemon uses it within a few seconds.")
+}
+
+/// The wizard's question for the settings page's admin password, which
+/// Enter skips (keeping the one set, if any); not asked when the page is
+/// off.
+fn settings_password(
+    talk: &mut Talk<'_>,
+    host: &mut dyn Host,
+    web: &mut WebSection,
+) -> Result<(), Stop> {
+    if web.settings == Some(false) {
+        return Ok(());
+    }
+    talk.say(match web.admin_password.is_some() {
+        true => "  The settings page (/setup) has an admin password: type a new one, or press Enter to keep it.",
+        false => "  With an admin password, these settings can be changed in the browser (/setup); without one the page changes nothing (mt-trafmon passwd sets one later).",
+    })?;
+    if let Some(hash) = admin_password(talk, host, true)? {
+        web.admin_password = Some(hash);
+    }
+    Ok(())
+}
+
+/// Asks for a new admin password of the settings page, twice, without
+/// echo; returns its hash ([`auth::new_hash`]), or `None` when `optional`
+/// and the answer is empty.
+fn admin_password(
+    talk: &mut Talk<'_>,
+    host: &mut dyn Host,
+    optional: bool,
+) -> Result<Option<String>, Stop> {
+    let prompt = match optional {
+        true => "Admin password (not shown; Enter to skip)",
+        false => "Admin password (not shown)",
+    };
+    loop {
+        let password = talk.password(host, prompt)?;
+        if password.is_empty() && optional {
+            return Ok(None);
+        }
+        if password.chars().count() < MIN_ADMIN_PASSWORD {
+            talk.say(&format!(
+                "    use at least {MIN_ADMIN_PASSWORD} characters; try again."
+            ))?;
+            continue;
+        }
+        if talk.password(host, "The same again")? != password {
+            talk.say("    the two differ; try again.")?;
+            continue;
+        }
+        return auth::new_hash(&password)
+            .map(Some)
+            .map_err(|e| Stop::File(format!("cannot make a random salt: {e}")));
+    }
+}
+
+/// The shortest admin password accepted.
+pub const MIN_ADMIN_PASSWORD: usize = 8;
 
 #[cfg(test)]
 mod tests;

@@ -308,6 +308,8 @@ fn happy_path_with_re_asked_answers() {
         "127.0.0.1, 192.168.1.0/24",
     );
     session.answer("dark or classic (light) [dark]: ", "classic");
+    session.answer("Admin password (not shown; Enter to skip): ", "settings-pw");
+    session.answer("The same again: ", "settings-pw");
     session.expect(&format!("  Written to {}.\n", path.display()));
     session.expect(&format!(
         "  To run it: mt-trafmon --config {}\n",
@@ -356,6 +358,16 @@ fn happy_path_with_re_asked_answers() {
         (18090, "Home")
     );
     assert_eq!(config.web.theme, mt_trafmon::config::Theme::Classic);
+    let admin = config.web.admin_password.as_deref().unwrap();
+    assert!(
+        mt_trafmon::auth::Hash::parse(admin)
+            .unwrap()
+            .verify("settings-pw")
+    );
+    assert!(
+        !transcript.contains("settings-pw"),
+        "not echoed: {transcript}"
+    );
 }
 
 #[test]
@@ -492,6 +504,7 @@ fn save_anyway_after_a_failed_test() {
         "Traffic Monitor]: ",
         "Allowed [private]: ",
         "[dark]: ",
+        "Enter to skip): ",
     ] {
         session.answer(prompt, "");
     }
@@ -597,6 +610,7 @@ fn a_web_only_machine() {
         "Traffic Monitor]: ",
         "Allowed [private]: ",
         "[dark]: ",
+        "Enter to skip): ",
     ] {
         session.answer(prompt, "");
     }
@@ -659,4 +673,50 @@ fn sigterm_at_the_password_prompt_turns_the_echo_back_on_too() {
     let (status, transcript) = session.finish();
     assert_eq!(status.signal(), Some(15), "ended by SIGTERM: {transcript}");
     assert!(!path.exists());
+}
+
+#[test]
+fn passwd_sets_the_admin_password_without_echo() {
+    let dir = TestDir::new("wizard-passwd");
+    let path = dir.path("mt-trafmon.toml");
+    let before = "[[router]]\nhost = \"192.0.2.1\"\nuser = \"u\"\npassword = \"p\"\n\n[[router.interface]]\nname = \"ether1\"\n";
+    std::fs::write(&path, before).unwrap();
+    let mut session = Session::start(&[OsStr::new("passwd"), "-c".as_ref(), path.as_os_str()]);
+    session.expect("Admin password (not shown): ");
+    assert!(!session.echoes());
+    session.type_bytes(b"first try\r");
+    session.answer("The same again: ", "other try");
+    session.answer(
+        "the two differ; try again.\n  Admin password (not shown): ",
+        "first try",
+    );
+    session.answer("The same again: ", "first try");
+    session.expect("  Saved; a running daemon uses it within a few seconds.\n");
+    assert!(session.echoes());
+    let (status, transcript) = session.finish();
+    assert_eq!(status.code(), Some(0), "{transcript}");
+    assert!(
+        !transcript.contains("first try"),
+        "not echoed: {transcript}"
+    );
+    let config = mt_trafmon::config::load(&path).unwrap();
+    let admin = config.web.admin_password.as_deref().unwrap();
+    assert!(
+        mt_trafmon::auth::Hash::parse(admin)
+            .unwrap()
+            .verify("first try")
+    );
+    assert_eq!(config.routers[0].password, "p", "the rest is kept");
+
+    // Ctrl-C at the prompt: the echo back on, nothing written.
+    let written = std::fs::read(&path).unwrap();
+    let mut session =
+        Session::start(&[OsStr::new("passwd"), "--config".as_ref(), path.as_os_str()]);
+    session.expect("Admin password (not shown): ");
+    support::terminate(&session.child);
+    session.expect("  Interrupted: nothing was written.\n");
+    assert!(session.echoes());
+    let (status, _) = session.finish();
+    assert_eq!(status.signal(), Some(15));
+    assert_eq!(std::fs::read(&path).unwrap(), written);
 }

@@ -474,6 +474,7 @@ function showInterfaces(answer) {
   if (view.theme === serverTheme) view.theme = null;
   document.title = answer.title;
   $('title').textContent = answer.title;
+  $('setup-link').hidden = !answer.settings;
   interfaces = answer.interfaces || [];
   const select = $('iface');
   select.textContent = '';

@@ -652,10 +652,7 @@ fn service_files(job: &Job, slots: &mut [Slot]) {
                 "{}: creating {} ({} profile); samples are held until it is ready",
                 slot.id,
                 escape_path(&slot.path),
-                match job.profile {
-                    Profile::Original => "original",
-                    Profile::Compact => "compact",
-                }
+                job.profile.name()
             );
             // The file starts before every held sample (and a little
             // before now), so that they all stamp after its first update.

@@ -31,6 +31,8 @@ pub const TICK: Duration = Duration::from_secs(1);
 pub struct Watch {
     path: PathBuf,
     seen: Option<Vec<u8>>,
+    /// The bytes of the last config [`Watch::poll`] returned.
+    applied: Option<Vec<u8>>,
     reported: Option<String>,
     how: How,
 }
@@ -70,6 +72,7 @@ impl Watch {
         Watch {
             path: path.to_path_buf(),
             seen: read(path),
+            applied: None,
             reported: None,
             how,
         }
@@ -106,8 +109,10 @@ impl Watch {
             return None;
         }
         self.seen = now;
-        match config::load(&self.path) {
+        let bytes = self.seen.as_deref().unwrap_or_default();
+        match config::parse_bytes(bytes, &self.path) {
             Ok(config) => {
+                self.applied = self.seen.clone();
                 self.reported = None;
                 log::info!("reload: {} changed; applying it", self.path.display());
                 Some(config)
@@ -121,6 +126,12 @@ impl Watch {
                 None
             }
         }
+    }
+
+    /// The bytes of the config the last [`Watch::poll`] returned (the
+    /// file as it was read, not read again).
+    pub fn applied(&self) -> Option<&[u8]> {
+        self.applied.as_deref()
     }
 
     /// Whether the file may have changed since the last call: an event

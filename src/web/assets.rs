@@ -32,11 +32,13 @@ impl Asset {
 pub const ASSETS: &[Asset] = include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 /// The file served at `path` (`/` is `index.html`, the graph page;
-/// `/overview` is `overview.html`, every interface at a glance).
+/// `/overview` is `overview.html`, every interface at a glance; `/setup`
+/// is `setup.html`, the settings page).
 pub fn find(path: &str) -> Option<&'static Asset> {
     let name = match path {
         "/" => "index.html",
         "/overview" => "overview.html",
+        "/setup" => "setup.html",
         _ => path.strip_prefix('/')?,
     };
     ASSETS.iter().find(|asset| asset.name == name)
@@ -60,6 +62,9 @@ mod tests {
             "app.css",
             "app.js",
             "overview.js",
+            "setup.html",
+            "setup.css",
+            "setup.js",
             "favicon.svg",
         ];
         assert_eq!(ASSETS.len(), names.len());
@@ -72,6 +77,7 @@ mod tests {
         }
         assert_eq!(find("/").unwrap().name, "index.html");
         assert_eq!(find("/overview").unwrap().name, "overview.html");
+        assert_eq!(find("/setup").unwrap().name, "setup.html");
         assert!(find("/../Cargo.toml").is_none());
         assert!(find("/web/app.js").is_none());
         assert!(find("/page.js").is_none(), "sources are not served");
@@ -81,8 +87,9 @@ mod tests {
     fn each_page_ships_within_its_budget() {
         let gzipped = |name: &str| find(&format!("/{name}")).unwrap().gzip.len();
         for page in [
-            ["index.html", "app.css", "app.js"],
-            ["overview.html", "app.css", "overview.js"],
+            &["index.html", "app.css", "app.js"][..],
+            &["overview.html", "app.css", "overview.js"],
+            &["setup.html", "app.css", "setup.css", "setup.js"],
         ] {
             let sizes: Vec<(&str, usize)> = page.iter().map(|n| (*n, gzipped(n))).collect();
             let total: usize = sizes.iter().map(|(_, size)| size).sum();
@@ -103,9 +110,12 @@ mod tests {
         for name in [
             "app.js",
             "overview.js",
+            "setup.js",
             "app.css",
+            "setup.css",
             "index.html",
             "overview.html",
+            "setup.html",
         ] {
             let shipped = body(name);
             assert!(
@@ -118,6 +128,12 @@ mod tests {
             );
         }
         assert!(body("app.js").starts_with("(()=>{'use strict';"));
+        assert!(body("setup.js").starts_with("(()=>{'use strict';"));
+        assert!(
+            body("setup.js").contains("function getJson(")
+                && !body("setup.js").contains("function drawGraph("),
+            "the settings page ships common.js, not the graph's scripts"
+        );
         assert!(
             body("app.js").contains("function drawGraph("),
             "names are kept"

@@ -1,8 +1,9 @@
 //! The web side of mt-trafmon: a `tiny_http` server on a fixed pool of
 //! worker threads ([`server`]) answering one routing table ([`routes`])
 //! with the compiled-in page ([`assets`], gzipped; [`inflate`] unzips it
-//! for clients without gzip), JSON read from the RRD files
-//! and the collectors' health, and Prometheus metrics ([`metrics`]), behind
+//! for clients without gzip), JSON read from the RRD files and the
+//! collectors' health, Prometheus metrics ([`metrics`]) and the settings
+//! page's routes ([`setup`], reading bodies with [`json`]), behind
 //! the config's allow-list ([`acl`]) and a `Host` check.
 //!
 //! [`State`] is everything a request may read. Host names of the
@@ -17,9 +18,11 @@
 
 pub mod assets;
 pub mod inflate;
+pub mod json;
 pub mod metrics;
 pub mod routes;
 pub mod server;
+pub mod setup;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -58,6 +61,9 @@ pub struct State {
     pub files: Files,
     /// The clocks ("now" in the JSON is the server's).
     pub clock: Arc<dyn Clock>,
+    /// The settings page ([`setup`]); `None` when it is off or there is
+    /// no config file (the demo): its routes answer 404.
+    pub setup: Option<setup::Page>,
     denied: Mutex<HashMap<IpAddr, Instant>>,
 }
 
@@ -138,6 +144,7 @@ impl State {
             interfaces,
             files,
             clock,
+            setup: None,
             denied: Mutex::new(HashMap::new()),
         }
     }

@@ -4,8 +4,8 @@
 //!
 //! Order for every request: the allow-list (403), the `Host` header (421
 //! unless it names this server, see [`acl::host_allowed`]), the method
-//! (405 but for GET and HEAD), the path (trailing slashes ignored), then
-//! the handler.
+//! (405 but for GET and HEAD, and POST for the settings routes of
+//! [`setup`]), the path (trailing slashes ignored), then the handler.
 //! A malformed parameter is a 400 with a sentence saying which and why;
 //! an unknown interface a 404. JSON shapes are documented in README.md,
 //! "URLs and JSON endpoints".
@@ -18,7 +18,7 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Served, State, acl, assets, metrics};
+use super::{Served, State, acl, assets, metrics, setup};
 use crate::graph::{self, View};
 use crate::health::{Entry, FileState, Health, Sample, Status};
 use crate::query::{self, Request};
@@ -49,6 +49,8 @@ pub struct Req<'a> {
     pub accept_encoding: Option<&'a str>,
     /// The `If-None-Match` header, if any.
     pub if_none_match: Option<&'a str>,
+    /// What the settings routes read (cookie, origin, body).
+    pub setup: setup::Fields<'a>,
 }
 
 /// An answer.
@@ -103,7 +105,7 @@ impl Reply {
         }
     }
 
-    fn json(status: u16, value: &impl Serialize) -> Reply {
+    pub(super) fn json(status: u16, value: &impl Serialize) -> Reply {
         Reply {
             status,
             content_type: "application/json",
@@ -113,7 +115,7 @@ impl Reply {
         }
     }
 
-    fn error(status: u16, message: impl Into<String>) -> Reply {
+    pub(super) fn error(status: u16, message: impl Into<String>) -> Reply {
         Reply::json(status, &json!({ "error": message.into() }))
     }
 }
@@ -142,6 +144,11 @@ pub fn route(state: &State, req: &Req) -> Reply {
              If it is a name of this server, add it to web.hostnames in the config file.\n",
             host.chars().take(255).collect::<String>()
         ));
+    }
+    let path = req.url.split_once('?').map_or(req.url, |(path, _)| path);
+    let path = match path.trim_end_matches('/') { "" => "/", path => path };
+    if let Some(reply) = setup::route(state, req, path, client) {
+        return reply;
     }
     if req.method != "GET" && req.method != "HEAD" {
         let mut reply = Reply::text(405, "Method not allowed\n");
@@ -462,6 +469,7 @@ fn interfaces(state: &State) -> Reply {
         &json!({
             "title": state.title,
             "theme": state.theme.name(),
+            "settings": state.setup.is_some(),
             "version": env!("CARGO_PKG_VERSION"),
             "now": now,
             "interfaces": list,

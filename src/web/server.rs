@@ -79,9 +79,15 @@ pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 pub const HEAD_DEADLINE: Duration = Duration::from_secs(10);
 /// How long writing one answer may take in all.
 pub const WRITE_DEADLINE: Duration = Duration::from_secs(30);
-/// The longest request body read (and ignored: only GET and HEAD are
-/// served); longer ones, or of unknown length, are `413`.
+/// The longest request body read (into memory, before a worker sees the
+/// request) but for [`MAX_SETUP_BODY`]; the other routes ignore bodies.
+/// Longer ones, or of unknown length, are `413`.
 pub const MAX_BODY: usize = 1024;
+/// The longest body of a `POST` to `/api/setup/` (the settings page's
+/// JSON), given by tiny_http's `Limits::large_post`: 256 connections
+/// could still hold 16 MiB of such bodies at once (they are read before
+/// the allow-list is checked), every other request 256 KiB.
+pub const MAX_SETUP_BODY: usize = 64 << 10;
 /// How often the allow-lists' host names are resolved again.
 pub const RESOLVE_EVERY: Duration = Duration::from_secs(60);
 /// Rows one step of learning a query cache reads (a few ms on a PC).
@@ -129,6 +135,7 @@ impl Server {
             head_deadline: Some(HEAD_DEADLINE),
             write_deadline: Some(WRITE_DEADLINE),
             max_body: MAX_BODY,
+            large_post: Some(("/api/setup/", MAX_SETUP_BODY)),
             error_headers: SECURITY_HEADERS
                 .iter()
                 .filter_map(|(name, value)| tiny_http::Header::from_bytes(*name, *value).ok())
@@ -353,7 +360,16 @@ impl Lane {
 }
 
 /// Answers one request through [`routes::route`] with the state of now.
-fn answer(request: tiny_http::Request, shared: &Shared) {
+fn answer(mut request: tiny_http::Request, shared: &Shared) {
+    // tiny_http has read the body into memory (at most MAX_SETUP_BODY).
+    let mut body = Vec::new();
+    if request.method() == &tiny_http::Method::Post {
+        use io::Read;
+        let _ = request
+            .as_reader()
+            .take(MAX_SETUP_BODY as u64)
+            .read_to_end(&mut body);
+    }
     let all = |name: &'static str| {
         request
             .headers()
@@ -385,6 +401,13 @@ fn answer(request: tiny_http::Request, shared: &Shared) {
             forwarded_for: forwarded_for.as_deref(),
             accept_encoding: header("Accept-Encoding"),
             if_none_match: header("If-None-Match"),
+            setup: super::setup::Fields {
+                cookie: header("Cookie"),
+                origin: header("Origin"),
+                referer: header("Referer"),
+                content_type: header("Content-Type"),
+                body: &body,
+            },
         },
     );
     respond(request, reply);

@@ -234,7 +234,7 @@ fn dialogue(start: Start, answers: &[&[u8]], mut host: Fake) -> Run {
 }
 
 /// Every answer of a new collecting and serving machine, mostly defaults.
-const HAPPY: [&[u8]; 16] = [
+const HAPPY: [&[u8]; 17] = [
     b"",           // collects
     b"",           // serves
     b"",           // address
@@ -251,6 +251,7 @@ const HAPPY: [&[u8]; 16] = [
     b"",           // title
     b"",           // allow-list
     b"",           // theme
+    b"",           // admin password: none
 ];
 
 #[test]
@@ -317,9 +318,11 @@ fn a_new_config_with_the_defaults() {
     assert!(!t.contains("secret"), "{t}");
     assert!(!t.contains("systemctl"), "no service offer: {t}");
 
-    // The password is the one line read with the echo off.
-    for (answer, echo) in &run.read {
-        assert_eq!(*echo, answer != "secret\n", "{answer:?}");
+    // The passwords (the router's, the skipped admin one, the last line)
+    // are the lines read with the echo off.
+    let last = run.read.len() - 1;
+    for (n, (answer, echo)) in run.read.iter().enumerate() {
+        assert_eq!(*echo, answer != "secret\n" && n != last, "{answer:?}");
     }
     assert_eq!(
         run.host.logins,
@@ -411,10 +414,27 @@ fn invalid_answers_are_asked_again_with_the_reason() {
         b"10.0.0.0/8, nas.lan,",
         b"blue",
         b"classic",
+        b"pw",
+        b"admin-pass-1",
+        b"admin-pass-2",
+        b"admin-pass-1",
+        b"admin-pass-1",
     ];
     let run = dialogue(new_file(), answers, fake());
     run.result.as_ref().unwrap();
     let t = &run.transcript;
+    assert!(says(t, "use at least 8 characters; try again."), "{t}");
+    assert!(says(t, "the two differ; try again."), "{t}");
+    let admin = run.config().web.admin_password.unwrap();
+    assert!(
+        crate::auth::Hash::parse(&admin)
+            .unwrap()
+            .verify("admin-pass-1")
+    );
+    assert!(
+        run.read.iter().rev().take(5).all(|(_, echo)| !echo),
+        "admin passwords are read without echo"
+    );
     for reason in [
         "    answer y or n; try again.\n",
         "    \"not a host!\" is not an IP address (192.168.88.1, fd00::1) or a host name (router.lan); try again.\n",
@@ -753,6 +773,7 @@ fn a_web_only_machine_asks_no_router_login() {
         b"",
         b"",
         b"",
+        b"",
     ];
     let run = dialogue(new_file(), answers, fake());
     let outcome = run.result.as_ref().unwrap();
@@ -896,7 +917,7 @@ fn the_service_offer() {
     let mut host = fake();
     host.state = ServiceState::Enabled;
     host.service = true;
-    let answers: &[&[u8]] = &[b"n", b"", b"", b"", b"", b"", b"", b"", b"", b""];
+    let answers: &[&[u8]] = &[b"n", b"", b"", b"", b"", b"", b"", b"", b"", b"", b""];
     let run = dialogue(new_file(), answers, host);
     run.result.as_ref().unwrap();
     assert!(!run.transcript.contains(offer), "{}", run.transcript);
@@ -1252,4 +1273,54 @@ fn every_line_fits_80_columns() {
     let web_only: &[&[u8]] = &[b"n", b"", b"", b"", b"", b"", b"", b"", b"", b""];
     let run = dialogue(new_file(), web_only, fake());
     assert_fits(&run.transcript);
+}
+
+#[test]
+fn passwd_asks_twice_without_echo_and_stores_a_hash() {
+    let mut host = fake();
+    let script = Script {
+        lines: [
+            &b"short"[..],
+            b"long enough",
+            b"long enougH",
+            b"long enough",
+            b"long enough",
+        ]
+        .iter()
+        .map(|a| [*a, b"\n"].concat())
+        .collect(),
+        echo: host.echo.clone(),
+        read: Rc::new(RefCell::new(Vec::new())),
+    };
+    let read = script.read.clone();
+    let mut output = Vec::new();
+    let document: Document = toml::from_str(
+        "[[router]]\nhost = \"192.0.2.1\"\nuser = \"u\"\npassword = \"p\"\n[[router.interface]]\nname = \"e\"\n",
+    )
+    .unwrap();
+    passwd(
+        &mut BufReader::new(script),
+        &mut output,
+        &mut host,
+        Path::new(config::DEFAULT_PATH),
+        document,
+    )
+    .unwrap();
+    let transcript = String::from_utf8(output).unwrap();
+    assert!(
+        says(&transcript, "use at least 8 characters; try again."),
+        "{transcript}"
+    );
+    assert!(
+        says(&transcript, "the two differ; try again."),
+        "{transcript}"
+    );
+    assert!(read.borrow().iter().all(|(_, echo)| !echo), "never echoed");
+    assert!(host.echo.get());
+    let saved = host.saved.as_deref().unwrap();
+    assert!(!saved.contains("long enough"), "{saved}");
+    let config = config::parse(saved, Path::new(config::DEFAULT_PATH)).unwrap();
+    let hash = crate::auth::Hash::parse(config.web.admin_password.as_deref().unwrap()).unwrap();
+    assert!(hash.verify("long enough"));
+    assert_eq!(config.routers[0].password, "p", "the rest is kept");
 }

@@ -106,10 +106,12 @@ function prefill(file) {
 }
 
 /**
- * The whole stack: simulator, daemon (web server on a free loopback port), Chromium.
- * Returns { base, browser, sim, daemon, dir, api(path), startDaemon(), stopDaemon(), stop() }.
+ * The whole stack: simulator, daemon (web server on a free loopback port), Chromium. `web`: more lines for the config's
+ * [web] section (setup.test.js: the admin password).
+ * Returns { base, browser, sim, daemon, dir, config (the config file's path), api(path), startDaemon(flags),
+ * stopDaemon(), stop() }.
  */
-async function startStack() {
+async function startStack({ web = '' } = {}) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-trafmon-browser-'));
   if (process.env.MT_TEST_URL) return external(dir, process.env.MT_TEST_URL);
@@ -142,17 +144,21 @@ name = "ether2"
 listen = "127.0.0.1"
 port = ${webPort}
 title = "Test Monitor"
-`);
+${web}`);
   const base = `http://127.0.0.1:${webPort}`;
   const api = async (p) => {
     const r = await fetch(base + p);
     if (!r.ok) throw new Error(`${p}: HTTP ${r.status} ${await r.text()}`);
     return r.json();
   };
-  const stack = { base, sim, daemon: null, dir, api };
-  /** Starts the daemon (again, after a test stopped it: same config, same port) and waits until it answers. */
-  stack.startDaemon = async () => {
-    const daemon = spawnLogged(path.join(ROOT, 'target', 'debug', 'mt-trafmon'), ['--config', config], path.join(dir, 'daemon.log'));
+  const stack = { base, sim, daemon: null, dir, config, api };
+  /**
+   * Starts the daemon (again, after a test stopped it: same config, same port; `flags` before --config, e.g. ['-w'])
+   * and waits until it answers.
+   */
+  stack.startDaemon = async (flags = []) => {
+    const daemon = spawnLogged(path.join(ROOT, 'target', 'debug', 'mt-trafmon'), [...flags, '--config', config],
+      path.join(dir, 'daemon.log'));
     let daemonExit = null;
     daemon.exited = new Promise((resolve) => daemon.once('exit', (c, s) => { daemonExit = c ?? s; resolve(); }));
     stack.daemon = daemon;
@@ -324,5 +330,5 @@ function over(top, under) {
   return [0, 1, 2].map((i) => Math.round(top[i] * a + under[i] * (1 - a)));
 }
 
-module.exports = { GAP, HISTORY, ARTIFACTS, startStack, newPage, until, waitLoads, loads, plot, pixels, topmost, column,
+module.exports = { GAP, HISTORY, ARTIFACTS, freePort, startStack, newPage, until, waitLoads, loads, plot, pixels, topmost, column,
   luminance, contrast, parseColor, over };

@@ -15,12 +15,12 @@ const HTML = files('.html');
 const SCRIPTS = files('.js');
 
 it('the sources are there', () => {
-  assert.deepEqual(HTML.sort(), ['index.html', 'overview.html']);
+  assert.deepEqual(HTML.sort(), ['index.html', 'overview.html', 'setup.html']);
   assert.ok(SCRIPTS.length >= 7, SCRIPTS.join(' '));
 });
 
 it('every page file opens with a header pointing to the endpoint list', () => {
-  for (const f of [...HTML, ...SCRIPTS, 'app.css']) {
+  for (const f of [...HTML, ...SCRIPTS, ...files('.css')]) {
     const head = read(f).split('\n').slice(0, 4).join(' ');
     assert.match(head, /README\.md "URLs and JSON\s+(\/\/\s+)?endpoints"/, f);
   }
@@ -42,11 +42,14 @@ it('nothing inline that the CSP blocks, no innerHTML, no eval', () => {
       assert.ok(!js.includes(bad), `${f}: ${bad}`);
     }
   }
-  assert.doesNotMatch(read('app.css'), /url\(|@import/, 'external resource in CSS');
+  for (const f of files('.css')) assert.doesNotMatch(read(f), /url\(|@import/, `${f}: external resource in CSS`);
 });
 
 it('the scripts fetch only endpoints of the contract', () => {
-  const used = SCRIPTS.flatMap((f) => [...read(f).matchAll(/['`](\/api\/[a-z]+|\/live)[?'`]/g)].map((m) => m[1]));
-  assert.ok(new Set(used).size >= 4, used.join(' '));
-  for (const u of used) assert.ok(['/api/interfaces', '/api/live', '/api/series', '/api/rrdtool'].includes(u), u);
+  const used = SCRIPTS.flatMap((f) => [...read(f).matchAll(/['`](\/api\/[a-z]+(?:\/[a-z]+)?|\/live)[?'`]/g)]
+    .map((m) => m[1]));
+  assert.ok(new Set(used).size >= 9, used.join(' '));
+  const contract = ['/api/interfaces', '/api/live', '/api/series', '/api/rrdtool', '/api/setup/state', '/api/setup/login',
+    '/api/setup/logout', '/api/setup/config', '/api/setup/interfaces', '/api/setup/save'];
+  for (const u of used) assert.ok(contract.includes(u), u);
 });

@@ -83,6 +83,7 @@ fn request(state: &State, method: &str, url: &str, peer: &str) -> Reply {
             forwarded_for: None,
             accept_encoding: None,
             if_none_match: None,
+            setup: Default::default(),
         },
     )
 }
@@ -190,6 +191,7 @@ fn forwarded_for_only_from_trusted_proxies() {
                 forwarded_for: Some(chain),
                 accept_encoding: None,
                 if_none_match: None,
+                setup: Default::default(),
             },
         )
         .status
@@ -282,6 +284,7 @@ fn only_names_of_this_server_are_answered() {
                 forwarded_for: None,
                 accept_encoding: None,
                 if_none_match: None,
+                setup: Default::default(),
             },
         )
     };
@@ -343,6 +346,7 @@ fn assets_with_etags_and_gzip() {
                 forwarded_for: None,
                 accept_encoding: Some(encoding),
                 if_none_match: Some(etag),
+                setup: Default::default(),
             },
         )
     };

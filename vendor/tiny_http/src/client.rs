@@ -10,7 +10,8 @@
 //! - the request line is at most [`MAX_REQUEST_LINE`] bytes (else `414`),
 //!   the header lines at most [`MAX_HEADER_BYTES`] and [`MAX_HEADERS`]
 //!   (else `431`);
-//! - a body is read into memory only up to `Limits::max_body` bytes; a
+//! - a body is read into memory only up to `Limits::max_body` bytes (or
+//!   `Limits::large_post`'s for a `POST` to its path prefix); a
 //!   longer one, or one of unknown length (`Transfer-Encoding`), is `413`
 //!   without reading it, and two different `Content-Length`s are `400`;
 //! - before a request's first byte the connection may be idle for
@@ -460,7 +461,8 @@ fn parse_header(line: &[u8]) -> Result<Option<Header>, Refusal> {
     Ok(Some(Header { field, value }))
 }
 
-/// The body, read whole if it is at most `max_body` bytes; answers
+/// The body, read whole if it is at most `max_body` bytes (or
+/// `large_post`'s, mt-trafmon patch); answers
 /// `Expect: 100-continue` first. Two `Host` lines are `400` (RFC 9112,
 /// section 3.2).
 fn read_body(
@@ -486,7 +488,11 @@ fn read_body(
         length = Some(n);
     }
     let length = length.unwrap_or(0);
-    if length > limits.max_body as u64 {
+    let max_body = match limits.large_post {
+        Some((prefix, max)) if head.method == Method::Post && head.path.starts_with(prefix) => max,
+        _ => limits.max_body,
+    };
+    if length > max_body as u64 {
         return Err(Refusal::Answer(413));
     }
     let length = length as usize;

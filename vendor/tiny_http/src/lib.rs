@@ -190,6 +190,10 @@ pub struct Limits {
     /// The longest request body read; a longer one, or one of unknown
     /// length, is answered `413` without reading it.
     pub max_body: usize,
+    /// A larger body limit for `POST` requests whose path starts with a
+    /// prefix: `(prefix, bytes)` (mt-trafmon patch: the settings page's
+    /// JSON, while every other request keeps `max_body`).
+    pub large_post: Option<(&'static str, usize)>,
     /// Headers added to the server's own error answers (`400`, `408`,
     /// `413`, `414`, `417`, `431`, `505`).
     pub error_headers: Vec<Header>,
@@ -206,6 +210,7 @@ impl Default for Limits {
             head_deadline: None,
             write_deadline: None,
             max_body: 1024,
+            large_post: None,
             error_headers: Vec::new(),
         }
     }

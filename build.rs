@@ -40,7 +40,7 @@ macro_rules! shared_scripts {
 }
 
 /// The files served.
-const SHIPPED: [Shipped; 6] = [
+const SHIPPED: [Shipped; 8] = [
     Shipped {
         name: "index.html",
         content_type: "text/html; charset=utf-8",
@@ -52,6 +52,12 @@ const SHIPPED: [Shipped; 6] = [
         content_type: "text/html; charset=utf-8",
         kind: Kind::Html,
         sources: &["overview.html"],
+    },
+    Shipped {
+        name: "totals.html",
+        content_type: "text/html; charset=utf-8",
+        kind: Kind::Html,
+        sources: &["totals.html"],
     },
     Shipped {
         name: "app.css",
@@ -70,6 +76,13 @@ const SHIPPED: [Shipped; 6] = [
         content_type: "text/javascript; charset=utf-8",
         kind: Kind::Js,
         sources: shared_scripts!("overview.js"),
+    },
+    Shipped {
+        name: "totals.js",
+        content_type: "text/javascript; charset=utf-8",
+        kind: Kind::Js,
+        // Only the shared helpers: the totals page draws no graph.
+        sources: &["common.js", "totals.js"],
     },
     Shipped {
         name: "favicon.svg",

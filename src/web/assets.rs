@@ -23,11 +23,13 @@ pub struct Asset {
 pub const ASSETS: &[Asset] = include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 /// The file served at `path` (`/` is `index.html`, the graph page;
-/// `/overview` is `overview.html`, every interface at a glance).
+/// `/overview` is `overview.html`, every interface at a glance; `/totals`
+/// is `totals.html`, the calendar and billing totals).
 pub fn find(path: &str) -> Option<&'static Asset> {
     let name = match path {
         "/" => "index.html",
         "/overview" => "overview.html",
+        "/totals" => "totals.html",
         _ => path.strip_prefix('/')?,
     };
     ASSETS.iter().find(|asset| asset.name == name)
@@ -48,9 +50,11 @@ mod tests {
         let names = [
             "index.html",
             "overview.html",
+            "totals.html",
             "app.css",
             "app.js",
             "overview.js",
+            "totals.js",
             "favicon.svg",
         ];
         assert_eq!(ASSETS.len(), names.len());
@@ -64,6 +68,7 @@ mod tests {
         }
         assert_eq!(find("/").unwrap().name, "index.html");
         assert_eq!(find("/overview").unwrap().name, "overview.html");
+        assert_eq!(find("/totals").unwrap().name, "totals.html");
         assert!(find("/../Cargo.toml").is_none());
         assert!(find("/web/app.js").is_none());
         assert!(find("/page.js").is_none(), "sources are not served");
@@ -75,6 +80,7 @@ mod tests {
         for page in [
             ["index.html", "app.css", "app.js"],
             ["overview.html", "app.css", "overview.js"],
+            ["totals.html", "app.css", "totals.js"],
         ] {
             let sizes: Vec<(&str, usize)> = page.iter().map(|n| (*n, gzipped(n))).collect();
             let total: usize = sizes.iter().map(|(_, size)| size).sum();
@@ -94,9 +100,11 @@ mod tests {
         for name in [
             "app.js",
             "overview.js",
+            "totals.js",
             "app.css",
             "index.html",
             "overview.html",
+            "totals.html",
         ] {
             let shipped = body(name);
             assert!(

@@ -151,7 +151,7 @@ function tableRow(r, label, max) {
   const total = r.rx_bytes + r.tx_bytes;
   const future = r.seconds === 0 && r.start >= answer.now;
   tr.dataset.start = r.start;
-  if (future) tr.className = 'future';
+  if (future) tr.className = 'muted';
   tr.append(label, volume('td', 'rx', r.rx_bytes), volume('td', 'tx', r.tx_bytes));
   const cell = volume('td', 't', total);
   if (max) {

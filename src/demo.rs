@@ -113,6 +113,7 @@ pub fn demo_config(router: SocketAddr, directory: &Path, port: u16) -> Config {
             name: name.to_string(),
             label: name.to_string(),
             rrd: directory.join(format!("demo-{}.rrd", config::file_name_part(name))),
+            billing: config::Billing::default(),
         })
         .collect();
     Config {
@@ -139,6 +140,7 @@ pub fn demo_config(router: SocketAddr, directory: &Path, port: u16) -> Config {
             allow: AllowList::default_private(),
             trusted_proxies: AllowList::default(),
             hostnames: Vec::new(),
+            timezone: None,
         },
     }
 }

@@ -127,8 +127,12 @@ use crate::rrd;
 
 mod cache;
 mod map;
+mod stats;
+mod totals;
 
 pub use cache::{Cache, compute_cached, learn, learn_with, series_cached};
+pub use stats::{Above, Percentiles, Stats, stats_cached, stats_file};
+pub use totals::{MAX_INTERVALS, Total, first_second, totals_cached, totals_file};
 
 use map::{Learn, Map};
 

@@ -564,6 +564,9 @@ pub fn run(
             name: interface_name.clone(),
             label: old.and_then(|i| i.label.clone()),
             rrd: (file != derived).then(|| file.clone()),
+            billing_day: old.and_then(|i| i.billing_day),
+            quota: old.and_then(|i| i.quota.clone()),
+            quota_direction: old.and_then(|i| i.quota_direction),
         });
         files.push(file);
     }

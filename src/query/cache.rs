@@ -487,7 +487,7 @@ where
 /// with it: it is emptied and taken over for another file than it was
 /// built for, and emptied and not to be used when the file was replaced
 /// while the header was read.
-fn same_file(cache: &mut Cache, path: &Path) -> Result<(rrd::Info, bool), Error> {
+pub(super) fn same_file(cache: &mut Cache, path: &Path) -> Result<(rrd::Info, bool), Error> {
     let before = identity(path);
     let info = rrd::info(path).map_err(Error::Rrd)?;
     let after = identity(path);

@@ -27,11 +27,12 @@ use std::time::{Duration, Instant};
 
 use crate::acl::{self, AllowList};
 use crate::collector::Clock;
-use crate::config::{Config, Theme};
+use crate::config::{Billing, Config, Theme};
 use crate::files::Files;
 use crate::health::Health;
 use crate::query;
 use crate::text;
+use crate::tz;
 
 /// What the request handlers read.
 pub struct State {
@@ -56,6 +57,9 @@ pub struct State {
     pub files: Files,
     /// The clocks ("now" in the JSON is the server's).
     pub clock: Arc<dyn Clock>,
+    /// The time zone of totals and billing cycles, and why it is UTC when
+    /// the configured or the machine's zone could not be read.
+    pub zone: (tz::Zone, Option<String>),
     denied: Mutex<HashMap<IpAddr, Instant>>,
 }
 
@@ -86,6 +90,8 @@ pub struct Served {
     /// The query day cache of its file (kept across config changes while
     /// the file stays the same).
     pub cache: Arc<Mutex<query::Cache>>,
+    /// Its billing cycle and quota.
+    pub billing: Billing,
 }
 
 /// How often one client's denied requests are logged, at most.
@@ -118,6 +124,7 @@ impl State {
                     cache: previous
                         .and_then(|p| p.interfaces.iter().find(|s| s.rrd == interface.rrd))
                         .map_or_else(Arc::default, |s| s.cache.clone()),
+                    billing: interface.billing,
                 });
             }
         }
@@ -136,6 +143,7 @@ impl State {
             interfaces,
             files,
             clock,
+            zone: load_zone(config.web.timezone.as_deref()),
             denied: Mutex::new(HashMap::new()),
         }
     }
@@ -172,6 +180,20 @@ impl State {
         }
         denied.insert(client, now);
         true
+    }
+}
+
+/// The zone of `web.timezone`, else the machine's; UTC with the reason
+/// (logged once here) when it cannot be read.
+fn load_zone(configured: Option<&str>) -> (tz::Zone, Option<String>) {
+    let tz_var = std::env::var("TZ").ok();
+    match tz::load(configured, tz_var.as_deref()) {
+        Ok(zone) => (zone, None),
+        Err(e) => {
+            let why = format!("time zone not usable ({e}); UTC is used");
+            log::warn!("web: {}", text::escape(&why));
+            (tz::Zone::utc(), Some(why))
+        }
     }
 }
 

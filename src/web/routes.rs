@@ -165,6 +165,8 @@ pub fn route(state: &State, req: &Req) -> Reply {
         "/live"           => original_live(state),
         "/api/series"     => series(state, &params).unwrap_or_else(|e| e),
         "/api/rrdtool"    => rrdtool(state, &params).unwrap_or_else(|e| e),
+        "/api/totals"     => totals::totals(state, &params).unwrap_or_else(|e| e),
+        "/api/stats"      => totals::stats(state, &params).unwrap_or_else(|e| e),
         "/healthz"        => healthz(state),
         "/metrics"        => prometheus(state),
         _ => match assets::find(path) {
@@ -611,6 +613,25 @@ struct Summary {
     exact: bool,
 }
 
+/// The 503 for an interface whose file does not exist (yet), saying why.
+fn no_file(served: &Served) -> Reply {
+    let entry = served.health.as_ref().map(|h| h.snapshot());
+    let why = match entry.as_ref().map(|e| &e.file) {
+        Some(FileState::Failed(problem)) => format!(
+            "it cannot be created ({}): {}",
+            problem.reason.words(),
+            problem.message
+        ),
+        Some(FileState::Creating) => "it is being created".to_string(),
+        Some(FileState::Pending | FileState::Ready) => "it is not created yet".to_string(),
+        None => "the collecting machine has not written it yet".to_string(),
+    };
+    Reply::error(
+        503,
+        format!("no data: {} does not exist; {why}", served.rrd.display()),
+    )
+}
+
 fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
     let served = params.interface(state)?;
     let (Some(start), Some(end)) = (params.int("start")?, params.int("end")?) else {
@@ -633,22 +654,9 @@ fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
     request
         .check()
         .map_err(|e| Reply::error(400, e.to_string()))?;
+    let csv = totals::wants_csv(params)?;
     if !served.rrd.exists() {
-        let entry = served.health.as_ref().map(|h| h.snapshot());
-        let why = match entry.as_ref().map(|e| &e.file) {
-            Some(FileState::Failed(problem)) => format!(
-                "it cannot be created ({}): {}",
-                problem.reason.words(),
-                problem.message
-            ),
-            Some(FileState::Creating) => "it is being created".to_string(),
-            Some(FileState::Pending | FileState::Ready) => "it is not created yet".to_string(),
-            None => "the collecting machine has not written it yet".to_string(),
-        };
-        return Err(Reply::error(
-            503,
-            format!("no data: {} does not exist; {why}", served.rrd.display()),
-        ));
+        return Err(no_file(served));
     }
     let result = state.files.reading(&served.rrd, || {
         let mut cache = served.cache.lock().unwrap_or_else(PoisonError::into_inner);
@@ -677,6 +685,9 @@ fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
         .iter()
         .filter(|p| since.is_none_or(|since| p.time >= since))
         .collect();
+    if csv {
+        return Ok(totals::series_csv(state, served, series.step, &shown));
+    }
     let peaks = series.step > 1;
     let column = |value| Column {
         points: &shown,
@@ -721,6 +732,8 @@ fn rrdtool(state: &State, params: &Params) -> Result<Reply, Reply> {
     let command = graph::rrdtool_command(&view, &served.rrd.to_string_lossy(), &state.title, step);
     Ok(Reply::json(200, &json!({ "command": command })))
 }
+
+mod totals;
 
 #[cfg(test)]
 mod tests;

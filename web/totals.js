@@ -188,6 +188,7 @@ function show() {
   }
   $('note').textContent = note;
   showCycle(answer.cycle);
+  $('rows').dataset.ld = (+$('rows').dataset.ld | 0) + 1; // answers shown, for the tests
 }
 
 /** The billing cycle: its days, what it used, and with a quota the gauge (used, and projected at the cycle's end). */

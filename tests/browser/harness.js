@@ -106,10 +106,11 @@ function prefill(file) {
 }
 
 /**
- * The whole stack: simulator, daemon (web server on a free loopback port), Chromium.
+ * The whole stack: simulator, daemon (web server on a free loopback port), Chromium. `wanConfig`: more config lines for
+ * the first interface (sim/ether1, label WAN), such as its billing day and quota.
  * Returns { base, browser, sim, daemon, dir, api(path), startDaemon(), stopDaemon(), stop() }.
  */
-async function startStack() {
+async function startStack(wanConfig = '') {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-trafmon-browser-'));
   if (process.env.MT_TEST_URL) return external(dir, process.env.MT_TEST_URL);
@@ -134,6 +135,7 @@ password = "secret"
 name = "ether1"
 label = "WAN"
 rrd = "${wan}"
+${wanConfig}
 
 [[router.interface]]
 name = "ether2"

@@ -112,7 +112,7 @@ async function checkTable(S, page, query, action) {
 describe('totals page', () => {
   let S;
   before(async () => {
-    S = await startStack('billing_day = 28\nquota = "300 GB"\nquota_direction = "both"');
+    S = await startStack('billing_day = 28\nquota = "2 TB"\nquota_direction = "both"');
     await until('live samples', async () => {
       const j = await S.api('/api/live');
       return j.interfaces.every((f) => f.ts !== null && j.now - f.ts < 3);
@@ -170,8 +170,11 @@ describe('totals page', () => {
     assert.ok(hours.rows.length >= 23 && hours.rows.length <= 25, `${hours.rows.length} hours`);
     assert.equal(hours.rows[0].start, row.start, 'the first hour starts the day');
     // Back to the days (the browser's Back), then the years.
+    const loads = await shown(page);
     await page.goBack();
-    await page.waitForFunction(() => document.getElementById('period').value === 'days');
+    await page.waitForFunction((n) => +document.getElementById('rows').dataset.ld > n, loads);
+    assert.equal(await page.inputValue('#period'), 'days');
+    assert.equal((await table(page)).length, days.rows.length);
     const years = await checkTable(S, page, `${Q}&period=years`, () => page.selectOption('#period', 'years'));
     assert.ok(years.rows.length >= 1);
     assert.equal(await page.isDisabled('#prev'), true, 'every year is shown: no previous');
@@ -315,7 +318,7 @@ describe('totals page', () => {
     const page = await newPage(S);
     await page.goto(`${S.base}/?range=1h&refresh=0&${Q}`);
     await waitLoads(page);
-    assert.equal(await page.getAttribute('#totals-link', 'href'), `/totals?${Q}`);
+    assert.equal(await page.evaluate(() => document.getElementById('totals-link').href), `${S.base}/totals?${Q}`);
     await page.click('#totals-link');
     await page.waitForURL((u) => u.pathname === '/totals');
     await page.waitForFunction(() => +(document.getElementById('rows').dataset.ld || 0) > 0);
@@ -339,6 +342,7 @@ describe('totals page', () => {
         table: document.querySelector('.totals').getBoundingClientRect().right,
         cycle: document.getElementById('cycle').getBoundingClientRect().right,
       }));
+      await shot(page, `totals-360-${theme}`);
       assert.equal(fit.overflow, 0, `${theme}: no sideways scrolling`);
       assert.ok(fit.table <= 360 && fit.cycle <= 360, `${theme}: ${JSON.stringify(fit)}`);
       const colours = await page.evaluate(() => {
@@ -353,7 +357,6 @@ describe('totals page', () => {
       assert.ok(contrast(over(parseColor(colours.muted), panel), panel) >= 4.5, `${theme}: note contrast`);
       const bar = over(parseColor(colours.bar), panel);
       assert.ok(contrast(over(parseColor(colours.rx), bar), bar) >= 1.5, `${theme}: the bar stands out`);
-      await shot(page, `totals-360-${theme}`);
     }
     assert.equal(sp(page).get('theme') !== null, true, 'a theme other than the server\'s is in the URL');
     noErrors(page);

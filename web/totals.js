@@ -1,8 +1,8 @@
-// The totals page (totals.html, served at /totals): an interface's exact RX and TX volumes per calendar period in the
-// server's time zone (the hours of a day, the days of a month, the months of a year, every year) from /api/totals, as
-// a table with bars, the exact bytes on hover and how much of each row is unknown (never counted as traffic); and the
-// billing cycle with its quota gauge and projection. The URL holds iface, period, at (a time inside the period shown;
-// none: now) and theme. Endpoints: README.md "URLs and JSON endpoints".
+// The totals page (totals.html, served at /totals), endpoints: README.md "URLs and JSON endpoints". An interface's
+// exact RX and TX volumes per calendar period in the server's time zone (the hours of a day, the days of a month, the
+// months of a year, every year) from /api/totals as a table with bars, exact bytes on hover and how much of each row
+// is unknown (never counted as traffic); the billing cycle with its quota gauge and projection. The URL holds iface,
+// period, at (a time inside the period shown; none: now) and theme.
 
 // The periods: the first column's heading, and what a row's label opens (a day its hours, a month its days...).
 const PERIODS = { hours: ['Hour'], days: ['Day', 'hours'], months: ['Month', 'days'], years: ['Year', 'months'] };

@@ -15,7 +15,7 @@ const HTML = files('.html');
 const SCRIPTS = files('.js');
 
 it('the sources are there', () => {
-  assert.deepEqual(HTML.sort(), ['index.html', 'overview.html']);
+  assert.deepEqual(HTML.sort(), ['index.html', 'overview.html', 'totals.html']);
   assert.ok(SCRIPTS.length >= 7, SCRIPTS.join(' '));
 });
 
@@ -48,5 +48,7 @@ it('nothing inline that the CSP blocks, no innerHTML, no eval', () => {
 it('the scripts fetch only endpoints of the contract', () => {
   const used = SCRIPTS.flatMap((f) => [...read(f).matchAll(/['`](\/api\/[a-z]+|\/live)[?'`]/g)].map((m) => m[1]));
   assert.ok(new Set(used).size >= 4, used.join(' '));
-  for (const u of used) assert.ok(['/api/interfaces', '/api/live', '/api/series', '/api/rrdtool'].includes(u), u);
+  for (const u of used) {
+    assert.ok(['/api/interfaces', '/api/live', '/api/series', '/api/rrdtool', '/api/totals', '/api/stats'].includes(u), u);
+  }
 });

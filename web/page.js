@@ -94,19 +94,19 @@ async function load(incremental, clockChecked) {
   }
   showError(null);
   series = next;
-  if (!incremental) loadStats(next);
+  if (!incremental) stats = null;
   if (firstGraph) performance.mark('mt-data');
   render();
   if (firstGraph) performance.mark('mt-first-graph');
   firstGraph = false;
   canvas.dataset.ld = (+canvas.dataset.ld | 0) + 1;
+  if (!incremental) loadStats(next);
   const filled = await fillPartial(next, view.iface).catch(() => false);
   if (filled && number === loadNumber) render();
 }
 
 /** The 95th percentiles of the window drawn (/api/stats), asked when the view changes, not on every refresh. */
 async function loadStats(drawn) {
-  stats = null;
   let url = `/api/stats?start=${drawn.start}&end=${drawn.end}`;
   if (view.iface) url += `&iface=${encodeURIComponent(view.iface)}`;
   const answer = await getJson(url).catch(() => null);

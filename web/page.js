@@ -18,6 +18,7 @@ let stats = null; // the 95th percentiles of its window (/api/stats p95)
 let geometry = null; // where drawGraph put the plot
 let loadNumber = 0; // the newest load started: answers to older ones are dropped
 let refreshTimer = 0;
+let statsTimer = 0;
 let interfaces = [];
 let firstGraph = true;
 let tooltipX = null;
@@ -100,7 +101,11 @@ async function load(incremental, clockChecked) {
   if (firstGraph) performance.mark('mt-first-graph');
   firstGraph = false;
   canvas.dataset.ld = (+canvas.dataset.ld | 0) + 1;
-  if (!incremental) loadStats(next);
+  if (!incremental) {
+    // The percentile costs the server more than the series: asked once the view has stayed for a moment.
+    clearTimeout(statsTimer);
+    statsTimer = setTimeout(() => loadStats(next), 800);
+  }
   const filled = await fillPartial(next, view.iface).catch(() => false);
   if (filled && number === loadNumber) render();
 }

@@ -52,6 +52,7 @@ function go(changes, push) {
   load();
 }
 
+/** Makes the controls and links show the state; ◀ and ▶ follow the answer shown (none for every year). */
 function syncControls() {
   $('theme').textContent = applyTheme(state) ? 'Dark' : 'Classic';
   $('period').value = state.period;
@@ -69,6 +70,7 @@ function syncControls() {
   $('this').disabled = state.at == null;
 }
 
+/** Asks /api/totals for the state's period and shows the answer (or why there is none). */
 async function load() {
   const number = ++loadNumber;
   try {

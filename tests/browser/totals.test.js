@@ -300,6 +300,7 @@ describe('totals page', () => {
     assert.ok(stats.p95, JSON.stringify(stats));
     assert.equal(await legend95('rx'), bits(stats.p95.rx));
     assert.equal(await legend95('tx'), bits(stats.p95.tx));
+    await shot(page, 'graph-95th');
     // Two refreshes later, still one question; a new view asks again.
     await waitLoads(page, 3);
     assert.equal(asked.length, 1, 'not asked on a refresh');

@@ -326,7 +326,16 @@ fn totals(path: &Path, info: &rrd::Info, learned: &mut query::Cache) {
     println!();
     println!(
         "{:<20} {:<7} {:>5} {:>7} {:>7} {:>8} {:>9} {:>8} {:>6} {:>10}",
-        "totals zone", "period", "rows", "fetches", "rows rd", "cold ms", "median ms", "max ms", "exact", "= summary"
+        "totals zone",
+        "period",
+        "rows",
+        "fetches",
+        "rows rd",
+        "cold ms",
+        "median ms",
+        "max ms",
+        "exact",
+        "= summary"
     );
     let mut slowest = Duration::ZERO;
     for name in ["Europe/Berlin", "Asia/Kolkata", "UTC"] {
@@ -340,7 +349,9 @@ fn totals(path: &Path, info: &rrd::Info, learned: &mut query::Cache) {
             month: 1,
             day: 1,
         };
-        let months: Vec<i64> = (0..=12).map(|m| zone.start_of(january.add_months(m, 1))).collect();
+        let months: Vec<i64> = (0..=12)
+            .map(|m| zone.start_of(january.add_months(m, 1)))
+            .collect();
         for (period, bounds) in [("days", &days), ("months", &months)] {
             let mut fresh = query::Cache::new();
             let fetch = |cf: &str, start, end, r| rrd::fetch(path, cf, start, end, r);

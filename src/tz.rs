@@ -541,7 +541,9 @@ fn change(s: &mut &[u8]) -> Option<Change> {
         Some(b'J') => {
             *s = &s[1..];
             let n = number(s, 3)?;
-            (1..=365).contains(&n).then_some(RuleDay::Julian(n as u16))?
+            (1..=365)
+                .contains(&n)
+                .then_some(RuleDay::Julian(n as u16))?
         }
         Some(b'M') => {
             *s = &s[1..];

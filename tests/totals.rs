@@ -643,6 +643,16 @@ fn malformed_parameters_are_400_and_the_zone_falls_back_to_utc() {
         assert!(json_error(&reply).len() > 10, "{url}");
     }
     assert_eq!(get(&state, "/api/totals?iface=nope/x").status, 404);
+    let t = day(2026, 1, 1);
+    let short = json(&get(
+        &state,
+        &format!("/api/stats?start={}&end={}", t + 10, t + 250),
+    ));
+    assert_eq!(short["p95"], Value::Null);
+    assert!(
+        short["p95_why"].as_str().unwrap().contains("5-minute"),
+        "{short}"
+    );
     // A zone that cannot be read: rejected by the config check when it is
     // not a name, UTC with a note when it is a name without a file.
     let text = "[[router]]\nhost = \"h\"\nuser = \"u\"\n[[router.interface]]\nname = \"a\"\n[web]\ntimezone = \"Europe/../x\"\n";
@@ -677,6 +687,53 @@ fn malformed_parameters_are_400_and_the_zone_falls_back_to_utc() {
     assert_eq!(answer["rows"].as_array().unwrap().len(), 24);
     assert_eq!(tz::iso(0, 0), "1970-01-01T00:00:00+00:00");
     let _ = Zone::utc();
+}
+
+#[test]
+fn hourly_rows_in_a_half_hour_zone_are_split_pro_rata_and_not_exact() {
+    // 1 s rows for the last 2,000 s only, then hourly rows: Kolkata's days
+    // start at :30 UTC, which no archive holding them splits. At a constant
+    // rate the pro-rata split is right, and the rows say they are not
+    // exact.
+    let dir = TestDir::new("totals-hourly");
+    let path = dir.path("d.rrd");
+    let (t0, end) = (day(2026, 6, 1), day(2026, 6, 6));
+    let path_text = path.to_str().unwrap();
+    rrdtool(&[
+        "create",
+        path_text,
+        "--start",
+        &t0.to_string(),
+        "--step",
+        "1",
+        "DS:rx:GAUGE:600:0:U",
+        "DS:tx:GAUGE:600:0:U",
+        "RRA:AVERAGE:0.5:1:2000",
+        "RRA:AVERAGE:0.5:3600:200",
+    ]);
+    let lines: Vec<String> = (1..=(end - t0) / 300)
+        .map(|k| format!("{}:8000000:800000", t0 + 300 * k))
+        .collect();
+    let mut args = vec!["update", path_text];
+    args.extend(lines.iter().map(String::as_str));
+    rrdtool(&args);
+    let state = state(&path, "", "timezone = \"Asia/Kolkata\"", end);
+    let answer = json(&get(
+        &state,
+        &format!("/api/totals?iface=r/wan&period=days&at={}", t0 + DAY),
+    ));
+    let rows = answer["rows"].as_array().unwrap();
+    let inside: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["start"].as_i64().unwrap() >= t0 && r["end"].as_i64().unwrap() <= end - 3600)
+        .collect();
+    assert_eq!(inside.len(), 4);
+    for row in inside {
+        assert_eq!(row["exact"], false, "{row}");
+        assert_eq!(row["known_seconds"], DAY, "{row}");
+        assert_eq!(row["rx_bytes"], DAY * 1_000_000, "{row}");
+        assert_eq!(row["tx_bytes"], DAY * 100_000, "{row}");
+    }
 }
 
 fn json_error(reply: &Reply) -> String {

@@ -142,7 +142,7 @@ fn period_bounds(
             bounds = zone.hours(date);
             for &t in &bounds[..bounds.len() - 1] {
                 let local = zone.iso(t);
-                labels.push(local[11..16].to_string());
+                labels.push(local.get(11..16).unwrap_or_default().to_string());
             }
         }
         Period::Days => {

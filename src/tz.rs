@@ -541,7 +541,9 @@ fn change(s: &mut &[u8]) -> Option<Change> {
         Some(b'J') => {
             *s = &s[1..];
             let n = number(s, 3)?;
-            (1..=365).contains(&n).then(|| RuleDay::Julian(n as u16))?
+            (1..=365)
+                .contains(&n)
+                .then_some(RuleDay::Julian(n as u16))?
         }
         Some(b'M') => {
             *s = &s[1..];
@@ -554,11 +556,11 @@ fn change(s: &mut &[u8]) -> Option<Change> {
             let w = dot(s)?;
             let d = dot(s)?;
             let ok = (1..=12).contains(&m) && (1..=5).contains(&w) && (0..=6).contains(&d);
-            ok.then(|| RuleDay::Month(m as u8, w as u8, d as u8))?
+            ok.then_some(RuleDay::Month(m as u8, w as u8, d as u8))?
         }
         _ => {
             let n = number(s, 3)?;
-            (0..=365).contains(&n).then(|| RuleDay::Zero(n as u16))?
+            (0..=365).contains(&n).then_some(RuleDay::Zero(n as u16))?
         }
     };
     let time = match s.first() {

@@ -15,7 +15,8 @@
 //!   `ceil(0.95 n)` (1-based) of them sorted ascending, the ISPs'
 //!   convention: the top 5 % of the slots are discarded.
 //! - **1 s values.** Only for windows of at most [`MAX_1S_SECONDS`] that the
-//!   1 s archive holds; a second counts in a direction where it is known.
+//!   1 s archive holds; a second counts where it is known in both
+//!   directions.
 //! - **Above.** The known seconds of the points wholly inside the window
 //!   whose average is above the rate, at the finest step that keeps the
 //!   points at most [`MAX_ABOVE_POINTS`] (1 s for windows up to about a
@@ -126,7 +127,7 @@ where
 }
 
 /// Ranks the averages of `(start, end]` at `step`, each counted when more
-/// than half of its seconds are known in both directions; `None` when the
+/// than half of its seconds are known in both directions; why not when the
 /// file gives another step there or no point counts.
 fn ranked<F>(
     cache: &mut Cache,
@@ -134,7 +135,7 @@ fn ranked<F>(
     window: (i64, i64),
     step: i64,
     fetch: &mut F,
-) -> Result<Option<Percentiles>, Error>
+) -> Result<Result<Percentiles, String>, Error>
 where
     F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
 {
@@ -151,26 +152,25 @@ where
         }
     })?;
     if used != step {
-        return Ok(None);
+        return Ok(Err(format!(
+            "the file keeps only {used} s averages for part of the window"
+        )));
     }
     let known_samples = max.len();
-    Ok(
-        match (
-            percentile95(&mut rx),
-            percentile95(&mut tx),
-            percentile95(&mut max),
-        ) {
-            (Some(rx), Some(tx), Some(max)) => Some(Percentiles {
-                rx,
-                tx,
-                max,
-                samples,
-                known_samples,
-                step,
-            }),
-            _ => None,
-        },
-    )
+    let ranks = [&mut rx, &mut tx, &mut max].map(|v| percentile95(v));
+    Ok(match ranks {
+        [Some(rx), Some(tx), Some(max)] => Ok(Percentiles {
+            rx,
+            tx,
+            max,
+            samples,
+            known_samples,
+            step,
+        }),
+        _ => Err(format!(
+            "no {step} s slot of the window is more than half known"
+        )),
+    })
 }
 
 /// The statistics of `(start, end]` (checked as a [`Request`]) with
@@ -198,15 +198,12 @@ where
             Some("the window holds no whole 5-minute slot".to_string()),
         ),
         true => match ranked(cache, info, slots, SLOT, &mut fetch)? {
-            Some(p) => (Some(p), None),
-            None => (
-                None,
-                Some("no 5-minute slot of the window is more than half known".to_string()),
-            ),
+            Ok(p) => (Some(p), None),
+            Err(why) => (None, Some(why)),
         },
     };
     let p95_1s = match end - start <= MAX_1S_SECONDS {
-        true => ranked(cache, info, (start, end), 1, &mut fetch)?,
+        true => ranked(cache, info, (start, end), 1, &mut fetch)?.ok(),
         false => None,
     };
     let above = match above {

@@ -229,7 +229,7 @@ fn names_and_loading() {
     assert!(valid_name("Etc/GMT+5"));
     for bad in [
         "",
-        "../etc/passwd",
+        "up/../x",
         "Europe//Berlin",
         "Europe/.hidden",
         "a b",

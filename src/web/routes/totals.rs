@@ -142,7 +142,7 @@ fn period_bounds(
             bounds = zone.hours(date);
             for &t in &bounds[..bounds.len() - 1] {
                 let local = zone.iso(t);
-                labels.push(local[11..16].to_string());
+                labels.push(local.get(11..16).unwrap_or_default().to_string());
             }
         }
         Period::Days => {
@@ -205,9 +205,12 @@ fn cycle_bounds(zone: &Zone, billing: Billing, at: i64) -> Vec<i64> {
     bounds
 }
 
-/// Whole bytes.
+/// Whole bytes of a sum of bits ÷ 8. The bits are rounded first: rates
+/// of whole bit/s make whole bits, which a point's average × its known
+/// seconds gives back only up to the last bits of a float, and a half
+/// byte must round the same way as the exact sum.
 fn whole(bytes: f64) -> i64 {
-    bytes.round() as i64
+    ((bytes * 8.0).round() / 8.0).round() as i64
 }
 
 pub(super) fn totals(state: &State, params: &Params) -> Result<Reply, Reply> {

@@ -151,9 +151,9 @@ function rowLabel(r) {
 function tableRow(r, label, max) {
   const tr = el('tr');
   const total = r.rx_bytes + r.tx_bytes;
-  const future = r.seconds === 0 && r.start >= answer.now;
   tr.dataset.start = r.start;
-  if (future) tr.className = 'muted';
+  // Nothing of it held yet: after now, or before the file's first second.
+  if (r.seconds === 0) tr.className = 'muted';
   tr.append(label, volume('td', 'rx', r.rx_bytes), volume('td', 'tx', r.tx_bytes));
   const cell = volume('td', 't', total);
   if (max) {
@@ -216,7 +216,9 @@ function showCycle(c) {
   text.replaceChildren('Quota: ', volume('b', null, q.used), ' of ', volume('b', null, q.bytes),
     ` (${counted}) used, ${formatShare(q.used / Math.max(1, q.bytes))}; `, volume('b', null, q.remaining),
     ' left. At this cycle\'s rate so far: ', volume('b', null, q.projected), ' by its end');
-  if (q.reached) text.append('; the quota is reached.');
+  // Once reached, reached_at is the end of the local day it was crossed on.
+  if (q.reached && q.reached_at != null) text.append(`; the quota was reached on ${formatIn(q.reached_at - 1, DATE)}.`);
+  else if (q.reached) text.append('; the quota is reached.');
   else if (q.reached_at != null) text.append(`; the quota is reached on ${formatIn(q.reached_at, DATE)}.`);
   else text.append(', within the quota.');
 }

@@ -365,3 +365,40 @@ describe('totals page', () => {
     await page.context().close();
   });
 });
+
+describe('totals page, a quota already used up', () => {
+  let S;
+  before(async () => {
+    S = await startStack('quota = "10 GB"\nquota_direction = "rx"');
+  });
+  after(async () => {
+    if (S) await S.stop();
+  });
+
+  it('says the day the quota was crossed, the gauge full and red, RX only', async () => {
+    const page = await newPage(S);
+    const { after: answer } = await checkTable(S, page, `${Q}&period=days`, () => page.goto(`${S.base}/totals?${Q}`));
+    const q = answer.cycle.quota;
+    assert.equal(q.direction, 'rx');
+    assert.ok(q.reached && q.reached_at !== null, JSON.stringify(q));
+    assert.equal(q.remaining, 0);
+    // The day it was crossed, in the server's zone, written here with Node's own time zone data.
+    const day = new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short', year: 'numeric',
+      timeZone: answer.timezone }).format((q.reached_at - 1) * 1000);
+    const text = await page.textContent('#quota-text');
+    assert.ok(text.includes(' (RX) used, '), text);
+    assert.ok(text.endsWith(`; the quota was reached on ${day}.`), text);
+    const g = await page.evaluate(() => {
+      const gauge = document.getElementById('gauge');
+      return { inner: gauge.clientWidth, used: document.getElementById('gauge-used').getBoundingClientRect().width,
+        over: gauge.classList.contains('over'), colour: getComputedStyle(document.getElementById('gauge-used')).backgroundColor,
+        bad: getComputedStyle(document.getElementById('error')).color };
+    });
+    assert.ok(Math.abs(g.used - g.inner) <= 1, `full: ${g.used} of ${g.inner}`);
+    assert.equal(g.over, true);
+    assert.equal(g.colour, g.bad, 'drawn in the theme\'s warning colour');
+    await shot(page, 'totals-quota-reached');
+    noErrors(page);
+    await page.context().close();
+  });
+});

@@ -405,19 +405,33 @@ pub(super) fn read<F>(
 where
     F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
 {
-    // Learning going back is left to `learn` once the points' time is
-    // exact; catching up with new rows is always done.
-    let covered = cache
-        .map
-        .exact()
-        .is_some_and(|(lo, _)| lo <= query.plan.start);
-    let budget = if covered { 0 } else { QUERY_LEARN_ROWS };
-    cache.prepare(info, &query.tiers, Learn::Reach(budget), fetch)?;
     let days = query.step % DAY == 0;
+    let (map, days) = prepared(cache, info, &query.tiers, query.plan.start, days, fetch)?;
+    query.gather(map, days, fetch)
+}
+
+/// The map and, with `days`, the days of `cache`, brought up to date for a
+/// query of time from `from` on: learning going back is left to [`learn`]
+/// once that time is exact (else a query's budget is spent on it);
+/// catching up with new rows is always done.
+pub(super) fn prepared<'c, F>(
+    cache: &'c mut Cache,
+    info: &rrd::Info,
+    tiers: &Tiers,
+    from: i64,
+    days: bool,
+    fetch: &mut F,
+) -> Result<(&'c Map, Option<&'c Days>), Error>
+where
+    F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
+{
+    let covered = cache.map.exact().is_some_and(|(lo, _)| lo <= from);
+    let budget = if covered { 0 } else { QUERY_LEARN_ROWS };
+    cache.prepare(info, tiers, Learn::Reach(budget), fetch)?;
     if days {
-        cache.days.update(&cache.map, &query.tiers, None, fetch)?;
+        cache.days.update(&cache.map, tiers, None, fetch)?;
     }
-    query.gather(&cache.map, days.then_some(&cache.days), fetch)
+    Ok((&cache.map, days.then_some(&cache.days)))
 }
 
 /// [`super::compute`] with `cache` (see the module documentation): the

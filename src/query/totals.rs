@@ -4,25 +4,21 @@
 //!
 //! # How
 //!
-//! - **Step.** The largest step of the ladder that divides every bound
-//!   (3600 s for local days of whole-hour zones, 1800 s for `:30` zones, a
-//!   day for UTC) is used for a series over all of them, in parts of at
-//!   most [`MAX_POINTS`] points; each point then lies in exactly one
-//!   interval, and an interval's totals are the sums of its points' known
-//!   seconds and their integrals (average × known seconds). So the same
-//!   rows, map entries and 1 s values count as in the window summary.
-//! - **One window per interval** instead, when that would take more parts
-//!   than there are intervals (years at a fine step), or when the file
-//!   cannot give points of that step there (the finest archive holding the
-//!   time is coarser than the step): each interval is then a window of its
-//!   own, whose summary covers exactly `(start, end]` (an edge that no
-//!   archive holding it splits into whole rows is counted pro rata, and the
-//!   interval is not exact).
-//! - **Exact.** An interval is exact when its seconds up to the last update
-//!   lie where the map knows every second (see "Exactness" in the README).
+//! Each interval is tiled like the window of a series summary (coarse
+//! archives in the middle, finer ones at the edges, a row that no archive
+//! holding the time splits taken pro rata), its pieces go through the map
+//! of unknown seconds, and all intervals' rows are fetched together. So
+//! the same rows, map entries and 1 s values count as in the window
+//! summary of `(start, end]`; only averages are read (no peaks). When
+//! every bound is a whole UTC day (the UTC zone), whole days come from the
+//! cache's day blocks.
+//!
+//! An interval is exact when its seconds up to the last update lie where
+//! the map knows every second (see "Exactness" in the README); a local
+//! day of a `:30` zone is exact there too, since the 1 s rows split it.
 
-use super::cache::{self, Cache};
-use super::{Error, LADDER, LATEST_TIME, MAX_POINTS, Request, compute_with};
+use super::cache::{self, Cache, DAY};
+use super::{Error, LATEST_TIME, Tiers, cover, gather, spans};
 use crate::rrd;
 
 /// The most intervals one call may ask for.
@@ -49,7 +45,8 @@ pub struct Total {
 /// rows through `fetch` (as [`super::compute`] does).
 ///
 /// Errors: bounds out of order, out of range or too many
-/// ([`Error::Window`]), and the errors of [`super::compute`].
+/// ([`Error::Window`]), more rows than one query may read
+/// ([`Error::Layout`]), and the errors of [`super::compute`].
 pub fn totals_cached<F>(
     cache: &mut Cache,
     info: &rrd::Info,
@@ -75,102 +72,38 @@ where
     if last > LATEST_TIME {
         return Err(Error::TooLate { end: last });
     }
-    let step = LADDER
-        .iter()
-        .rev()
-        .copied()
-        .find(|s| bounds.iter().all(|b| b % s == 0))
-        .unwrap_or(1);
-    // Nothing after the last update is known: points end there.
-    let until = last.min(super::ceil_to(info.last_update.max(first + 1), step));
-    let parts = (until - first + step * i64::from(MAX_POINTS) - 1) / (step * i64::from(MAX_POINTS));
-    let mut totals = vec![Total::default(); bounds.len() - 1];
-    if parts <= totals.len() as i64
-        && by_points(cache, info, bounds, step, until, &mut totals, &mut fetch)?
-    {
-        return Ok(totals);
-    }
-    for (total, w) in totals.iter_mut().zip(bounds.windows(2)) {
-        let end = w[1].min(info.last_update);
-        if end <= w[0] {
-            *total = Total {
-                exact: true,
-                ..Total::default()
-            };
-            continue;
+    let tiers = Tiers::from_info(info)?;
+    let count = bounds.len() - 1;
+    // Group 3 i is interval i's averages (see `Query::groups`).
+    let mut pieces = Vec::new();
+    let mut groups = Vec::new();
+    for (i, w) in bounds.windows(2).enumerate() {
+        let (from, to) = (w[0], w[1].min(info.last_update));
+        if from < to {
+            cover(&tiers, &tiers.average, from, to, true, &mut pieces)?;
+            groups.resize(pieces.len(), 3 * i);
         }
-        let request = Request {
-            start: w[0],
-            end,
-            points: 1,
-        };
-        let summary = compute_with(info, &request, &mut fetch, Some(&mut *cache))?.summary;
-        *total = Total {
-            rx_bytes: summary.rx_bytes,
-            tx_bytes: summary.tx_bytes,
-            rx_known: summary.rx_known,
-            tx_known: summary.tx_known,
-            exact: summary.exact,
-        };
     }
-    Ok(totals)
-}
-
-/// The totals from series of `step` over `(bounds[0], until]`; false when
-/// the file gives another step somewhere (then `totals` is to be made
-/// another way).
-fn by_points<F>(
-    cache: &mut Cache,
-    info: &rrd::Info,
-    bounds: &[i64],
-    step: i64,
-    until: i64,
-    totals: &mut [Total],
-    fetch: &mut F,
-) -> Result<bool, Error>
-where
-    F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
-{
-    for total in totals.iter_mut() {
-        *total = Total {
-            exact: true,
-            ..Total::default()
-        };
-    }
-    let mut start = bounds[0];
-    let mut row = 0;
-    while start < until {
-        let end = until.min(start + step * i64::from(MAX_POINTS));
-        let points = u32::try_from((end - start) / step).unwrap_or(MAX_POINTS);
-        let request = Request { start, end, points };
-        let series = compute_with(info, &request, &mut *fetch, Some(&mut *cache))?;
-        if series.step != step as u64 || series.start != start {
-            return Ok(false);
-        }
-        for point in &series.points {
-            while row + 1 < bounds.len() - 1 && point.time >= bounds[row + 1] {
-                row += 1;
+    spans(&tiers.all, &pieces)?;
+    let days = bounds.iter().all(|b| b % DAY == 0);
+    let (map, days) = cache::prepared(cache, info, &tiers, first, days, &mut fetch)?;
+    let sums = gather(&tiers, map, days, &pieces, &groups, 3 * count, &mut fetch)?;
+    let exact = map.exact();
+    Ok(bounds
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| {
+            let [rx, tx] = sums.get(3 * i).copied().unwrap_or_default();
+            let end = w[1].min(info.last_update);
+            Total {
+                rx_bytes: rx.integral / 8.0,
+                tx_bytes: tx.integral / 8.0,
+                rx_known: rx.known,
+                tx_known: tx.known,
+                exact: end <= w[0] || exact.is_some_and(|(lo, hi)| lo <= w[0] && end <= hi),
             }
-            let Some(total) = totals.get_mut(row) else {
-                break;
-            };
-            let bytes =
-                |rate: Option<f64>, known: i64| rate.map_or(0.0, |r| r * known as f64 / 8.0);
-            total.rx_bytes += bytes(point.rx, point.rx_known);
-            total.tx_bytes += bytes(point.tx, point.tx_known);
-            total.rx_known += point.rx_known;
-            total.tx_known += point.tx_known;
-            // Exact when the map knows this point's seconds up to the last
-            // update; points after it have no known second.
-            if point.time < info.last_update
-                && series.exact_from.is_none_or(|from| point.time < from)
-            {
-                total.exact = false;
-            }
-        }
-        start = end;
-    }
-    Ok(true)
+        })
+        .collect())
 }
 
 /// [`totals_cached`] for the file at `path`: its header is read first and

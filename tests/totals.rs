@@ -675,6 +675,30 @@ fn malformed_parameters_are_400_and_the_zone_falls_back_to_utc() {
             .to_string();
         assert!(error.contains(says), "{keys}: {error}");
     }
+    // Router-level keys are the default of its interfaces.
+    let text = "[[router]]\nhost = \"h\"\nuser = \"u\"\nbilling_day = 15\nquota = \"1.5 TiB\"\n\
+                [[router.interface]]\nname = \"a\"\n\
+                [[router.interface]]\nname = \"b\"\nbilling_day = 3\nquota = \"500 GB\"\nquota_direction = \"tx\"\n";
+    let parsed = config::parse(text, Path::new("t.toml")).unwrap();
+    let billing: Vec<config::Billing> = parsed.routers[0]
+        .interfaces
+        .iter()
+        .map(|i| i.billing)
+        .collect();
+    let quota = |bytes, direction| Some(config::Quota { bytes, direction });
+    assert_eq!(billing[0].day, 15);
+    assert_eq!(
+        billing[0].quota,
+        quota(1_649_267_441_664, config::Direction::Both)
+    );
+    assert_eq!(billing[1].day, 3);
+    assert_eq!(
+        billing[1].quota,
+        quota(500_000_000_000, config::Direction::Tx)
+    );
+    assert_eq!(config::parse_volume("800"), Ok(800));
+    assert!(config::parse_volume("-1 GB").is_err());
+    assert!(config::parse_volume("1e30 PB").is_err());
     let missing = self::state(&path, "", "timezone = \"No/Such_Place\"", day(2026, 1, 1));
     let answer = json(&get(&missing, "/api/totals?period=hours"));
     assert_eq!(answer["timezone"], "UTC");

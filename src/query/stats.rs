@@ -260,3 +260,6 @@ pub fn stats_file(
         (info, false) => stats_cached(&mut Cache::new(), &info, window, above, fetch),
     }
 }
+
+#[cfg(test)]
+mod tests;

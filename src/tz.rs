@@ -341,7 +341,7 @@ impl Rule {
             .into_iter()
             .filter(|&(at, _)| at <= t)
             .max_by_key(|&(at, _)| at)
-            .map_or(self.std, |(_, offset)| offset)
+            .map_or(self.std, |(_, offset)| offset as i32)
     }
 
     /// The first change after `t` that sets another offset than `before`.
@@ -350,7 +350,7 @@ impl Rule {
         let year = Date::from_days(t.div_euclid(DAY)).year;
         let mut changes = self.changes(year - 1, year + 2);
         changes.sort_unstable();
-        let mut current = before;
+        let mut current = i64::from(before);
         for (at, to) in changes {
             if at > t && to != current {
                 return Some(at);
@@ -363,15 +363,17 @@ impl Rule {
     }
 
     /// The changes of the years `from..=to`: (instant, offset from then).
-    fn changes(&self, from: i64, to: i64) -> Vec<(i64, i32)> {
+    /// (Pairs of `i64`, as the query's spans: one sort of them in the
+    /// binary.)
+    fn changes(&self, from: i64, to: i64) -> Vec<(i64, i64)> {
         let Some((dst, start, end)) = self.dst else {
             return Vec::new();
         };
         let mut out = Vec::new();
         for year in from.max(*YEARS.start())..=to.min(*YEARS.end()) {
             // The start is given in standard time, the end in daylight time.
-            out.push((start.local(year) - i64::from(self.std), dst));
-            out.push((end.local(year) - i64::from(dst), self.std));
+            out.push((start.local(year) - i64::from(self.std), i64::from(dst)));
+            out.push((end.local(year) - i64::from(dst), i64::from(self.std)));
         }
         out
     }

@@ -441,19 +441,19 @@ pub fn compute_cached<F>(
     cache: &mut Cache,
     info: &rrd::Info,
     request: &Request,
-    fetch: F,
+    mut fetch: F,
 ) -> Result<Series, Error>
 where
     F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
 {
-    compute_with(info, request, fetch, Some(cache))
+    compute_with(info, request, &mut fetch, Some(cache))
 }
 
 /// [`super::series`] with `cache`, which is emptied when `path` names
 /// another file than it was built for (path, device or inode).
 pub fn series_cached(cache: &mut Cache, path: &Path, request: &Request) -> Result<Series, Error> {
     request.check()?;
-    let fetch = |cf: &str, start, end, resolution| rrd::fetch(path, cf, start, end, resolution);
+    let fetch = file_rows(path);
     match same_file(cache, path)? {
         (info, true) => compute_cached(cache, &info, request, fetch),
         // Replaced meanwhile: a cache of its own, for this call.
@@ -467,7 +467,7 @@ pub fn series_cached(cache: &mut Cache, path: &Path, request: &Request) -> Resul
 /// call). Returns whether everything is learned; call it again until it
 /// is, and now and then after that (or let the queries catch up).
 pub fn learn(cache: &mut Cache, path: &Path, rows: i64) -> Result<bool, Error> {
-    let fetch = |cf: &str, start, end, resolution| rrd::fetch(path, cf, start, end, resolution);
+    let fetch = file_rows(path);
     match same_file(cache, path)? {
         (info, true) => learn_with(cache, &info, fetch, rows),
         (_, false) => Ok(false),
@@ -495,6 +495,17 @@ where
     cache
         .days
         .update(&cache.map, &tiers, Some(limit), &mut fetch)
+}
+
+/// The `fetch` of every query of the file at `path` ([`rrd::fetch`]): one
+/// type for the series, totals, statistics and learning, so that the
+/// generic query code (which takes `fetch` as a type parameter, for the
+/// tests' fakes) is compiled once into the daemon rather than once per
+/// caller's closure.
+pub(super) fn file_rows(
+    path: &Path,
+) -> impl FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error> + '_ {
+    move |cf, start, end, resolution| rrd::fetch(path, cf, start, end, resolution)
 }
 
 /// Reads the header of the file at `path`, and whether `cache` may be used

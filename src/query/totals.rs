@@ -114,7 +114,7 @@ pub fn totals_file(
     path: &std::path::Path,
     bounds: impl FnOnce(&rrd::Info) -> Vec<i64>,
 ) -> Result<(rrd::Info, Vec<i64>, Vec<Total>), Error> {
-    let fetch = |cf: &str, start, end, resolution| rrd::fetch(path, cf, start, end, resolution);
+    let fetch = cache::file_rows(path);
     let (info, same) = cache::same_file(cache, path)?;
     let bounds = bounds(&info);
     let totals = match same {

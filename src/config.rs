@@ -200,9 +200,9 @@ pub struct Quota {
     pub direction: Direction,
 }
 
-/// Which traffic counts against a quota.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// Which traffic counts against a quota (`quota_direction`, read as a
+/// string and checked in [`validate`]: no deserializer of its own).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
     /// Received and sent.
     Both,
@@ -463,13 +463,13 @@ pub struct RouterSection {
     pub interface: Vec<InterfaceSection>,
     /// `billing_day`: 1 to 28, the default of its interfaces (accounting keys, issue 14).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub billing_day: Option<i64>,
+    pub billing_day: Option<u16>,
     /// `quota`: a volume with a unit, like `"500 GB"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quota: Option<String>,
     /// `quota_direction`: `both`, `rx` or `tx`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub quota_direction: Option<Direction>,
+    pub quota_direction: Option<String>,
 }
 
 impl fmt::Debug for RouterSection {
@@ -503,13 +503,13 @@ pub struct InterfaceSection {
     pub rrd: Option<PathBuf>,
     /// `billing_day`: 1 to 28 (accounting keys, issue 14).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub billing_day: Option<i64>,
+    pub billing_day: Option<u16>,
     /// `quota`: a volume with a unit, like `"500 GB"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quota: Option<String>,
     /// `quota_direction`: `both`, `rx` or `tx`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub quota_direction: Option<Direction>,
+    pub quota_direction: Option<String>,
 }
 
 /// `[web]` as written.
@@ -725,12 +725,12 @@ pub fn validate(file: Document, path: &Path, outside: &Outside) -> Result<Config
             let billing = billing(
                 [interface.billing_day, router.billing_day],
                 [&interface.quota, &router.quota],
-                [interface.quota_direction, router.quota_direction],
+                [&interface.quota_direction, &router.quota_direction],
             )
-            .map_err(|(field, message)| {
-                let key = match field {
-                    Level::Interface(f) => format!("router[{r}].interface[{i}].{f}"),
-                    Level::Router(f) => key(f),
+            .map_err(|(own, field, message)| {
+                let key = match own {
+                    true => format!("router[{r}].interface[{i}].{field}"),
+                    false => key(field),
                 };
                 invalid(key, message)
             })?;
@@ -817,44 +817,39 @@ pub fn validate(file: Document, path: &Path, outside: &Outside) -> Result<Config
     })
 }
 
-/// Where a billing key was given.
-enum Level {
-    Interface(&'static str),
-    Router(&'static str),
-}
-
 /// An interface's [`Billing`] from its keys and its router's (`[interface,
-/// router]`; the interface's win). Errors name the key and say why.
+/// router]`; the interface's win). Errors: whether the key is the
+/// interface's own, the key, and why.
 fn billing(
-    day: [Option<i64>; 2],
+    day: [Option<u16>; 2],
     quota: [&Option<String>; 2],
-    direction: [Option<Direction>; 2],
-) -> Result<Billing, (Level, String)> {
-    let at = |k: usize, f| match k {
-        0 => Level::Interface(f),
-        _ => Level::Router(f),
-    };
-    let pick = |values: [bool; 2]| values.iter().position(|v| *v);
-    let day = match pick(day.map(|d| d.is_some())) {
-        Some(k) => {
-            let d = day[k].unwrap_or(1);
-            u8::try_from(d)
-                .ok()
-                .filter(|d| (1..=28).contains(d))
-                .ok_or_else(|| {
-                    (
-                        at(k, "billing_day"),
-                        format!("{d} is out of range (1 to 28, so that every month has it)"),
-                    )
-                })?
+    direction: [&Option<String>; 2],
+) -> Result<Billing, (bool, &'static str, String)> {
+    // The interface's value if it has one, else the router's; whether the
+    // interface's.
+    fn pick<T>([own, router]: [Option<T>; 2]) -> Option<(bool, T)> {
+        own.map(|v| (true, v)).or(router.map(|v| (false, v)))
+    }
+    let day = match pick(day) {
+        Some((own, d)) if !(1..=28).contains(&d) => {
+            let why = format!("{d} is out of range (1 to 28, so that every month has it)");
+            return Err((own, "billing_day", why));
         }
+        Some((_, d)) => d as u8,
         None => 1,
     };
-    let direction = direction[0].or(direction[1]).unwrap_or(Direction::Both);
-    let quota = match pick(quota.map(|q| q.is_some())) {
-        Some(k) => {
-            let text = quota[k].as_deref().unwrap_or_default();
-            let bytes = parse_volume(text).map_err(|e| (at(k, "quota"), e))?;
+    let direction = match pick(direction.map(Option::as_deref)) {
+        None | Some((_, "both")) => Direction::Both,
+        Some((_, "rx")) => Direction::Rx,
+        Some((_, "tx")) => Direction::Tx,
+        Some((own, other)) => {
+            let why = format!("{other:?} is not one of both, rx, tx");
+            return Err((own, "quota_direction", why));
+        }
+    };
+    let quota = match pick(quota.map(Option::as_deref)) {
+        Some((own, text)) => {
+            let bytes = parse_volume(text).map_err(|e| (own, "quota", e))?;
             Some(Quota { bytes, direction })
         }
         None => None,

@@ -566,7 +566,7 @@ pub fn run(
             rrd: (file != derived).then(|| file.clone()),
             billing_day: old.and_then(|i| i.billing_day),
             quota: old.and_then(|i| i.quota.clone()),
-            quota_direction: old.and_then(|i| i.quota_direction),
+            quota_direction: old.and_then(|i| i.quota_direction.clone()),
         });
         files.push(file);
     }

@@ -4,7 +4,6 @@
 //! and `/api/series`. Shapes are in README.md, "URLs and JSON endpoints";
 //! the sums come from [`query::totals_file`] and [`query::stats_file`].
 
-use std::fmt::Write as _;
 use std::sync::PoisonError;
 
 use serde::Serialize;
@@ -28,17 +27,85 @@ pub(super) fn wants_csv(params: &Params) -> Result<bool, Reply> {
     }
 }
 
-/// A CSV answer, offered as a download named `name`.
-fn csv(name: &str, text: String) -> Reply {
+/// A CSV answer (`text` its lines), offered as a download named `name`.
+fn csv(name: &str, text: Vec<u8>) -> Reply {
     Reply {
         status: 200,
         content_type: "text/csv; charset=utf-8",
-        body: Body::Owned(text.into_bytes()),
+        body: Body::Owned(text),
         headers: vec![(
             "Content-Disposition",
             format!("attachment; filename=\"{name}\""),
         )],
         cache: "no-store",
+    }
+}
+
+/// One value of an answer. JSON objects and CSV lines are written from
+/// the same `(name, value)` fields by [`fields`], so the accounting
+/// answers need no serializer of their own per shape.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// A string: escaped in JSON, as it is in CSV (ours hold no comma,
+    /// quote or line break: times and numbers).
+    Text(&'a str),
+    /// JSON written already (an object, an array or `null`).
+    Json(&'a [u8]),
+}
+
+const NULL: Value = Value::Json(b"null");
+
+/// `Some` as an integer, `None` as `null`.
+fn int_or_null(value: Option<i64>) -> Value<'static> {
+    value.map_or(NULL, Value::Int)
+}
+
+/// One JSON value through serde_json (its escaping and number formats).
+fn json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
+    let _ = serde_json::to_writer(out, value);
+}
+
+/// Appends `fields` to `out`: a JSON object, or with `csv` a CSV line of
+/// the values alone.
+fn fields(out: &mut Vec<u8>, fields: &[(&str, Value)], csv: bool) {
+    if !csv {
+        out.push(b'{');
+    }
+    for (i, &(name, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if !csv {
+            json(out, name);
+            out.push(b':');
+        }
+        match value {
+            Value::Int(v) => json(out, &v),
+            Value::Float(v) => json(out, &v),
+            Value::Bool(v) => json(out, &v),
+            Value::Text(v) if csv => out.extend_from_slice(v.as_bytes()),
+            Value::Text(v) => json(out, v),
+            Value::Json(v) => out.extend_from_slice(v),
+        }
+    }
+    out.push(if csv { b'\n' } else { b'}' });
+}
+
+/// `fields` as a JSON object of its own.
+fn object(fields: &[(&str, Value)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    self::fields(&mut out, fields, false);
+    out
+}
+
+/// A 200 with the JSON `body`.
+fn json_reply(body: Vec<u8>) -> Reply {
+    Reply {
+        body: Body::Owned(body),
+        ..Reply::json(200, &())
     }
 }
 
@@ -67,11 +134,10 @@ impl Period {
     }
 }
 
-#[derive(Serialize)]
+/// One row of the totals.
 struct Row {
     start: i64,
     end: i64,
-    label: String,
     rx_bytes: i64,
     tx_bytes: i64,
     known_seconds: i64,
@@ -79,130 +145,75 @@ struct Row {
     exact: bool,
 }
 
-#[derive(Serialize)]
-struct Sum {
-    rx_bytes: i64,
-    tx_bytes: i64,
-    known_seconds: i64,
-    seconds: i64,
-    exact: bool,
+impl Row {
+    /// Its bytes and seconds, as in `rows`, `total` and `cycle`.
+    fn sums(&self) -> [(&'static str, Value<'static>); 4] {
+        [
+            ("rx_bytes", Value::Int(self.rx_bytes)),
+            ("tx_bytes", Value::Int(self.tx_bytes)),
+            ("known_seconds", Value::Int(self.known_seconds)),
+            ("seconds", Value::Int(self.seconds)),
+        ]
+    }
 }
 
-#[derive(Serialize)]
-struct QuotaJson {
-    bytes: u64,
-    direction: &'static str,
-    used: i64,
-    remaining: i64,
-    projected: i64,
-    reached_at: Option<i64>,
-    reached: bool,
+impl Period {
+    /// The bytes of a row's label in the local ISO 8601 time of its start
+    /// (`2026-12-05T14:00:00+01:00`): `14:00`, `2026-12-05`, `2026-12`,
+    /// `2026`.
+    fn label(self) -> std::ops::Range<usize> {
+        match self {
+            Period::Hours => 11..16,
+            Period::Days => 0..10,
+            Period::Months => 0..7,
+            Period::Years => 0..4,
+        }
+    }
 }
 
-#[derive(Serialize)]
-struct Cycle {
-    billing_day: u8,
-    start: i64,
-    end: i64,
-    rx_bytes: i64,
-    tx_bytes: i64,
-    known_seconds: i64,
-    seconds: i64,
-    quota: Option<QuotaJson>,
-}
-
-#[derive(Serialize)]
-struct TotalsJson<'a> {
-    iface: &'a str,
-    timezone: &'a str,
-    utc_offset_note: Option<&'a str>,
-    period: &'static str,
-    now: f64,
-    first: i64,
-    last_update: i64,
-    rows: Vec<Row>,
-    total: Sum,
-    cycle: Cycle,
-}
-
-/// The intervals of `period` around `at` in `zone`: their bounds (one more
-/// than intervals) and labels. `first` and `now` bound the years.
-fn period_bounds(
-    zone: &Zone,
-    period: Period,
-    at: i64,
-    first: i64,
-    now: i64,
-) -> (Vec<i64>, Vec<String>) {
-    let date = zone.date(at);
+/// The instants the local dates `from` to `to` (inclusive) start, a day
+/// apart, or `months` apart.
+fn starts(zone: &Zone, mut from: Date, to: Date, months: i64) -> Vec<i64> {
     let mut bounds = Vec::new();
-    let mut labels = Vec::new();
+    while from <= to {
+        bounds.push(zone.start_of(from));
+        from = match months {
+            0 => from.next_day(),
+            _ => from.add_months(months, 1),
+        };
+    }
+    bounds
+}
+
+/// The bounds of the intervals of `period` around `at` in `zone` (one
+/// more than intervals). `first` and `now` bound the years.
+fn period_bounds(zone: &Zone, period: Period, at: i64, first: i64, now: i64) -> Vec<i64> {
+    let date = zone.date(at);
+    let month = Date { day: 1, ..date };
+    let january = Date { month: 1, ..month };
     match period {
-        Period::Hours => {
-            bounds = zone.hours(date);
-            for &t in &bounds[..bounds.len() - 1] {
-                let local = zone.iso(t);
-                labels.push(local.get(11..16).unwrap_or_default().to_string());
-            }
-        }
-        Period::Days => {
-            let month = Date { day: 1, ..date };
-            for d in 1..=tz::days_in_month(date.year, date.month) {
-                let day = Date { day: d, ..month };
-                bounds.push(zone.start_of(day));
-                labels.push(format!("{:04}-{:02}-{:02}", day.year, day.month, d));
-            }
-            bounds.push(zone.start_of(month.add_months(1, 1)));
-        }
-        Period::Months => {
-            let january = Date {
-                year: date.year,
-                month: 1,
-                day: 1,
-            };
-            for m in 0..=12 {
-                let month = january.add_months(m, 1);
-                bounds.push(zone.start_of(month));
-                if m < 12 {
-                    labels.push(format!("{:04}-{:02}", month.year, month.month));
-                }
-            }
-        }
+        Period::Hours => zone.hours(date),
+        Period::Days => starts(zone, month, month.add_months(1, 1), 0),
+        Period::Months => starts(zone, january, january.add_months(12, 1), 1),
         Period::Years => {
             let (from, to) = (zone.date(first).year, zone.date(now.max(first)).year);
             // Bounded by the range of valid times anyway; at most 1024.
             let from = from.max(to - query::MAX_INTERVALS as i64 + 1);
-            for year in from..=to + 1 {
-                bounds.push(zone.start_of(Date {
-                    year,
-                    month: 1,
-                    day: 1,
-                }));
-                if year <= to {
-                    labels.push(format!("{year:04}"));
-                }
-            }
+            let year = |year| Date { year, ..january };
+            starts(zone, year(from), year(to + 1), 12)
         }
     }
-    (bounds, labels)
 }
 
-/// The billing cycle holding `at`: from `day` of its month (or the month
-/// before) to `day` of the next month.
+/// The billing cycle holding `at`, its days' bounds: from `day` of its
+/// month (or the month before) to `day` of the next month.
 fn cycle_bounds(zone: &Zone, billing: Billing, at: i64) -> Vec<i64> {
     let date = zone.date(at);
     let start = match date.day >= billing.day {
         true => date.add_months(0, billing.day),
         false => date.add_months(-1, billing.day),
     };
-    let end = start.add_months(1, billing.day);
-    let mut bounds = Vec::new();
-    let mut day = start;
-    while day <= end {
-        bounds.push(zone.start_of(day));
-        day = day.next_day();
-    }
-    bounds
+    starts(zone, start, start.add_months(1, billing.day), 0)
 }
 
 /// Whole bytes of a sum of bits ÷ 8. The bits are rounded first: rates
@@ -242,13 +253,12 @@ pub(super) fn totals(state: &State, params: &Params) -> Result<Reply, Reply> {
     }
     let (zone, note) = &state.zone;
     let mut rows_bounds = Vec::new();
-    let mut labels = Vec::new();
     let mut cycle = Vec::new();
     let result = state.files.reading(&served.rrd, || {
         let mut cache = served.cache.lock().unwrap_or_else(PoisonError::into_inner);
         query::totals_file(&mut cache, &served.rrd, |info| {
             let first = query::first_second(info);
-            (rows_bounds, labels) = period_bounds(zone, period, at, first, now);
+            rows_bounds = period_bounds(zone, period, at, first, now);
             cycle = cycle_bounds(zone, served.billing, at);
             let mut all: Vec<i64> = rows_bounds.iter().chain(&cycle).copied().collect();
             all.sort_unstable();
@@ -261,8 +271,9 @@ pub(super) fn totals(state: &State, params: &Params) -> Result<Reply, Reply> {
         _ => Reply::error(500, e.to_string()),
     })?;
     let first = query::first_second(&info);
-    // The sum of the elementary intervals in (from, to].
-    let sum = |from: i64, to: i64| -> (Total, Vec<(i64, Total)>) {
+    // The elementary intervals in (from, to] (their ends and totals), and
+    // their sum as a row.
+    let sum = |from: i64, to: i64| -> (Row, Vec<(i64, Total)>) {
         let mut sum = Total {
             exact: true,
             ..Total::default()
@@ -278,50 +289,36 @@ pub(super) fn totals(state: &State, params: &Params) -> Result<Reply, Reply> {
                 parts.push((w[1], *t));
             }
         }
-        (sum, parts)
+        let row = Row {
+            start: from,
+            end: to,
+            rx_bytes: whole(sum.rx_bytes),
+            tx_bytes: whole(sum.tx_bytes),
+            known_seconds: sum.rx_known.min(sum.tx_known),
+            seconds: (to.min(now) - from.max(first)).max(0),
+            exact: sum.exact,
+        };
+        (row, parts)
     };
-    let seconds = |from: i64, to: i64| (to.min(now) - from.max(first)).max(0);
-    let rows: Vec<Row> = rows_bounds
-        .windows(2)
-        .zip(labels)
-        .map(|(w, label)| {
-            let (t, _) = sum(w[0], w[1]);
-            Row {
-                start: w[0],
-                end: w[1],
-                label,
-                rx_bytes: whole(t.rx_bytes),
-                tx_bytes: whole(t.tx_bytes),
-                known_seconds: t.rx_known.min(t.tx_known),
-                seconds: seconds(w[0], w[1]),
-                exact: t.exact,
-            }
-        })
-        .collect();
-    let total = Sum {
-        rx_bytes: rows.iter().map(|r| r.rx_bytes).sum(),
-        tx_bytes: rows.iter().map(|r| r.tx_bytes).sum(),
-        known_seconds: rows.iter().map(|r| r.known_seconds).sum(),
-        seconds: rows.iter().map(|r| r.seconds).sum(),
-        exact: rows.iter().all(|r| r.exact),
-    };
+    let rows: Vec<Row> = rows_bounds.windows(2).map(|w| sum(w[0], w[1]).0).collect();
+    let mut out = Vec::new();
     if csv_wanted {
-        let mut text = String::from(
-            "start_utc,start_local,end_local,rx_bytes,tx_bytes,total_bytes,known_seconds,seconds\n",
+        out.extend_from_slice(
+            b"start_utc,start_local,end_local,rx_bytes,tx_bytes,total_bytes,known_seconds,seconds\n",
         );
         for r in &rows {
-            let _ = writeln!(
-                text,
-                "{},{},{},{},{},{},{},{}",
-                tz::iso(r.start, 0),
-                zone.iso(r.start),
-                zone.iso(r.end),
-                r.rx_bytes,
-                r.tx_bytes,
-                r.rx_bytes + r.tx_bytes,
-                r.known_seconds,
-                r.seconds
-            );
+            let [rx, tx, known, seconds] = r.sums();
+            let line = [
+                ("", Value::Text(&tz::iso(r.start, 0))),
+                ("", Value::Text(&zone.iso(r.start))),
+                ("", Value::Text(&zone.iso(r.end))),
+                rx,
+                tx,
+                ("", Value::Int(r.rx_bytes + r.tx_bytes)),
+                known,
+                seconds,
+            ];
+            fields(&mut out, &line, true);
         }
         let name = format!(
             "{}-{}-{}.csv",
@@ -329,36 +326,70 @@ pub(super) fn totals(state: &State, params: &Params) -> Result<Reply, Reply> {
             period.name(),
             zone.iso(at).get(..10).unwrap_or_default()
         );
-        return Ok(csv(&name, text));
+        return Ok(csv(&name, out));
     }
-    let (c_start, c_end) = (cycle[0], cycle[cycle.len() - 1]);
-    let (c, days) = sum(c_start, c_end);
+    out.push(b'[');
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let local = zone.iso(r.start);
+        let [rx, tx, known, seconds] = r.sums();
+        let row = [
+            ("start", Value::Int(r.start)),
+            ("end", Value::Int(r.end)),
+            (
+                "label",
+                Value::Text(local.get(period.label()).unwrap_or_default()),
+            ),
+            rx,
+            tx,
+            known,
+            seconds,
+            ("exact", Value::Bool(r.exact)),
+        ];
+        fields(&mut out, &row, false);
+    }
+    out.push(b']');
+    let total = Row {
+        rx_bytes: rows.iter().map(|r| r.rx_bytes).sum(),
+        tx_bytes: rows.iter().map(|r| r.tx_bytes).sum(),
+        known_seconds: rows.iter().map(|r| r.known_seconds).sum(),
+        seconds: rows.iter().map(|r| r.seconds).sum(),
+        exact: rows.iter().all(|r| r.exact),
+        ..rows[0]
+    };
+    let [rx, tx, known, seconds] = total.sums();
+    let total = object(&[rx, tx, known, seconds, ("exact", Value::Bool(total.exact))]);
+    let (c, days) = sum(cycle[0], cycle[cycle.len() - 1]);
     let quota = served
         .billing
         .quota
-        .map(|q| quota(q.bytes, q.direction, &days, (c_start, c_end), now));
-    let body = TotalsJson {
-        iface: &served.id,
-        timezone: &zone.name,
-        utc_offset_note: note.as_deref(),
-        period: period.name(),
-        now: now_f,
-        first,
-        last_update: info.last_update,
-        rows,
-        total,
-        cycle: Cycle {
-            billing_day: served.billing.day,
-            start: c_start,
-            end: c_end,
-            rx_bytes: whole(c.rx_bytes),
-            tx_bytes: whole(c.tx_bytes),
-            known_seconds: c.rx_known.min(c.tx_known),
-            seconds: seconds(c_start, c_end),
-            quota,
-        },
-    };
-    Ok(Reply::json(200, &body))
+        .map(|q| quota(q.bytes, q.direction, &days, (c.start, c.end), now));
+    let [rx, tx, known, seconds] = c.sums();
+    let cycle = object(&[
+        ("billing_day", Value::Int(served.billing.day.into())),
+        ("start", Value::Int(c.start)),
+        ("end", Value::Int(c.end)),
+        rx,
+        tx,
+        known,
+        seconds,
+        ("quota", quota.as_deref().map_or(NULL, Value::Json)),
+    ]);
+    let body = object(&[
+        ("iface", Value::Text(&served.id)),
+        ("timezone", Value::Text(&zone.name)),
+        ("utc_offset_note", note.as_deref().map_or(NULL, Value::Text)),
+        ("period", Value::Text(period.name())),
+        ("now", Value::Float(now_f)),
+        ("first", Value::Int(first)),
+        ("last_update", Value::Int(info.last_update)),
+        ("rows", Value::Json(&out)),
+        ("total", Value::Json(&total)),
+        ("cycle", Value::Json(&cycle)),
+    ]);
+    Ok(json_reply(body))
 }
 
 /// The quota of a cycle `(start, end]` whose days (their ends and totals)
@@ -372,7 +403,7 @@ fn quota(
     days: &[(i64, Total)],
     (start, end): (i64, i64),
     now: i64,
-) -> QuotaJson {
+) -> Vec<u8> {
     let counted = |t: &Total| match direction {
         Direction::Both => t.rx_bytes + t.tx_bytes,
         Direction::Rx => t.rx_bytes,
@@ -410,58 +441,27 @@ fn quota(
             .then(|| now.max(start) + ((quota - used) / rate).ceil() as i64)
             .filter(|&t| t <= end);
     }
-    QuotaJson {
-        bytes,
-        direction: direction.name(),
-        used: whole(used),
-        remaining: whole((quota - used).max(0.0)),
-        projected: whole(projected),
-        reached_at,
-        reached,
-    }
+    object(&[
+        ("bytes", Value::Int(bytes as i64)),
+        ("direction", Value::Text(direction.name())),
+        ("used", Value::Int(whole(used))),
+        ("remaining", Value::Int(whole((quota - used).max(0.0)))),
+        ("projected", Value::Int(whole(projected))),
+        ("reached_at", int_or_null(reached_at)),
+        ("reached", Value::Bool(reached)),
+    ])
 }
 
-#[derive(Serialize)]
-struct PercentilesJson {
-    rx: i64,
-    tx: i64,
-    max: i64,
-    samples: usize,
-    known_samples: usize,
-    step: i64,
-}
-
-impl From<query::Percentiles> for PercentilesJson {
-    fn from(p: query::Percentiles) -> PercentilesJson {
-        PercentilesJson {
-            rx: p.rx.round() as i64,
-            tx: p.tx.round() as i64,
-            max: p.max.round() as i64,
-            samples: p.samples,
-            known_samples: p.known_samples,
-            step: p.step,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct AboveJson {
-    rate: f64,
-    rx_seconds: i64,
-    tx_seconds: i64,
-    either_seconds: i64,
-    resolution: i64,
-}
-
-#[derive(Serialize)]
-struct StatsJson<'a> {
-    iface: &'a str,
-    start: i64,
-    end: i64,
-    p95: Option<PercentilesJson>,
-    p95_why: Option<String>,
-    p95_1s: Option<PercentilesJson>,
-    above: Option<AboveJson>,
+/// A percentile's JSON (whole bit/s).
+fn percentiles(p: query::Percentiles) -> Vec<u8> {
+    object(&[
+        ("rx", Value::Int(p.rx.round() as i64)),
+        ("tx", Value::Int(p.tx.round() as i64)),
+        ("max", Value::Int(p.max.round() as i64)),
+        ("samples", Value::Int(p.samples as i64)),
+        ("known_samples", Value::Int(p.known_samples as i64)),
+        ("step", Value::Int(p.step)),
+    ])
 }
 
 pub(super) fn stats(state: &State, params: &Params) -> Result<Reply, Reply> {
@@ -504,22 +504,31 @@ pub(super) fn stats(state: &State, params: &Params) -> Result<Reply, Reply> {
         query::Error::Rrd(_) | query::Error::Answer(_) => Reply::error(503, e.to_string()),
         _ => Reply::error(500, e.to_string()),
     })?;
-    let body = StatsJson {
-        iface: &served.id,
-        start,
-        end,
-        p95: stats.p95.map(Into::into),
-        p95_why: stats.p95_why,
-        p95_1s: stats.p95_1s.map(Into::into),
-        above: stats.above.map(|a| AboveJson {
-            rate: a.rate,
-            rx_seconds: a.rx_seconds,
-            tx_seconds: a.tx_seconds,
-            either_seconds: a.either_seconds,
-            resolution: a.resolution,
-        }),
-    };
-    Ok(Reply::json(200, &body))
+    let [p95, p95_1s] = [stats.p95, stats.p95_1s].map(|p| p.map(percentiles));
+    let above = stats.above.map(|a| {
+        object(&[
+            ("rate", Value::Float(a.rate)),
+            ("rx_seconds", Value::Int(a.rx_seconds)),
+            ("tx_seconds", Value::Int(a.tx_seconds)),
+            ("either_seconds", Value::Int(a.either_seconds)),
+            ("resolution", Value::Int(a.resolution)),
+        ])
+    });
+    fn json_or_null(v: &Option<Vec<u8>>) -> Value<'_> {
+        v.as_deref().map_or(NULL, Value::Json)
+    }
+    Ok(json_reply(object(&[
+        ("iface", Value::Text(&served.id)),
+        ("start", Value::Int(start)),
+        ("end", Value::Int(end)),
+        ("p95", json_or_null(&p95)),
+        (
+            "p95_why",
+            stats.p95_why.as_deref().map_or(NULL, Value::Text),
+        ),
+        ("p95_1s", json_or_null(&p95_1s)),
+        ("above", json_or_null(&above)),
+    ])))
 }
 
 /// `/api/series?…&format=csv`: one line per point (its end), unknown
@@ -531,10 +540,8 @@ pub(super) fn series_csv(
     points: &[&query::Point],
 ) -> Reply {
     let zone = &state.zone.0;
-    let mut text = String::from(
-        "time_utc,time_local,unix,rx_bit_per_s,tx_bit_per_s,rx_peak_bit_per_s,tx_peak_bit_per_s,known_seconds\n",
-    );
-    let value = |v: Option<f64>| super::rounded(v).map_or(String::new(), |v| v.to_string());
+    let mut out = b"time_utc,time_local,unix,rx_bit_per_s,tx_bit_per_s,rx_peak_bit_per_s,tx_peak_bit_per_s,known_seconds\n".to_vec();
+    let value = |v: Option<f64>| super::rounded(v).map_or(Value::Text(""), Value::Int);
     for p in points {
         let end = p.time + step as i64;
         // At a 1 s step the peaks are the values themselves.
@@ -542,18 +549,20 @@ pub(super) fn series_csv(
             true => (p.rx_peak, p.tx_peak),
             false => (p.rx, p.tx),
         };
-        let _ = writeln!(
-            text,
-            "{},{},{end},{},{},{},{},{}",
-            tz::iso(end, 0),
-            zone.iso(end),
+        let (utc, local) = (tz::iso(end, 0), zone.iso(end));
+        let line = [
+            Value::Text(&utc),
+            Value::Text(&local),
+            Value::Int(end),
             value(p.rx),
             value(p.tx),
             value(rx_peak),
             value(tx_peak),
-            p.rx_known.min(p.tx_known)
-        );
+            Value::Int(p.rx_known.min(p.tx_known)),
+        ]
+        .map(|v| ("", v));
+        fields(&mut out, &line, true);
     }
     let first = points.first().map_or(0, |p| p.time);
-    csv(&format!("{}-{first}.csv", file_part(&served.id)), text)
+    csv(&format!("{}-{first}.csv", file_part(&served.id)), out)
 }

@@ -142,7 +142,7 @@ fn header(bytes: &mut Bytes) -> Result<(u8, Counts), Error> {
         let n = bytes.u32()? as usize;
         match n <= MAX_TRANSITIONS {
             true => Ok(n),
-            false => Err(bad(format!("a count of {n} (at most {MAX_TRANSITIONS})"))),
+            false => Err(bad("a count above 4096")),
         }
     };
     let counts = Counts {
@@ -154,7 +154,7 @@ fn header(bytes: &mut Bytes) -> Result<(u8, Counts), Error> {
         chars: count()?,
     };
     if counts.types == 0 || counts.types > 256 {
-        return Err(bad(format!("{} local time types (1 to 256)", counts.types)));
+        return Err(bad("not 1 to 256 local time types"));
     }
     Ok((version, counts))
 }
@@ -178,10 +178,7 @@ impl Zone {
     /// TZ string; each says what.
     pub fn parse(name: &str, bytes: &[u8]) -> Result<Zone, Error> {
         if bytes.len() > MAX_FILE_BYTES {
-            return Err(bad(format!(
-                "{} bytes (at most {MAX_FILE_BYTES})",
-                bytes.len()
-            )));
+            return Err(bad("more than 65,536 bytes"));
         }
         let mut reader = Bytes { rest: bytes };
         let (version, v1) = header(&mut reader)?;
@@ -205,8 +202,8 @@ impl Zone {
             .chunks_exact(6)
             .map(|t| i32::from_be_bytes([t[0], t[1], t[2], t[3]]))
             .collect();
-        if let Some(o) = offsets.iter().find(|o| i64::from(**o).abs() > MAX_OFFSET) {
-            return Err(bad(format!("a UTC offset of {o} s (at most 26 hours)")));
+        if offsets.iter().any(|o| i64::from(*o).abs() > MAX_OFFSET) {
+            return Err(bad("a UTC offset beyond 26 hours"));
         }
         let mut transitions = Vec::with_capacity(c.time);
         for (time, &index) in times.chunks_exact(8).zip(indices) {
@@ -228,8 +225,7 @@ impl Zone {
                 match text.is_empty() {
                     true => None,
                     false => Some(
-                        parse_rule(text)
-                            .ok_or_else(|| bad(format!("the footer {text:?} is not a TZ rule")))?,
+                        parse_rule(text).ok_or_else(|| bad("the footer is not a POSIX TZ rule"))?,
                     ),
                 }
             }
@@ -712,7 +708,8 @@ pub fn load(configured: Option<&str>, tz: Option<&str>) -> Result<Zone, Error> {
     match tz.map(|tz| tz.strip_prefix(':').unwrap_or(tz)) {
         Some("") | None => {}
         Some(path) if path.starts_with('/') => {
-            let name = path.rsplit_once("zoneinfo/").map_or(path, |(_, name)| name);
+            // After the last `zoneinfo/`, if any.
+            let name = path.split("zoneinfo/").last().unwrap_or(path);
             return read(name, Path::new(path));
         }
         Some(name) if valid_name(name) && zoneinfo.join(name).is_file() => {
@@ -725,9 +722,9 @@ pub fn load(configured: Option<&str>, tz: Option<&str>) -> Result<Zone, Error> {
         .ok()
         .and_then(|target: PathBuf| {
             let target = target.to_string_lossy().into_owned();
-            target
-                .rsplit_once("zoneinfo/")
-                .map(|(_, name)| name.to_string())
+            let mut parts = target.split("zoneinfo/");
+            parts.next();
+            parts.last().map(str::to_string)
         })
         .unwrap_or_else(|| "localtime".into());
     read(&name, localtime)

@@ -186,8 +186,8 @@ impl State {
 /// The zone of `web.timezone`, else the machine's; UTC with the reason
 /// (logged once here) when it cannot be read.
 fn load_zone(configured: Option<&str>) -> (tz::Zone, Option<String>) {
-    let tz_var = std::env::var("TZ").ok();
-    match tz::load(configured, tz_var.as_deref()) {
+    let tz_var = std::env::var_os("TZ");
+    match tz::load(configured, tz_var.as_ref().and_then(|v| v.to_str())) {
         Ok(zone) => (zone, None),
         Err(e) => {
             let why = format!("time zone not usable ({e}); UTC is used");

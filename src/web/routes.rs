@@ -104,10 +104,15 @@ impl Reply {
     }
 
     fn json(status: u16, value: &impl Serialize) -> Reply {
+        Reply::json_bytes(status, serde_json::to_vec(value).unwrap_or_default())
+    }
+
+    /// A JSON answer written already.
+    fn json_bytes(status: u16, body: Vec<u8>) -> Reply {
         Reply {
             status,
             content_type: "application/json",
-            body: Body::Owned(serde_json::to_vec(value).unwrap_or_default()),
+            body: Body::Owned(body),
             headers: Vec::new(),
             cache: "no-store",
         }
@@ -197,6 +202,17 @@ impl Params<'_> {
                 .parse()
                 .map(Some)
                 .map_err(|_| Reply::error(400, format!("{name}={text:?} is not a whole number"))),
+        }
+    }
+
+    /// `start` and `end`, both required.
+    fn window(&self) -> Result<(i64, i64), Reply> {
+        match (self.int("start")?, self.int("end")?) {
+            (Some(start), Some(end)) => Ok((start, end)),
+            _ => Err(Reply::error(
+                400,
+                "start and end (Unix seconds) are required",
+            )),
         }
     }
 
@@ -632,14 +648,18 @@ fn no_file(served: &Served) -> Reply {
     )
 }
 
+/// The answer to a query that failed: 503 when the file could not be
+/// read as asked (librrd failed or answered other rows), else 500.
+fn query_error(e: query::Error) -> Reply {
+    match e {
+        query::Error::Rrd(_) | query::Error::Answer(_) => Reply::error(503, e.to_string()),
+        _ => Reply::error(500, e.to_string()),
+    }
+}
+
 fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
     let served = params.interface(state)?;
-    let (Some(start), Some(end)) = (params.int("start")?, params.int("end")?) else {
-        return Err(Reply::error(
-            400,
-            "start and end (Unix seconds) are required",
-        ));
-    };
+    let (start, end) = params.window()?;
     let points = match params.int("points")? {
         None => DEFAULT_POINTS,
         Some(p) => u32::try_from(p).map_err(|_| {
@@ -662,10 +682,7 @@ fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
         let mut cache = served.cache.lock().unwrap_or_else(PoisonError::into_inner);
         query::series_cached(&mut cache, &served.rrd, &request)
     });
-    let series = result.map_err(|e| match e {
-        query::Error::Rrd(_) | query::Error::Answer(_) => Reply::error(503, e.to_string()),
-        _ => Reply::error(500, e.to_string()),
-    })?;
+    let series = result.map_err(query_error)?;
     let window = &series.summary;
     let summary = Summary {
         rx_avg: window.rx_avg,

@@ -8,7 +8,7 @@ use std::sync::PoisonError;
 
 use serde::Serialize;
 
-use super::{Body, Params, Reply, no_file};
+use super::{Body, Params, Reply, no_file, query_error};
 use crate::config::{Billing, Direction};
 use crate::query::{self, Total};
 use crate::tz::{self, Date, Zone};
@@ -99,14 +99,6 @@ fn object(fields: &[(&str, Value)]) -> Vec<u8> {
     let mut out = Vec::new();
     self::fields(&mut out, fields, false);
     out
-}
-
-/// A 200 with the JSON `body`.
-fn json_reply(body: Vec<u8>) -> Reply {
-    Reply {
-        body: Body::Owned(body),
-        ..Reply::json(200, &())
-    }
 }
 
 /// An interface id as part of a file name.
@@ -266,10 +258,7 @@ pub(super) fn totals(state: &State, params: &Params) -> Result<Reply, Reply> {
             all
         })
     });
-    let (info, bounds, totals) = result.map_err(|e| match e {
-        query::Error::Rrd(_) | query::Error::Answer(_) => Reply::error(503, e.to_string()),
-        _ => Reply::error(500, e.to_string()),
-    })?;
+    let (info, bounds, totals) = result.map_err(query_error)?;
     let first = query::first_second(&info);
     // The elementary intervals in (from, to] (their ends and totals), and
     // their sum as a row.
@@ -389,7 +378,7 @@ pub(super) fn totals(state: &State, params: &Params) -> Result<Reply, Reply> {
         ("total", Value::Json(&total)),
         ("cycle", Value::Json(&cycle)),
     ]);
-    Ok(json_reply(body))
+    Ok(Reply::json_bytes(200, body))
 }
 
 /// The quota of a cycle `(start, end]` whose days (their ends and totals)
@@ -466,12 +455,7 @@ fn percentiles(p: query::Percentiles) -> Vec<u8> {
 
 pub(super) fn stats(state: &State, params: &Params) -> Result<Reply, Reply> {
     let served = params.interface(state)?;
-    let (Some(start), Some(end)) = (params.int("start")?, params.int("end")?) else {
-        return Err(Reply::error(
-            400,
-            "start and end (Unix seconds) are required",
-        ));
-    };
+    let (start, end) = params.window()?;
     let above = match params.get("above") {
         None => None,
         Some(text) => Some(
@@ -500,10 +484,7 @@ pub(super) fn stats(state: &State, params: &Params) -> Result<Reply, Reply> {
         let mut cache = served.cache.lock().unwrap_or_else(PoisonError::into_inner);
         query::stats_file(&mut cache, &served.rrd, (start, end), above)
     });
-    let stats = result.map_err(|e| match e {
-        query::Error::Rrd(_) | query::Error::Answer(_) => Reply::error(503, e.to_string()),
-        _ => Reply::error(500, e.to_string()),
-    })?;
+    let stats = result.map_err(query_error)?;
     let [p95, p95_1s] = [stats.p95, stats.p95_1s].map(|p| p.map(percentiles));
     let above = stats.above.map(|a| {
         object(&[
@@ -517,18 +498,21 @@ pub(super) fn stats(state: &State, params: &Params) -> Result<Reply, Reply> {
     fn json_or_null(v: &Option<Vec<u8>>) -> Value<'_> {
         v.as_deref().map_or(NULL, Value::Json)
     }
-    Ok(json_reply(object(&[
-        ("iface", Value::Text(&served.id)),
-        ("start", Value::Int(start)),
-        ("end", Value::Int(end)),
-        ("p95", json_or_null(&p95)),
-        (
-            "p95_why",
-            stats.p95_why.as_deref().map_or(NULL, Value::Text),
-        ),
-        ("p95_1s", json_or_null(&p95_1s)),
-        ("above", json_or_null(&above)),
-    ])))
+    Ok(Reply::json_bytes(
+        200,
+        object(&[
+            ("iface", Value::Text(&served.id)),
+            ("start", Value::Int(start)),
+            ("end", Value::Int(end)),
+            ("p95", json_or_null(&p95)),
+            (
+                "p95_why",
+                stats.p95_why.as_deref().map_or(NULL, Value::Text),
+            ),
+            ("p95_1s", json_or_null(&p95_1s)),
+            ("above", json_or_null(&above)),
+        ]),
+    ))
 }
 
 /// `/api/series?…&format=csv`: one line per point (its end), unknown

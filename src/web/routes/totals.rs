@@ -302,10 +302,11 @@ pub(super) fn totals(state: &State, params: &Params) -> Result<Reply, Reply> {
         );
         for r in &rows {
             let [rx, tx, known, seconds] = r.sums();
+            let times = [tz::iso(r.start, 0), zone.iso(r.start), zone.iso(r.end)];
             let line = [
-                ("", Value::Text(&tz::iso(r.start, 0))),
-                ("", Value::Text(&zone.iso(r.start))),
-                ("", Value::Text(&zone.iso(r.end))),
+                ("", Value::Text(&times[0])),
+                ("", Value::Text(&times[1])),
+                ("", Value::Text(&times[2])),
                 rx,
                 tx,
                 ("", Value::Int(r.rx_bytes + r.tx_bytes)),

@@ -41,7 +41,7 @@ macro_rules! shared_scripts {
 }
 
 /// The files served.
-const SHIPPED: [Shipped; 9] = [
+const SHIPPED: [Shipped; 11] = [
     Shipped {
         name: "index.html",
         content_type: "text/html; charset=utf-8",
@@ -53,6 +53,12 @@ const SHIPPED: [Shipped; 9] = [
         content_type: "text/html; charset=utf-8",
         kind: Kind::Html,
         sources: &["overview.html"],
+    },
+    Shipped {
+        name: "totals.html",
+        content_type: "text/html; charset=utf-8",
+        kind: Kind::Html,
+        sources: &["totals.html"],
     },
     Shipped {
         name: "app.css",
@@ -90,6 +96,13 @@ const SHIPPED: [Shipped; 9] = [
         content_type: "text/javascript; charset=utf-8",
         kind: Kind::Js,
         sources: &["common.js", "setup.js"],
+    },
+    Shipped {
+        name: "totals.js",
+        content_type: "text/javascript; charset=utf-8",
+        kind: Kind::Js,
+        // Only the shared helpers: the totals page draws no graph.
+        sources: &["common.js", "totals.js"],
     },
     Shipped {
         name: "favicon.svg",

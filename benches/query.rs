@@ -249,6 +249,8 @@ fn main() {
         slowest_cold.as_secs_f64() * 1e3,
     );
 
+    totals(&path, &info, &mut learned);
+
     // What the original did for a year: every 1 s row, summed; the summary
     // of the same seconds (those the map knows exactly: the 1 s archive's
     // year less its first minutes) must say the same.
@@ -310,6 +312,103 @@ fn main() {
         println!("deleting {}", path.display());
     }
     drop(workspace);
+}
+
+/// `query::totals_cached` (what `/api/totals` and its billing cycle add
+/// up) for calendar periods in three zones: the 365 local days before the
+/// last update's local day, and the months of the year before it. Each
+/// line: the zone, the intervals, the fetches and rows with the learned
+/// cache, the first call on a new cache, the median and largest of the
+/// timed calls, how many intervals are exact, and whether the sum of the
+/// intervals equals the series summary of the same span.
+fn totals(path: &Path, info: &rrd::Info, learned: &mut query::Cache) {
+    use mt_trafmon::tz::{self, Date};
+    println!();
+    println!(
+        "{:<20} {:<7} {:>5} {:>7} {:>7} {:>8} {:>9} {:>8} {:>6} {:>10}",
+        "totals zone",
+        "period",
+        "rows",
+        "fetches",
+        "rows rd",
+        "cold ms",
+        "median ms",
+        "max ms",
+        "exact",
+        "= summary"
+    );
+    let mut slowest = Duration::ZERO;
+    for name in ["Europe/Berlin", "Asia/Kolkata", "UTC"] {
+        let zone = tz::load(Some(name), None).expect("the zone file is installed");
+        let today = zone.date(info.last_update);
+        let days: Vec<i64> = (0..=365)
+            .map(|k| zone.start_of(Date::from_days(today.days() - 365 + k)))
+            .collect();
+        let january = Date {
+            year: today.year - 1,
+            month: 1,
+            day: 1,
+        };
+        let months: Vec<i64> = (0..=12)
+            .map(|m| zone.start_of(january.add_months(m, 1)))
+            .collect();
+        for (period, bounds) in [("days", &days), ("months", &months)] {
+            let mut fresh = query::Cache::new();
+            let fetch = |cf: &str, start, end, r| rrd::fetch(path, cf, start, end, r);
+            let began = Instant::now();
+            query::totals_cached(&mut fresh, info, bounds, fetch).expect("totals");
+            let cold = began.elapsed();
+            drop(fresh);
+            let (mut fetches, mut rows) = (0usize, 0usize);
+            let totals = query::totals_cached(learned, info, bounds, |cf, start, end, r| {
+                let fetched = rrd::fetch(path, cf, start, end, r)?;
+                fetches += 1;
+                rows += fetched.rows();
+                Ok(fetched)
+            })
+            .expect("totals");
+            let mut times = Vec::with_capacity(RUNS);
+            for _ in 0..RUNS {
+                let fetch = |cf: &str, start, end, r| rrd::fetch(path, cf, start, end, r);
+                let began = Instant::now();
+                let timed = query::totals_cached(learned, info, bounds, fetch).expect("totals");
+                times.push(began.elapsed());
+                assert_eq!(timed, totals);
+            }
+            times.sort();
+            let (median, max) = (times[RUNS / 2], times[RUNS - 1]);
+            slowest = slowest.max(median);
+            let request = Request {
+                start: bounds[0],
+                end: bounds[bounds.len() - 1],
+                points: 1,
+            };
+            let summary = query::series_cached(learned, path, &request)
+                .expect("queries")
+                .summary;
+            let rx: f64 = totals.iter().map(|t| t.rx_bytes).sum();
+            let known: i64 = totals.iter().map(|t| t.rx_known).sum();
+            let same = (rx / summary.rx_bytes - 1.0).abs() < 1e-9 && known == summary.rx_known;
+            assert!(same, "{name} {period}: {rx} {known} against {summary:?}");
+            println!(
+                "{:<20} {:<7} {:>5} {:>7} {:>7} {:>8.2} {:>9.2} {:>8.2} {:>6} {:>10}",
+                name,
+                period,
+                totals.len(),
+                fetches,
+                rows,
+                cold.as_secs_f64() * 1e3,
+                median.as_secs_f64() * 1e3,
+                max.as_secs_f64() * 1e3,
+                totals.iter().filter(|t| t.exact).count(),
+                same
+            );
+        }
+    }
+    println!(
+        "slowest median warm totals: {:.2} ms (target: 20 ms)",
+        slowest.as_secs_f64() * 1e3
+    );
 }
 
 /// Checks that a cached series is the plain one, but for the last bits of

@@ -318,6 +318,7 @@ fn main() {
         name: "ether1".into(),
         label: "ether1".into(),
         rrd: rrd.clone(),
+        billing: Default::default(),
     };
     mt_trafmon::demo::prefill(&sim, &interface, now()).expect("pre-fill three days");
     let (mut daemon, address) = start(binary, &dir, &sim, source);

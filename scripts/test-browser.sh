@@ -2,8 +2,9 @@
 # Runs the browser tests of the pages (tests/browser/page.test.js: the graph
 # page's behaviour and states; drawing.test.js: drawing modes, contrast,
 # daylight-saving ticks; layout.test.js: sizes, phone, the overview;
-# setup.test.js: the settings page, its login and what it saves; and the
-# static checks of web/ in tests/browser/static.test.js):
+# setup.test.js: the settings page, its login and what it saves;
+# totals.test.js: the totals page, the graph's 95th percentile and CSV links;
+# and the static checks of web/ in tests/browser/static.test.js):
 # headless Debian Chromium driven by playwright-core from Node, against the
 # real mt-trafmon daemon collecting from routeros-sim, all on 127.0.0.1.
 # Installs what is missing first: Debian's chromium and nodejs/npm (apt, as
@@ -51,6 +52,6 @@ mkdir -p target/browser-artifacts
 cd tests/browser
 # One file per run, so the files never run at once (Node 18, Debian 12's,
 # has no --test-concurrency).
-for file in static.test.js page.test.js drawing.test.js layout.test.js setup.test.js; do
+for file in static.test.js page.test.js drawing.test.js layout.test.js setup.test.js totals.test.js; do
     node --test --test-reporter=spec "$file"
 done

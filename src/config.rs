@@ -83,6 +83,9 @@ pub struct Web {
     /// The settings page's admin password hash (its stored form, checked by
     /// [`auth::Hash::parse`]); `None`: nothing can be changed there.
     pub admin_password: Option<String>,
+    /// The time zone of totals and billing cycles (an IANA name such as
+    /// `Europe/Berlin`); `None`: the machine's (`TZ`, `/etc/localtime`).
+    pub timezone: Option<String>,
 }
 
 /// The page's colours.
@@ -187,6 +190,96 @@ pub struct Interface {
     pub label: String,
     /// Its RRD file.
     pub rrd: PathBuf,
+    /// Its billing cycle and quota.
+    pub billing: Billing,
+}
+
+/// An interface's billing cycle and quota (`billing_day`, `quota`,
+/// `quota_direction`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Billing {
+    /// The day of the month a cycle starts on, 1 to 28.
+    pub day: u8,
+    /// The quota, if any.
+    pub quota: Option<Quota>,
+}
+
+impl Default for Billing {
+    fn default() -> Billing {
+        Billing {
+            day: 1,
+            quota: None,
+        }
+    }
+}
+
+/// A volume allowed per billing cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quota {
+    /// Bytes per cycle, above 0.
+    pub bytes: u64,
+    /// Which traffic counts.
+    pub direction: Direction,
+}
+
+/// Which traffic counts against a quota (`quota_direction`, read as a
+/// string and checked in [`validate`]: no deserializer of its own).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Received and sent.
+    Both,
+    /// Received only.
+    Rx,
+    /// Sent only.
+    Tx,
+}
+
+impl Direction {
+    /// The name used in the config and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Both => "both",
+            Direction::Rx => "rx",
+            Direction::Tx => "tx",
+        }
+    }
+}
+
+/// Parses a volume such as `500 GB`, `1.5 TiB` or `800000000` (bytes):
+/// decimal (kB, MB, GB, TB, PB) and binary (KiB, MiB, GiB, TiB, PiB)
+/// units; above 0 and at most 2^62 bytes.
+pub fn parse_volume(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "kB" | "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
+        "PB" => 1_000_000_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        "PiB" => 1 << 50,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} (B, kB, MB, GB, TB, PB, KiB, MiB, GiB, TiB or PiB)"
+            ));
+        }
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number with a unit, like \"500 GB\""))?;
+    let bytes = (value * factor as f64).round();
+    match bytes >= 1.0 && bytes <= (1u64 << 62) as f64 {
+        true => Ok(bytes as u64),
+        false => Err(format!("{text:?} is out of range (1 B to 4 EiB)")),
+    }
 }
 
 /// Why a configuration could not be used.
@@ -401,6 +494,15 @@ pub struct RouterSection {
     /// `[[router.interface]]`.
     #[serde(default)]
     pub interface: Vec<InterfaceSection>,
+    /// `billing_day`: 1 to 28, the default of its interfaces (accounting keys, issue 14).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billing_day: Option<u16>,
+    /// `quota`: a volume with a unit, like `"500 GB"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<String>,
+    /// `quota_direction`: `both`, `rx` or `tx`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota_direction: Option<String>,
 }
 
 impl fmt::Debug for RouterSection {
@@ -432,6 +534,15 @@ pub struct InterfaceSection {
     /// `rrd`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rrd: Option<PathBuf>,
+    /// `billing_day`: 1 to 28 (accounting keys, issue 14).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billing_day: Option<u16>,
+    /// `quota`: a volume with a unit, like `"500 GB"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<String>,
+    /// `quota_direction`: `both`, `rx` or `tx`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota_direction: Option<String>,
 }
 
 /// `[web]` as written.
@@ -468,6 +579,9 @@ pub struct WebSection {
     /// `admin_password`: the hash `mt-trafmon passwd` writes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_password: Option<String>,
+    /// `timezone`: an IANA name (accounting, issue 14).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 impl StorageSection {
@@ -657,10 +771,23 @@ pub fn validate(file: Document, path: &Path, outside: &Outside) -> Result<Config
                     file_name_part(&interface.name)
                 ))
             });
+            let billing = billing(
+                [interface.billing_day, router.billing_day],
+                [&interface.quota, &router.quota],
+                [&interface.quota_direction, &router.quota_direction],
+            )
+            .map_err(|(own, field, message)| {
+                let key = match own {
+                    true => format!("router[{r}].interface[{i}].{field}"),
+                    false => key(field),
+                };
+                invalid(key, message)
+            })?;
             interfaces.push(Interface {
                 label: interface.label.unwrap_or_else(|| interface.name.clone()),
                 name: interface.name,
                 rrd,
+                billing,
             });
         }
         routers.push(Router {
@@ -698,7 +825,18 @@ pub fn validate(file: Document, path: &Path, outside: &Outside) -> Result<Config
     let list = |key: &str, entries: &[String]| {
         AllowList::parse(entries).map_err(|e: acl::Error| invalid(key.into(), e.to_string()))
     };
+    if let Some(name) = &web.timezone {
+        if !crate::tz::valid_name(name) {
+            return Err(invalid(
+                "web.timezone".into(),
+                format!(
+                    "{name:?} is not a time zone name like \"Europe/Berlin\" (see /usr/share/zoneinfo)"
+                ),
+            ));
+        }
+    }
     let web = Web {
+        timezone: web.timezone.clone(),
         enabled: web.enabled.unwrap_or(true),
         listen: web.listen.unwrap_or(DEFAULT_LISTEN),
         port,
@@ -734,6 +872,46 @@ pub fn validate(file: Document, path: &Path, outside: &Outside) -> Result<Config
         routers,
         web,
     })
+}
+
+/// An interface's [`Billing`] from its keys and its router's (`[interface,
+/// router]`; the interface's win). Errors: whether the key is the
+/// interface's own, the key, and why.
+fn billing(
+    day: [Option<u16>; 2],
+    quota: [&Option<String>; 2],
+    direction: [&Option<String>; 2],
+) -> Result<Billing, (bool, &'static str, String)> {
+    // The interface's value if it has one, else the router's; whether the
+    // interface's.
+    fn pick<T>([own, router]: [Option<T>; 2]) -> Option<(bool, T)> {
+        own.map(|v| (true, v)).or(router.map(|v| (false, v)))
+    }
+    let day = match pick(day) {
+        Some((own, d)) if !(1..=28).contains(&d) => {
+            let why = format!("{d} is out of range (1 to 28, so that every month has it)");
+            return Err((own, "billing_day", why));
+        }
+        Some((_, d)) => d as u8,
+        None => 1,
+    };
+    let direction = match pick(direction.map(Option::as_deref)) {
+        None | Some((_, "both")) => Direction::Both,
+        Some((_, "rx")) => Direction::Rx,
+        Some((_, "tx")) => Direction::Tx,
+        Some((own, other)) => {
+            let why = format!("{other:?} is not one of both, rx, tx");
+            return Err((own, "quota_direction", why));
+        }
+    };
+    let quota = match pick(quota.map(Option::as_deref)) {
+        Some((own, text)) => {
+            let bytes = parse_volume(text).map_err(|e| (own, "quota", e))?;
+            Some(Quota { bytes, direction })
+        }
+        None => None,
+    };
+    Ok(Billing { day, quota })
 }
 
 /// A router or interface name as part of a file name: letters, digits,

@@ -113,6 +113,7 @@ pub fn demo_config(router: SocketAddr, directory: &Path, port: u16) -> Config {
             name: name.to_string(),
             label: name.to_string(),
             rrd: directory.join(format!("demo-{}.rrd", config::file_name_part(name))),
+            billing: config::Billing::default(),
         })
         .collect();
     Config {
@@ -142,6 +143,7 @@ pub fn demo_config(router: SocketAddr, directory: &Path, port: u16) -> Config {
             // No config file to edit.
             settings: false,
             admin_password: None,
+            timezone: None,
         },
     }
 }

@@ -391,6 +391,7 @@ mod tests {
             name: "ether1".into(),
             label: "WAN".into(),
             rrd: Path::new("/x.rrd").into(),
+            billing: config::Billing::default(),
         };
         let health = Health::new("home", &interface);
         let other = health.clone();

@@ -23,5 +23,6 @@ pub mod sim;
 pub mod stop;
 pub mod store;
 pub mod text;
+pub mod tz;
 pub mod web;
 pub mod wizard;

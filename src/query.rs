@@ -127,8 +127,12 @@ use crate::rrd;
 
 mod cache;
 mod map;
+mod stats;
+mod totals;
 
 pub use cache::{Cache, compute_cached, learn, learn_with, series_cached};
+pub use stats::{Above, Percentiles, Stats, stats_cached, stats_file};
+pub use totals::{MAX_INTERVALS, Total, first_second, totals_cached, totals_file};
 
 use map::{Learn, Map};
 
@@ -365,11 +369,11 @@ pub fn series(path: &Path, request: &Request) -> Result<Series, Error> {
 /// Errors: an invalid request, a header without an AVERAGE archive, a fetch
 /// that fails ([`Error::Rrd`]) or answers with other rows than asked for
 /// ([`Error::Answer`]) or without `rx` and `tx` ([`Error::Layout`]).
-pub fn compute<F>(info: &rrd::Info, request: &Request, fetch: F) -> Result<Series, Error>
+pub fn compute<F>(info: &rrd::Info, request: &Request, mut fetch: F) -> Result<Series, Error>
 where
     F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
 {
-    compute_with(info, request, fetch, None)
+    compute_with(info, request, &mut fetch, None)
 }
 
 /// [`compute`] with the map and days of `cache` (see [`Cache`]), or with a
@@ -377,7 +381,7 @@ where
 fn compute_with<F>(
     info: &rrd::Info,
     request: &Request,
-    mut fetch: F,
+    fetch: &mut F,
     cache: Option<&mut Cache>,
 ) -> Result<Series, Error>
 where
@@ -385,11 +389,11 @@ where
 {
     let query = Query::new(info, request)?;
     let (totals, exact) = match cache {
-        Some(cache) => cache::read(cache, info, &query, &mut fetch)?,
+        Some(cache) => cache::read(cache, info, &query, fetch)?,
         None => {
             let mut own = Map::default();
-            query.learn(&mut own, &mut fetch)?;
-            query.gather(&own, None, &mut fetch)?
+            query.learn(&mut own, fetch)?;
+            query.gather(&own, None, fetch)?
         }
     };
     Ok(query.answer(info, request, &totals, exact))

@@ -700,6 +700,9 @@ fn storage(
             name: interface_name.clone(),
             label: old.and_then(|i| i.label.clone()),
             rrd: (file != derived).then(|| file.clone()),
+            billing_day: old.and_then(|i| i.billing_day),
+            quota: old.and_then(|i| i.quota.clone()),
+            quota_direction: old.and_then(|i| i.quota_direction.clone()),
         });
         files.push(file);
     }

@@ -14,9 +14,11 @@ const MENU_KEYS = ['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'E
 
 let view = parseView(location.search);
 let series = null; // what is drawn (loadSeries)
+let stats = null; // the 95th percentiles of its window (/api/stats p95)
 let geometry = null; // where drawGraph put the plot
 let loadNumber = 0; // the newest load started: answers to older ones are dropped
 let refreshTimer = 0;
+let statsTimer = 0;
 let interfaces = [];
 let firstGraph = true;
 let tooltipX = null;
@@ -63,6 +65,7 @@ function syncControls() {
   $('height').value = view.height || '';
   $('wider').disabled = !view.width;
   $('overview-link').href = `/overview?${windowQuery(view)}`;
+  $('totals-link').search = view.iface ? `?iface=${encodeURIComponent(view.iface)}` : '';
 }
 
 /** The plot's width in CSS px, which is also the number of points asked for. */
@@ -92,13 +95,28 @@ async function load(incremental, clockChecked) {
   }
   showError(null);
   series = next;
+  if (!incremental) stats = null;
   if (firstGraph) performance.mark('mt-data');
   render();
   if (firstGraph) performance.mark('mt-first-graph');
   firstGraph = false;
   canvas.dataset.ld = (+canvas.dataset.ld | 0) + 1;
+  if (!incremental) {
+    // The percentile costs the server more than the series: asked once the view has stayed for a moment.
+    clearTimeout(statsTimer);
+    statsTimer = setTimeout(() => loadStats(next), 800);
+  }
   const filled = await fillPartial(next, view.iface).catch(() => false);
   if (filled && number === loadNumber) render();
+}
+
+/** The 95th percentiles of the window drawn (/api/stats), asked when the view changes, not on every refresh. */
+async function loadStats(drawn) {
+  let url = `/api/stats?start=${drawn.start}&end=${drawn.end}`;
+  if (view.iface) url += `&iface=${encodeURIComponent(view.iface)}`;
+  const answer = await getJson(url).catch(() => null);
+  if (series && series.key === drawn.key) stats = answer && answer.p95;
+  updateLegend();
 }
 
 /** Follows "now": reloads what is new every `refresh` seconds while the window can still change. */
@@ -149,6 +167,7 @@ function updateLegend() {
     item('avg', formatBits(summary[`${key}_avg`]));
     item('peak', formatBits(summary[`${key}_peak`]));
     if (view.volume) item('vol', formatBytes(summary[`${key}_bytes`]));
+    if (stats) item('95th', formatBits(stats[key]));
     legend.append(row);
   }
   if (summary.known != null && summary.known < 1) {
@@ -173,6 +192,7 @@ function updateInfo() {
   parts.push('drag to zoom');
   $('info').textContent = parts.join(' · ');
   $('window-text').textContent = `${formatTime(series.start)} → ${formatTime(series.end)}`;
+  $('csv').href = `${seriesUrl(view.iface, series.start, series.end, series.points)}&format=csv`;
 }
 
 /** Shows a failed load's reason under the graph (null hides it). */

@@ -164,7 +164,7 @@ function fill(config) {
   for (const name of config.profiles) profile.append(option(name, name));
   const placeholders = { 'storage.data_dir': d.data_dir, 'web.listen': d.listen, 'web.port': d.web_port,
     'web.title': d.title, 'web.allow': 'private networks (default)', 'web.trusted_proxies': 'none',
-    'web.hostnames': 'none' };
+    'web.hostnames': 'none', 'web.timezone': "the machine's" };
   for (const input of keyed()) {
     const [part, key] = input.dataset.path.split('.');
     const value = config[part][key];

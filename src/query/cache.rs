@@ -405,19 +405,33 @@ pub(super) fn read<F>(
 where
     F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
 {
-    // Learning going back is left to `learn` once the points' time is
-    // exact; catching up with new rows is always done.
-    let covered = cache
-        .map
-        .exact()
-        .is_some_and(|(lo, _)| lo <= query.plan.start);
-    let budget = if covered { 0 } else { QUERY_LEARN_ROWS };
-    cache.prepare(info, &query.tiers, Learn::Reach(budget), fetch)?;
     let days = query.step % DAY == 0;
+    let (map, days) = prepared(cache, info, &query.tiers, query.plan.start, days, fetch)?;
+    query.gather(map, days, fetch)
+}
+
+/// The map and, with `days`, the days of `cache`, brought up to date for a
+/// query of time from `from` on: learning going back is left to [`learn`]
+/// once that time is exact (else a query's budget is spent on it);
+/// catching up with new rows is always done.
+pub(super) fn prepared<'c, F>(
+    cache: &'c mut Cache,
+    info: &rrd::Info,
+    tiers: &Tiers,
+    from: i64,
+    days: bool,
+    fetch: &mut F,
+) -> Result<(&'c Map, Option<&'c Days>), Error>
+where
+    F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
+{
+    let covered = cache.map.exact().is_some_and(|(lo, _)| lo <= from);
+    let budget = if covered { 0 } else { QUERY_LEARN_ROWS };
+    cache.prepare(info, tiers, Learn::Reach(budget), fetch)?;
     if days {
-        cache.days.update(&cache.map, &query.tiers, None, fetch)?;
+        cache.days.update(&cache.map, tiers, None, fetch)?;
     }
-    query.gather(&cache.map, days.then_some(&cache.days), fetch)
+    Ok((&cache.map, days.then_some(&cache.days)))
 }
 
 /// [`super::compute`] with `cache` (see the module documentation): the
@@ -427,19 +441,19 @@ pub fn compute_cached<F>(
     cache: &mut Cache,
     info: &rrd::Info,
     request: &Request,
-    fetch: F,
+    mut fetch: F,
 ) -> Result<Series, Error>
 where
     F: FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error>,
 {
-    compute_with(info, request, fetch, Some(cache))
+    compute_with(info, request, &mut fetch, Some(cache))
 }
 
 /// [`super::series`] with `cache`, which is emptied when `path` names
 /// another file than it was built for (path, device or inode).
 pub fn series_cached(cache: &mut Cache, path: &Path, request: &Request) -> Result<Series, Error> {
     request.check()?;
-    let fetch = |cf: &str, start, end, resolution| rrd::fetch(path, cf, start, end, resolution);
+    let fetch = file_rows(path, false);
     match same_file(cache, path)? {
         (info, true) => compute_cached(cache, &info, request, fetch),
         // Replaced meanwhile: a cache of its own, for this call.
@@ -455,12 +469,8 @@ pub fn series_cached(cache: &mut Cache, path: &Path, request: &Request) -> Resul
 pub fn learn(cache: &mut Cache, path: &Path, rows: i64) -> Result<bool, Error> {
     // Learning reads most of a file, often one that is not cached (the
     // collector drops a file's page cache when it opens it): the rows are
-    // asked for in large reads, not faulted in a page at a time (a hint:
-    // its failure only costs time).
-    let fetch = |cf: &str, start, end, resolution| {
-        let _ = rrd::read_ahead(path, cf, start, end, resolution);
-        rrd::fetch(path, cf, start, end, resolution)
-    };
+    // asked for in large reads, not faulted in a page at a time.
+    let fetch = file_rows(path, true);
     match same_file(cache, path)? {
         (info, true) => learn_with(cache, &info, fetch, rows),
         (_, false) => Ok(false),
@@ -490,11 +500,30 @@ where
         .update(&cache.map, &tiers, Some(limit), &mut fetch)
 }
 
+/// The `fetch` of every query of the file at `path` ([`rrd::fetch`]): one
+/// type for the series, totals, statistics and learning, so that the
+/// generic query code (which takes `fetch` as a type parameter, for the
+/// tests' fakes) is compiled once into the daemon rather than once per
+/// caller's closure. With `read_ahead`, the kernel is first asked to read
+/// the rows in large requests ([`rrd::read_ahead`], a hint: its failure
+/// only costs time).
+pub(super) fn file_rows(
+    path: &Path,
+    read_ahead: bool,
+) -> impl FnMut(&str, i64, i64, u64) -> Result<rrd::Fetched, rrd::Error> + '_ {
+    move |cf, start, end, resolution| {
+        if read_ahead {
+            let _ = rrd::read_ahead(path, cf, start, end, resolution);
+        }
+        rrd::fetch(path, cf, start, end, resolution)
+    }
+}
+
 /// Reads the header of the file at `path`, and whether `cache` may be used
 /// with it: it is emptied and taken over for another file than it was
 /// built for, and emptied and not to be used when the file was replaced
 /// while the header was read.
-fn same_file(cache: &mut Cache, path: &Path) -> Result<(rrd::Info, bool), Error> {
+pub(super) fn same_file(cache: &mut Cache, path: &Path) -> Result<(rrd::Info, bool), Error> {
     let before = identity(path);
     let info = rrd::info(path).map_err(Error::Rrd)?;
     let after = identity(path);

@@ -33,12 +33,14 @@ pub const ASSETS: &[Asset] = include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 /// The file served at `path` (`/` is `index.html`, the graph page;
 /// `/overview` is `overview.html`, every interface at a glance; `/setup`
-/// is `setup.html`, the settings page).
+/// is `setup.html`, the settings page; `/totals` is `totals.html`, the
+/// calendar and billing totals).
 pub fn find(path: &str) -> Option<&'static Asset> {
     let name = match path {
         "/" => "index.html",
         "/overview" => "overview.html",
         "/setup" => "setup.html",
+        "/totals" => "totals.html",
         _ => path.strip_prefix('/')?,
     };
     ASSETS.iter().find(|asset| asset.name == name)
@@ -59,12 +61,14 @@ mod tests {
         let names = [
             "index.html",
             "overview.html",
+            "totals.html",
             "app.css",
             "app.js",
             "overview.js",
             "setup.html",
             "setup.css",
             "setup.js",
+            "totals.js",
             "favicon.svg",
         ];
         assert_eq!(ASSETS.len(), names.len());
@@ -78,6 +82,7 @@ mod tests {
         assert_eq!(find("/").unwrap().name, "index.html");
         assert_eq!(find("/overview").unwrap().name, "overview.html");
         assert_eq!(find("/setup").unwrap().name, "setup.html");
+        assert_eq!(find("/totals").unwrap().name, "totals.html");
         assert!(find("/../Cargo.toml").is_none());
         assert!(find("/web/app.js").is_none());
         assert!(find("/page.js").is_none(), "sources are not served");
@@ -90,6 +95,7 @@ mod tests {
             &["index.html", "app.css", "app.js"][..],
             &["overview.html", "app.css", "overview.js"],
             &["setup.html", "app.css", "setup.css", "setup.js"],
+            &["totals.html", "app.css", "totals.js"],
         ] {
             let sizes: Vec<(&str, usize)> = page.iter().map(|n| (*n, gzipped(n))).collect();
             let total: usize = sizes.iter().map(|(_, size)| size).sum();
@@ -111,11 +117,13 @@ mod tests {
             "app.js",
             "overview.js",
             "setup.js",
+            "totals.js",
             "app.css",
             "setup.css",
             "index.html",
             "overview.html",
             "setup.html",
+            "totals.html",
         ] {
             let shipped = body(name);
             assert!(

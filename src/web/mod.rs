@@ -32,11 +32,12 @@ use std::time::{Duration, Instant};
 
 use crate::acl::{self, AllowList};
 use crate::collector::Clock;
-use crate::config::{Config, Theme};
+use crate::config::{Billing, Config, Theme};
 use crate::files::Files;
 use crate::health::Health;
 use crate::query;
 use crate::text;
+use crate::tz;
 
 /// What the request handlers read.
 pub struct State {
@@ -64,6 +65,9 @@ pub struct State {
     /// The settings page ([`setup`]); `None` when it is off or there is
     /// no config file (the demo): its routes answer 404.
     pub setup: Option<setup::Page>,
+    /// The time zone of totals and billing cycles, and why it is UTC when
+    /// the configured or the machine's zone could not be read.
+    pub zone: (tz::Zone, Option<String>),
     denied: Mutex<HashMap<IpAddr, Instant>>,
 }
 
@@ -94,6 +98,8 @@ pub struct Served {
     /// The query day cache of its file (kept across config changes while
     /// the file stays the same).
     pub cache: Arc<Mutex<query::Cache>>,
+    /// Its billing cycle and quota.
+    pub billing: Billing,
 }
 
 /// How often one client's denied requests are logged, at most.
@@ -126,6 +132,7 @@ impl State {
                     cache: previous
                         .and_then(|p| p.interfaces.iter().find(|s| s.rrd == interface.rrd))
                         .map_or_else(Arc::default, |s| s.cache.clone()),
+                    billing: interface.billing,
                 });
             }
         }
@@ -145,6 +152,7 @@ impl State {
             files,
             clock,
             setup: None,
+            zone: load_zone(config.web.timezone.as_deref()),
             denied: Mutex::new(HashMap::new()),
         }
     }
@@ -181,6 +189,20 @@ impl State {
         }
         denied.insert(client, now);
         true
+    }
+}
+
+/// The zone of `web.timezone`, else the machine's; UTC with the reason
+/// (logged once here) when it cannot be read.
+fn load_zone(configured: Option<&str>) -> (tz::Zone, Option<String>) {
+    let tz_var = std::env::var_os("TZ");
+    match tz::load(configured, tz_var.as_ref().and_then(|v| v.to_str())) {
+        Ok(zone) => (zone, None),
+        Err(e) => {
+            let why = format!("time zone not usable ({e}); UTC is used");
+            log::warn!("web: {}", text::escape(&why));
+            (tz::Zone::utc(), Some(why))
+        }
     }
 }
 

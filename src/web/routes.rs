@@ -106,10 +106,15 @@ impl Reply {
     }
 
     pub(super) fn json(status: u16, value: &impl Serialize) -> Reply {
+        Reply::json_bytes(status, serde_json::to_vec(value).unwrap_or_default())
+    }
+
+    /// A JSON answer written already.
+    pub(super) fn json_bytes(status: u16, body: Vec<u8>) -> Reply {
         Reply {
             status,
             content_type: "application/json",
-            body: Body::Owned(serde_json::to_vec(value).unwrap_or_default()),
+            body: Body::Owned(body),
             headers: Vec::new(),
             cache: "no-store",
         }
@@ -145,8 +150,8 @@ pub fn route(state: &State, req: &Req) -> Reply {
             host.chars().take(255).collect::<String>()
         ));
     }
-    let path = req.url.split_once('?').map_or(req.url, |(path, _)| path);
-    let path = match path.trim_end_matches('/') { "" => "/", path => path };
+    let (path, query) = req.url.split_once('?').unwrap_or((req.url, ""));
+    let path = normalized(path);
     if let Some(reply) = setup::route(state, req, path, client) {
         return reply;
     }
@@ -155,12 +160,10 @@ pub fn route(state: &State, req: &Req) -> Reply {
         reply.headers.push(("Allow", "GET, HEAD".into()));
         return reply;
     }
-    let (path, query) = req.url.split_once('?').unwrap_or((req.url, ""));
     let params = match parse_query(query) {
         Ok(params) => params,
         Err(message) => return Reply::error(400, message),
     };
-    let path = normalized(path);
     if params.iter().any(|(k, v)| k == "graph" && v == "1") {
         return old_graph_link(&params);
     }
@@ -172,6 +175,8 @@ pub fn route(state: &State, req: &Req) -> Reply {
         "/live"           => original_live(state),
         "/api/series"     => series(state, &params).unwrap_or_else(|e| e),
         "/api/rrdtool"    => rrdtool(state, &params).unwrap_or_else(|e| e),
+        "/api/totals"     => totals::totals(state, &params).unwrap_or_else(|e| e),
+        "/api/stats"      => totals::stats(state, &params).unwrap_or_else(|e| e),
         "/healthz"        => healthz(state),
         "/metrics"        => prometheus(state),
         _ => match assets::find(path) {
@@ -184,7 +189,7 @@ pub fn route(state: &State, req: &Req) -> Reply {
 /// The paths whose answers are heavy (days of rows read, hundreds of KB
 /// built): the server answers them on its heavy lane, one at a time, so
 /// that they never hold up the others (see `server.rs`).
-const HEAVY: [&str; 1] = ["/api/series"];
+const HEAVY: [&str; 3] = ["/api/series", "/api/totals", "/api/stats"];
 
 /// Whether the request for `url` (path and query) is heavy ([`HEAVY`]).
 pub fn heavy(url: &str) -> bool {
@@ -232,6 +237,17 @@ impl Params<'_> {
                 .parse()
                 .map(Some)
                 .map_err(|_| Reply::error(400, format!("{name}={text:?} is not a whole number"))),
+        }
+    }
+
+    /// `start` and `end`, both required.
+    fn window(&self) -> Result<(i64, i64), Reply> {
+        match (self.int("start")?, self.int("end")?) {
+            (Some(start), Some(end)) => Ok((start, end)),
+            _ => Err(Reply::error(
+                400,
+                "start and end (Unix seconds) are required",
+            )),
         }
     }
 
@@ -653,14 +669,37 @@ struct Summary {
     exact: bool,
 }
 
+/// The 503 for an interface whose file does not exist (yet), saying why.
+fn no_file(served: &Served) -> Reply {
+    let entry = served.health.as_ref().map(|h| h.snapshot());
+    let why = match entry.as_ref().map(|e| &e.file) {
+        Some(FileState::Failed(problem)) => format!(
+            "it cannot be created ({}): {}",
+            problem.reason.words(),
+            problem.message
+        ),
+        Some(FileState::Creating) => "it is being created".to_string(),
+        Some(FileState::Pending | FileState::Ready) => "it is not created yet".to_string(),
+        None => "the collecting machine has not written it yet".to_string(),
+    };
+    Reply::error(
+        503,
+        format!("no data: {} does not exist; {why}", served.rrd.display()),
+    )
+}
+
+/// The answer to a query that failed: 503 when the file could not be
+/// read as asked (librrd failed or answered other rows), else 500.
+fn query_error(e: query::Error) -> Reply {
+    match e {
+        query::Error::Rrd(_) | query::Error::Answer(_) => Reply::error(503, e.to_string()),
+        _ => Reply::error(500, e.to_string()),
+    }
+}
+
 fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
     let served = params.interface(state)?;
-    let (Some(start), Some(end)) = (params.int("start")?, params.int("end")?) else {
-        return Err(Reply::error(
-            400,
-            "start and end (Unix seconds) are required",
-        ));
-    };
+    let (start, end) = params.window()?;
     let points = match params.int("points")? {
         None => DEFAULT_POINTS,
         Some(p) => u32::try_from(p).map_err(|_| {
@@ -675,31 +714,15 @@ fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
     request
         .check()
         .map_err(|e| Reply::error(400, e.to_string()))?;
+    let csv = totals::wants_csv(params)?;
     if !served.rrd.exists() {
-        let entry = served.health.as_ref().map(|h| h.snapshot());
-        let why = match entry.as_ref().map(|e| &e.file) {
-            Some(FileState::Failed(problem)) => format!(
-                "it cannot be created ({}): {}",
-                problem.reason.words(),
-                problem.message
-            ),
-            Some(FileState::Creating) => "it is being created".to_string(),
-            Some(FileState::Pending | FileState::Ready) => "it is not created yet".to_string(),
-            None => "the collecting machine has not written it yet".to_string(),
-        };
-        return Err(Reply::error(
-            503,
-            format!("no data: {} does not exist; {why}", served.rrd.display()),
-        ));
+        return Err(no_file(served));
     }
     let result = state.files.reading(&served.rrd, || {
         let mut cache = served.cache.lock().unwrap_or_else(PoisonError::into_inner);
         query::series_cached(&mut cache, &served.rrd, &request)
     });
-    let series = result.map_err(|e| match e {
-        query::Error::Rrd(_) | query::Error::Answer(_) => Reply::error(503, e.to_string()),
-        _ => Reply::error(500, e.to_string()),
-    })?;
+    let series = result.map_err(query_error)?;
     let window = &series.summary;
     let summary = Summary {
         rx_avg: window.rx_avg,
@@ -719,6 +742,9 @@ fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
         .iter()
         .filter(|p| since.is_none_or(|since| p.time >= since))
         .collect();
+    if csv {
+        return Ok(totals::series_csv(state, served, series.step, &shown));
+    }
     let peaks = series.step > 1;
     let column = |value| Column {
         points: &shown,
@@ -763,6 +789,8 @@ fn rrdtool(state: &State, params: &Params) -> Result<Reply, Reply> {
     let command = graph::rrdtool_command(&view, &served.rrd.to_string_lossy(), &state.title, step);
     Ok(Reply::json(200, &json!({ "command": command })))
 }
+
+mod totals;
 
 #[cfg(test)]
 mod tests;

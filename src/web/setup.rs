@@ -434,6 +434,7 @@ fn config_reply(page: &Page) -> Reply {
                 ("trusted_proxies", web.trusted_proxies.into()),
                 ("hostnames", web.hostnames.into()),
                 ("settings", web.settings.into()),
+                ("timezone", web.timezone.into()),
             ]),
         ),
         (
@@ -664,11 +665,22 @@ impl Form {
                 .unwrap_or_default(),
             settings: self.get(web, at, "settings", Value::as_bool, FLAG),
             admin_password: None,
+            timezone: given(self.get(web, at, "timezone", text, TEXT)),
         }
     }
 
-    fn interface(&mut self, interface: &Value, at: &str) -> InterfaceSection {
+    /// An interface of the form; the accounting keys, which the page does
+    /// not edit, come from `old` (the file's interface of that name).
+    fn interface(
+        &mut self,
+        interface: &Value,
+        at: &str,
+        old: Option<&InterfaceSection>,
+    ) -> InterfaceSection {
         InterfaceSection {
+            billing_day: old.and_then(|o| o.billing_day),
+            quota: old.and_then(|o| o.quota.clone()),
+            quota_direction: old.and_then(|o| o.quota_direction.clone()),
             name: self
                 .get(interface, at, "name", text, TEXT)
                 .unwrap_or_default()
@@ -735,6 +747,27 @@ fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
             let user = read
                 .get(router, &at, "user", text, TEXT)
                 .unwrap_or_default();
+            // The accounting keys, which the page does not edit, are kept.
+            let (billing_day, quota, quota_direction, old_interfaces) = match &original {
+                Some(old) => (
+                    old.billing_day,
+                    old.quota.clone(),
+                    old.quota_direction.clone(),
+                    &old.interface[..],
+                ),
+                None => (None, None, None, &[][..]),
+            };
+            let interfaces = read.objects(router, &at, "interfaces");
+            let interface = interfaces
+                .iter()
+                .enumerate()
+                .map(|(i, interface)| {
+                    let old = interface["name"]
+                        .as_str()
+                        .and_then(|name| old_interfaces.iter().find(|o| o.name == name.trim()));
+                    read.interface(interface, &format!("{at}interfaces.{i}."), old)
+                })
+                .collect();
             let (password, password_file) =
                 match (read.get(router, &at, "password", text, TEXT), original) {
                     (Some(typed), _) if typed.is_empty() => (None, None),
@@ -754,12 +787,6 @@ fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
                         (None, None)
                     }
                 };
-            let interfaces = read.objects(router, &at, "interfaces");
-            let interface = interfaces
-                .iter()
-                .enumerate()
-                .map(|(i, interface)| read.interface(interface, &format!("{at}interfaces.{i}.")))
-                .collect();
             document.router.push(RouterSection {
                 name: given(read.get(router, &at, "name", text, TEXT)),
                 host,
@@ -776,6 +803,9 @@ fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
                 ),
                 timeout: read.get(router, &at, "timeout", Value::as_f64, NUMBER),
                 interface,
+                billing_day,
+                quota,
+                quota_direction,
             });
         }
     }

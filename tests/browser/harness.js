@@ -107,11 +107,12 @@ function prefill(file) {
 
 /**
  * The whole stack: simulator, daemon (web server on a free loopback port), Chromium. `web`: more lines for the config's
- * [web] section (setup.test.js: the admin password).
+ * [web] section (setup.test.js: the admin password); `wan`: more config lines for the first interface (sim/ether1,
+ * label WAN), such as its billing day and quota (totals.test.js).
  * Returns { base, browser, sim, daemon, dir, config (the config file's path), api(path), startDaemon(flags),
  * stopDaemon(), stop() }.
  */
-async function startStack({ web = '' } = {}) {
+async function startStack({ web = '', wan = '' } = {}) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-trafmon-browser-'));
   if (process.env.MT_TEST_URL) return external(dir, process.env.MT_TEST_URL);
@@ -136,6 +137,7 @@ password = "secret"
 name = "ether1"
 label = "WAN"
 rrd = "${wan}"
+${wan}
 
 [[router.interface]]
 name = "ether2"

@@ -15,7 +15,7 @@ const HTML = files('.html');
 const SCRIPTS = files('.js');
 
 it('the sources are there', () => {
-  assert.deepEqual(HTML.sort(), ['index.html', 'overview.html', 'setup.html']);
+  assert.deepEqual(HTML.sort(), ['index.html', 'overview.html', 'setup.html', 'totals.html']);
   assert.ok(SCRIPTS.length >= 7, SCRIPTS.join(' '));
 });
 
@@ -48,8 +48,9 @@ it('nothing inline that the CSP blocks, no innerHTML, no eval', () => {
 it('the scripts fetch only endpoints of the contract', () => {
   const used = SCRIPTS.flatMap((f) => [...read(f).matchAll(/['`](\/api\/[a-z]+(?:\/[a-z]+)?|\/live)[?'`]/g)]
     .map((m) => m[1]));
-  assert.ok(new Set(used).size >= 9, used.join(' '));
-  const contract = ['/api/interfaces', '/api/live', '/api/series', '/api/rrdtool', '/api/setup/state', '/api/setup/login',
-    '/api/setup/logout', '/api/setup/config', '/api/setup/interfaces', '/api/setup/save'];
+  assert.ok(new Set(used).size >= 11, used.join(' '));
+  const contract = ['/api/interfaces', '/api/live', '/api/series', '/api/rrdtool', '/api/totals', '/api/stats',
+    '/api/setup/state', '/api/setup/login', '/api/setup/logout', '/api/setup/config', '/api/setup/interfaces',
+    '/api/setup/save'];
   for (const u of used) assert.ok(contract.includes(u), u);
 });

@@ -96,6 +96,8 @@ impl std::error::Error for Failure {}
 /// (see the module docs); returns once it has stopped cleanly, or why it
 /// could not start.
 pub fn run(path: &Path, parts: Parts, clock: Arc<dyn Clock>) -> Result<(), Failure> {
+    // Before any thread starts: see `rrd::bound_malloc`.
+    crate::rrd::bound_malloc();
     let config = config::load(path).map_err(Failure::Config)?;
     if !parts.collect && !config.web.enabled {
         return Err(Failure::NothingToRun);

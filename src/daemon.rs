@@ -1,11 +1,13 @@
 //! The daemon: what runs for a configuration and its life from start to
 //! stop. Where things live:
 //!
-//! - [`run`] is the daemon's life: it loads the config, installs the
-//!   SIGINT/SIGTERM handlers ([`signals`]), starts a [`Daemon`], then
-//!   sleeps in one blocking `poll` until a signal comes (shutdown) or the
-//!   config file is saved ([`watch`], reload), and at the end stops the
-//!   daemon and returns, for `main` to turn into an exit status.
+//! - [`run`] is the daemon's life: it bounds malloc's arenas
+//!   ([`crate::rrd::bound_malloc`], before any thread starts), loads the
+//!   config, installs the SIGINT/SIGTERM handlers ([`signals`]), starts a
+//!   [`Daemon`], then sleeps in one blocking `poll` until a signal comes
+//!   (shutdown) or the config file is saved ([`watch`], reload), and at
+//!   the end stops the daemon and returns, for `main` to turn into an
+//!   exit status.
 //! - [`Daemon`] is the collectors ([`Collectors`], a thread per router)
 //!   and the web server of the current configuration; [`Daemon::apply`]
 //!   applies a changed one without a restart: unchanged routers keep their
@@ -100,6 +102,8 @@ impl std::error::Error for Failure {}
 /// (see the module docs); returns once it has stopped cleanly, or why it
 /// could not start.
 pub fn run(path: &Path, parts: Parts, clock: Arc<dyn Clock>) -> Result<(), Failure> {
+    // Before any thread starts: see `rrd::bound_malloc`.
+    crate::rrd::bound_malloc();
     let (config, bytes) = config::load_bytes(path).map_err(Failure::Config)?;
     if !parts.collect && !config.web.enabled {
         return Err(Failure::NothingToRun);

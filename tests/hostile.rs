@@ -791,3 +791,100 @@ fn light_requests_never_wait_behind_held_heavy_ones() {
     assert!(ok >= places - HEAVY_WORKERS, "only {ok} series answered");
     server.stop();
 }
+
+/// The daemon bounds glibc's malloc arenas (`rrd::bound_malloc`): 48
+/// connections answered at once, each on a thread of its own, used to
+/// leave an arena per thread (up to 8 per core), each keeping what it
+/// freed. Counted in `/proc/PID/maps` as glibc lays them out on 64-bit
+/// Linux: every arena but the main one lives in heaps of 64 MiB, mapped
+/// at a multiple of 64 MiB, read-write from the start and reserved
+/// (no access) for the rest.
+#[test]
+#[cfg(all(target_env = "gnu", target_pointer_width = "64"))]
+fn many_connections_leave_at_most_the_bounded_malloc_arenas() {
+    let mut web = Web::start("arenas", "");
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..48u8)
+        .map(|n| {
+            let (address, stop) = (web.address, stop.clone());
+            thread::spawn(move || {
+                let mut answered = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let Ok(stream) = http::connect_from(lo(60 + n / 16), address) else {
+                        thread::sleep(Duration::from_millis(50));
+                        continue;
+                    };
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                    let mut stream = std::io::BufReader::new(stream);
+                    while !stop.load(Ordering::Relaxed)
+                        && http::get_keep_alive(&mut stream, "/api/live").is_ok()
+                    {
+                        answered += 1;
+                    }
+                }
+                answered
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    let mut heaps = 0;
+    while started.elapsed() < Duration::from_secs(4) {
+        heaps = heaps.max(malloc_heaps(web.pid()));
+        thread::sleep(Duration::from_millis(100));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let answered: Vec<u64> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    heaps = heaps.max(malloc_heaps(web.pid()));
+    println!("answered per connection {answered:?}; malloc heaps besides the main arena: {heaps}");
+    assert!(
+        answered.iter().all(|&a| a > 0),
+        "every connection was answered: {answered:?}"
+    );
+    let bound = usize::try_from(mt_trafmon::rrd::MALLOC_ARENAS - 1).unwrap();
+    assert!(
+        heaps <= bound,
+        "{heaps} malloc heaps besides the main arena, more than {bound}"
+    );
+    web.assert_unharmed();
+}
+
+/// The heaps of glibc's arenas other than the main one in `/proc/PID/maps`
+/// (see the test above): at a multiple of 64 MiB, read-write up to some
+/// point within the next 64 MiB, and from there no access up to the 64 MiB
+/// (a heap grown to all 64 MiB would be missed; these stay far smaller).
+/// The kernel may merge a heap's two ends with mappings next to them, so
+/// only the boundary inside it is looked at.
+#[cfg(all(target_env = "gnu", target_pointer_width = "64"))]
+fn malloc_heaps(pid: u32) -> usize {
+    const HEAP: u64 = 64 << 20;
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+    let regions: Vec<(u64, u64, &str)> = maps
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let (range, perms) = (fields.next()?, fields.next()?);
+            let inode = fields.nth(2)?;
+            // Anonymous: no inode and no name.
+            if inode != "0" || fields.next().is_some() {
+                return None;
+            }
+            let (lo, hi) = range.split_once('-')?;
+            let lo = u64::from_str_radix(lo, 16).ok()?;
+            let hi = u64::from_str_radix(hi, 16).ok()?;
+            Some((lo, hi, perms))
+        })
+        .collect();
+    regions
+        .iter()
+        .enumerate()
+        .filter(|&(i, &(lo, hi, perms))| {
+            // The last multiple of 64 MiB below the read-write part's end.
+            let heap = (hi - 1) / HEAP * HEAP;
+            let reserved = match regions.get(i + 1) {
+                Some(&(next, end, "---p")) => next == hi && end >= heap + HEAP,
+                _ => false,
+            };
+            perms == "rw-p" && heap >= lo && reserved
+        })
+        .count()
+}

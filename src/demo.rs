@@ -35,6 +35,8 @@ pub const HISTORY_DAYS: i64 = 3;
 /// a message for the log if it could not start; the temporary directory is
 /// removed either way.
 pub fn run(port: u16) -> Result<(), String> {
+    // Before any thread starts, as the daemon does: see `rrd::bound_malloc`.
+    crate::rrd::bound_malloc();
     let stop = Signals::install()
         .and_then(Signals::into_stop)
         .map_err(|e| format!("cannot install the SIGINT/SIGTERM handlers: {e}"))?;

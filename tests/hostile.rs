@@ -30,7 +30,9 @@ use mt_trafmon::files::Files;
 use mt_trafmon::sim::{Options, Simulator};
 use mt_trafmon::store::{self, Profile};
 use mt_trafmon::web::State;
-use mt_trafmon::web::server::{HEAVY_PER_CLIENT, HEAVY_QUEUE, HEAVY_WORKERS, Server, WORKERS};
+use mt_trafmon::web::server::{
+    HEAVY_PER_CLIENT, HEAVY_QUEUE, HEAVY_WORKERS, MAX_LARGE_BODIES, MAX_SETUP_BODY, Server, WORKERS,
+};
 use support::http::{
     self, Answer, Rng, Tally, exchange, get_from, lo, missing_security_headers, rss_kib,
 };
@@ -186,6 +188,80 @@ fn a_huge_content_length_is_413_and_the_process_lives() {
         get_from(lo(2), web.address, "/healthz").unwrap().status,
         200
     );
+    web.assert_unharmed();
+}
+
+/// A settings page's body may be 64 KiB and is read before the allow-list
+/// is checked: 256 connections (32 from each of 8 addresses) would hold
+/// 16 MiB. At most `MAX_LARGE_BODIES` are held at once, the next is `503`,
+/// and the places come back when the held ones end.
+#[test]
+fn large_bodies_are_held_a_few_at_a_time() {
+    use std::io::Write;
+    let mut web = Web::start("large", "allow = [\"127.0.0.1\"]\n");
+    let length = MAX_SETUP_BODY - 100;
+    let head = format!(
+        "POST /api/setup/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    );
+    let mut whole = head.clone().into_bytes();
+    whole.resize(head.len() + length, b' ');
+    // From a denied address: heads sent, bodies not finished; two more
+    // than may be held, so that once two of them are refused, the others
+    // hold every place (whatever order the server read them in).
+    let mut held = Vec::new();
+    for _ in 0..MAX_LARGE_BODIES + 2 {
+        let mut stream = http::connect_from(lo(3), web.address).unwrap();
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(b"{").unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        held.push((stream, Vec::new()));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        for (stream, answer) in &mut held {
+            let mut buf = [0u8; 4096];
+            if let Ok(n) = std::io::Read::read(stream, &mut buf) {
+                answer.extend_from_slice(&buf[..n]);
+            }
+        }
+        let refused = held.iter().filter(|(_, a)| !a.is_empty()).count();
+        if refused == 2 {
+            for (stream, answer) in held.iter_mut().filter(|(_, a)| !a.is_empty()) {
+                // The rest of the answer (the server closes after it).
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .unwrap();
+                let _ = std::io::Read::read_to_end(stream, answer);
+                assert_error_answer(
+                    &Answer::parse(answer, Duration::ZERO),
+                    503,
+                    "a large body more",
+                );
+            }
+            break;
+        }
+        assert!(refused < 2, "{refused} of the large bodies refused");
+        assert!(
+            Instant::now() < deadline,
+            "not all large bodies read: {}",
+            web.log()
+        );
+    }
+    let answer = web.send(lo(4), &whole);
+    assert_error_answer(&answer, 503, "one large body more");
+    drop(held);
+    loop {
+        let answer = web.send(lo(1), &whole);
+        if answer.status != 503 {
+            // Read and routed: no admin password in this config.
+            assert_ne!(answer.status, 0, "no answer");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the places did not come back");
+        thread::sleep(Duration::from_millis(50));
+    }
     web.assert_unharmed();
 }
 

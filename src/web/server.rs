@@ -84,10 +84,13 @@ pub const WRITE_DEADLINE: Duration = Duration::from_secs(30);
 /// Longer ones, or of unknown length, are `413`.
 pub const MAX_BODY: usize = 1024;
 /// The longest body of a `POST` to `/api/setup/` (the settings page's
-/// JSON), given by tiny_http's `Limits::large_post`: 256 connections
-/// could still hold 16 MiB of such bodies at once (they are read before
-/// the allow-list is checked), every other request 256 KiB.
+/// JSON), given by tiny_http's `Limits::large_post`. Such bodies are read
+/// before the allow-list is checked, so at most [`MAX_LARGE_BODIES`] are
+/// held at once (256 KiB; a request with one more is `503`); every other
+/// request's body is at most [`MAX_BODY`] (256 KiB for 256 connections).
 pub const MAX_SETUP_BODY: usize = 64 << 10;
+/// See [`MAX_SETUP_BODY`].
+pub use tiny_http::MAX_LARGE_BODIES;
 /// How often the allow-lists' host names are resolved again.
 pub const RESOLVE_EVERY: Duration = Duration::from_secs(60);
 /// Rows one step of learning a query cache reads (a few ms on a PC).

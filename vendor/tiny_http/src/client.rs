@@ -11,7 +11,8 @@
 //!   the header lines at most [`MAX_HEADER_BYTES`] and [`MAX_HEADERS`]
 //!   (else `431`);
 //! - a body is read into memory only up to `Limits::max_body` bytes (or
-//!   `Limits::large_post`'s for a `POST` to its path prefix); a
+//!   `Limits::large_post`'s for a `POST` to its path prefix, at most
+//!   [`MAX_LARGE_BODIES`] of those held at once, else `503`); a
 //!   longer one, or one of unknown length (`Transfer-Encoding`), is `413`
 //!   without reading it, and two different `Content-Length`s are `400`;
 //! - before a request's first byte the connection may be idle for
@@ -249,10 +250,10 @@ pub(crate) fn serve(
     loop {
         slot.waiting();
         let request = read_head(&mut input, limits).and_then(|head| {
-            let body = read_body(&mut input, &head, limits)?;
-            Ok((head, body))
+            let (body, large) = read_body(&mut input, &head, limits)?;
+            Ok((head, body, large))
         });
-        let (head, body) = match request {
+        let (head, body, large) = match request {
             Ok(request) => request,
             Err(Refusal::Close) => return,
             Err(Refusal::Answer(status)) => {
@@ -270,7 +271,7 @@ pub(crate) fn serve(
             done,
             held: held.clone(),
         };
-        let request = crate::request::new_request(
+        let mut request = crate::request::new_request(
             false,
             head.method,
             head.path,
@@ -280,6 +281,7 @@ pub(crate) fn serve(
             body,
             answer,
         );
+        request.hold(large);
         if close.load(Ordering::Relaxed) {
             return;
         }
@@ -461,15 +463,44 @@ fn parse_header(line: &[u8]) -> Result<Option<Header>, Refusal> {
     Ok(Some(Header { field, value }))
 }
 
+/// Bodies over `Limits::max_body` (`large_post`'s) held at once in all
+/// connections, from reading them until their request is dropped
+/// (mt-trafmon patch: 256 connections could otherwise hold 256 of them).
+static LARGE_BODIES: AtomicUsize = AtomicUsize::new(0);
+/// The most large bodies held at once; a request with one more is `503`.
+pub const MAX_LARGE_BODIES: usize = 4;
+
+/// One large body held (see [`LARGE_BODIES`]); given back when dropped
+/// with its request.
+pub(crate) struct LargeBody(());
+
+impl LargeBody {
+    fn take() -> Option<LargeBody> {
+        LARGE_BODIES
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < MAX_LARGE_BODIES).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| LargeBody(()))
+    }
+}
+
+impl Drop for LargeBody {
+    fn drop(&mut self) {
+        LARGE_BODIES.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// The body, read whole if it is at most `max_body` bytes (or
-/// `large_post`'s, mt-trafmon patch); answers
+/// `large_post`'s while fewer than [`MAX_LARGE_BODIES`] are held, else
+/// `503`; mt-trafmon patch), with its hold on a large body; answers
 /// `Expect: 100-continue` first. Two `Host` lines are `400` (RFC 9112,
 /// section 3.2).
 fn read_body(
     input: &mut BufReader<Socket>,
     head: &Head,
     limits: &Limits,
-) -> Result<Vec<u8>, Refusal> {
+) -> Result<(Vec<u8>, Option<LargeBody>), Refusal> {
     if head.header("Host").count() > 1 {
         return Err(Refusal::Answer(400));
     }
@@ -495,6 +526,10 @@ fn read_body(
     if length > max_body as u64 {
         return Err(Refusal::Answer(413));
     }
+    let large = match length > limits.max_body as u64 {
+        true => Some(LargeBody::take().ok_or(Refusal::Answer(503))?),
+        false => None,
+    };
     let length = length as usize;
     match head.header("Expect").next() {
         None => {}
@@ -514,7 +549,7 @@ fn read_body(
         ErrorKind::TimedOut => Refusal::Answer(408),
         _ => Refusal::Close,
     })?;
-    Ok(body)
+    Ok((body, large))
 }
 
 /// Whether the connection stays open after this request: HTTP/1.1
@@ -534,16 +569,14 @@ fn refuse(input: &mut BufReader<Socket>, status: u16, limits: &Limits) {
     let reason = StatusCode(status).default_reason_phrase();
     let why = match status {
         408 => "The request did not arrive in time.".to_string(),
-        413 => format!(
-            "Request bodies over {} bytes, or of unknown length, are not accepted.",
-            limits.max_body
-        ),
+        413 => "The request body is too large, or of unknown length.".to_string(),
         414 => format!("The request line is over {} bytes.", MAX_REQUEST_LINE),
         417 => "Only Expect: 100-continue is understood.".to_string(),
         431 => format!(
             "The request head is over {} bytes or {} lines.",
             MAX_HEADER_BYTES, MAX_HEADERS
         ),
+        503 => "Too many large requests at once; try again.".to_string(),
         505 => "Only HTTP/1.0 and HTTP/1.1 are served.".to_string(),
         _ => "The request is malformed.".to_string(),
     };

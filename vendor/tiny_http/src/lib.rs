@@ -105,7 +105,7 @@ use std::time::Duration;
 use connection::Connection;
 use util::MessagesQueue;
 
-pub use client::{MAX_HEADERS, MAX_HEADER_BYTES, MAX_REQUEST_LINE};
+pub use client::{MAX_HEADERS, MAX_HEADER_BYTES, MAX_LARGE_BODIES, MAX_REQUEST_LINE};
 pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
 pub use request::{AnswerWrite, Request};

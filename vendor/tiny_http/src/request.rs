@@ -54,6 +54,10 @@ pub struct Request {
     headers: Vec<Header>,
 
     body_length: Option<usize>,
+
+    // mt-trafmon patch: the hold on a large body, given back when the
+    // request is dropped
+    large: Option<crate::client::LargeBody>,
 }
 
 /// mt-trafmon patch: where a request's answer is written. `append` takes
@@ -101,10 +105,17 @@ where
         http_version: version,
         headers,
         body_length,
+        large: None,
     }
 }
 
 impl Request {
+    /// mt-trafmon patch: keeps `large` (a large body's hold) as long as
+    /// the request.
+    pub(crate) fn hold(&mut self, large: Option<crate::client::LargeBody>) {
+        self.large = large;
+    }
+
     /// Returns true if the request was made through HTTPS.
     #[inline]
     pub fn secure(&self) -> bool {

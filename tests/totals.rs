@@ -445,7 +445,7 @@ fn berlin_days_months_and_a_billing_cycle_across_february() {
             &format!("/api/stats?iface=r/wan&start={a}&end={b}&above=500000000"),
         ));
         let p95 = &answer["p95"];
-        let rows = fetch_rows(&path, a - a % 300, b - b % 300);
+        let rows = support::fetch_rows(&path, 300, a - a % 300, b - b % 300);
         let mut rx: Vec<f64> = rows
             .iter()
             .filter(|r| !r.1.is_nan() && !r.2.is_nan())
@@ -500,32 +500,6 @@ fn state_with_quota(path: &Path, now: i64) -> State {
         "timezone = \"Europe/Berlin\"",
         now,
     )
-}
-
-/// The 300 s AVERAGE rows of `(from, to]` read with `rrdtool fetch`.
-fn fetch_rows(path: &Path, from: i64, to: i64) -> Vec<(i64, f64, f64)> {
-    let text = rrdtool(&[
-        "fetch",
-        path.to_str().unwrap(),
-        "AVERAGE",
-        "-r",
-        "300",
-        "-s",
-        &from.to_string(),
-        "-e",
-        &(to - 1).to_string(),
-    ]);
-    text.lines()
-        .filter_map(|line| {
-            let (time, values) = line.split_once(':')?;
-            let time: i64 = time.trim().parse().ok()?;
-            let mut values = values
-                .split_whitespace()
-                .map(|v| v.parse::<f64>().unwrap_or(f64::NAN));
-            Some((time, values.next()?, values.next()?))
-        })
-        .filter(|(time, _, _)| *time > from && *time <= to)
-        .collect()
 }
 
 #[test]

@@ -62,12 +62,23 @@ impl Drop for TestDir {
 /// with `rrdtool fetch -r 1`: (end of the second, rx, tx) in bit/s, NaN
 /// where unknown.
 pub fn fetch_seconds(path: &std::path::Path, from: i64, to: i64) -> Vec<(i64, f64, f64)> {
+    fetch_rows(path, 1, from, to)
+}
+
+/// The AVERAGE rows of `resolution` seconds ending in (from, to], read
+/// with `rrdtool fetch`: (end of the row, rx, tx), NaN where unknown.
+pub fn fetch_rows(
+    path: &std::path::Path,
+    resolution: u32,
+    from: i64,
+    to: i64,
+) -> Vec<(i64, f64, f64)> {
     let text = rrdtool(&[
         "fetch",
         path.to_str().unwrap(),
         "AVERAGE",
         "-r",
-        "1",
+        &resolution.to_string(),
         "-s",
         &from.to_string(),
         "-e",

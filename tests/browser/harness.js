@@ -112,7 +112,7 @@ function prefill(file) {
  * Returns { base, browser, sim, daemon, dir, config (the config file's path), api(path), startDaemon(flags),
  * stopDaemon(), stop() }.
  */
-async function startStack({ web = '', wan = '' } = {}) {
+async function startStack({ web = '', wan: wanLines = '' } = {}) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-trafmon-browser-'));
   if (process.env.MT_TEST_URL) return external(dir, process.env.MT_TEST_URL);
@@ -137,7 +137,7 @@ password = "secret"
 name = "ether1"
 label = "WAN"
 rrd = "${wan}"
-${wan}
+${wanLines}
 
 [[router.interface]]
 name = "ether2"

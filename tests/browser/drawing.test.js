@@ -4,12 +4,12 @@
 // applies), and time ticks across daylight-saving changes (the browser run in Europe/Berlin and America/New_York).
 // Screenshots and measured figures go to target/browser-artifacts/.
 'use strict';
-const { describe, it, before, after } = require('node:test');
+const { describe, it, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { HISTORY, ARTIFACTS, startStack, newPage, until, waitLoads, plot, pixels, topmost, column, contrast, parseColor,
-  over } = require('./harness');
+  over, closePages } = require('./harness');
 
 const BG_DARK = [26, 29, 38];
 const GRID_DARK = [64, 72, 88];
@@ -118,6 +118,7 @@ describe('drawing', () => {
       return j.interfaces.every((f) => f.ts !== null && j.now - f.ts < 3);
     }, 30000, 250);
   });
+  afterEach(() => closePages(S));
   after(async () => {
     fs.writeFileSync(path.join(ARTIFACTS, 'drawing-metrics.json'), `${JSON.stringify(measured, null, 2)}\n`);
     if (S) await S.stop();

@@ -207,6 +207,7 @@ async function external(dir, base) {
  */
 async function newPage(stack, opts = {}) {
   const ctx = await stack.browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1, ...opts });
+  (stack.contexts = stack.contexts || []).push(ctx);
   await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: stack.base });
   const page = await ctx.newPage();
   page.errors = [];
@@ -332,5 +333,15 @@ function over(top, under) {
   return [0, 1, 2].map((i) => Math.round(top[i] * a + under[i] * (1 - a)));
 }
 
-module.exports = { GAP, HISTORY, ARTIFACTS, freePort, startStack, newPage, until, waitLoads, loads, plot, pixels, topmost, column,
+/**
+ * Closes the pages `newPage` opened for `stack` (each test's, from `afterEach`): pages left open keep polling and keep
+ * their connections, and a browser context per test adds up to the server's 32 connections per client address.
+ */
+async function closePages(stack) {
+  const contexts = (stack && stack.contexts) || [];
+  stack && (stack.contexts = []);
+  await Promise.all(contexts.map((ctx) => ctx.close().catch(() => {})));
+}
+
+module.exports = { closePages, GAP, HISTORY, ARTIFACTS, freePort, startStack, newPage, until, waitLoads, loads, plot, pixels, topmost, column,
   luminance, contrast, parseColor, over };

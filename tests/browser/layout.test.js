@@ -3,10 +3,10 @@
 // 360×740 phone with the graph and its legend on the first screen, touch zoom and tap tooltip; the overview of every
 // interface (/overview). Screenshots go to target/browser-artifacts/.
 'use strict';
-const { describe, it, before, after } = require('node:test');
+const { describe, it, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { HISTORY, ARTIFACTS, startStack, newPage, until, waitLoads, plot } = require('./harness');
+const { HISTORY, ARTIFACTS, startStack, newPage, until, waitLoads, plot, closePages } = require('./harness');
 
 const shot = (page, name) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 const sp = (page) => new URL(page.url()).searchParams;
@@ -28,6 +28,7 @@ describe('layout and overview', () => {
       return j.interfaces.every((f) => f.ts !== null && j.now - f.ts < 3);
     }, 30000, 250);
   });
+  afterEach(() => closePages(S));
   after(async () => {
     if (S) await S.stop();
   });

@@ -3,11 +3,11 @@
 // focused menu) and its help, the buttons' states, following "now" by default, and the honest states: router down,
 // server stopped and back. Screenshots and measured figures go to target/browser-artifacts/.
 'use strict';
-const { describe, it, before, after } = require('node:test');
+const { describe, it, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { GAP, ARTIFACTS, startStack, newPage, until, waitLoads, loads, plot, pixels, topmost } = require('./harness');
+const { GAP, ARTIFACTS, startStack, newPage, until, waitLoads, loads, plot, pixels, topmost, closePages } = require('./harness');
 
 // Colours of docs/original.md section 3 as the canvas shows them on the dark plot background #1a1d26.
 const BG_DARK = [26, 29, 38];
@@ -51,6 +51,7 @@ describe('mt-trafmon page', () => {
       return j.interfaces.every((f) => f.ts !== null && j.now - f.ts < 3);
     }, 30000, 250);
   });
+  afterEach(() => closePages(S));
   after(async () => {
     fs.writeFileSync(path.join(ARTIFACTS, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
     if (S) await S.stop();

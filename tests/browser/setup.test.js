@@ -6,13 +6,13 @@
 // takes the browser to the new port, logout, login throttling, the 360 px layout, and that no answer of the settings
 // routes ever carries the router's password. The tests run in order and share one daemon (and its config file).
 'use strict';
-const { describe, it, before, after } = require('node:test');
+const { describe, it, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
-const { ARTIFACTS, freePort, startStack, newPage, until } = require('./harness');
+const { ARTIFACTS, freePort, startStack, newPage, until, closePages } = require('./harness');
 
 const ADMIN = 'correct horse battery staple';
 /** The router password the harness writes into the config; no answer of the settings routes may contain it. */
@@ -96,6 +96,7 @@ describe('the settings page', () => {
     S = await startStack();
     base = S.base;
   });
+  afterEach(() => closePages(S));
   after(async () => {
     fs.writeFileSync(path.join(ARTIFACTS, 'setup-metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
     if (S) await S.stop();

@@ -6,10 +6,10 @@
 // a 360 px phone and both themes. Figures are compared with what the API answers just before and just after the page
 // asked (the period holding now grows while the test runs), never with numbers written here.
 'use strict';
-const { describe, it, before, after } = require('node:test');
+const { describe, it, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { ARTIFACTS, startStack, newPage, until, waitLoads, plot, contrast, parseColor, over } = require('./harness');
+const { ARTIFACTS, startStack, newPage, until, waitLoads, plot, contrast, parseColor, over, closePages } = require('./harness');
 
 const WAN = 'sim/ether1';
 const Q = `iface=${encodeURIComponent(WAN)}`;
@@ -118,6 +118,7 @@ describe('totals page', () => {
       return j.interfaces.every((f) => f.ts !== null && j.now - f.ts < 3);
     }, 30000, 250);
   });
+  afterEach(() => closePages(S));
   after(async () => {
     if (S) await S.stop();
   });
@@ -371,6 +372,7 @@ describe('totals page, a quota already used up', () => {
   before(async () => {
     S = await startStack({ wan: 'quota = "10 GB"\nquota_direction = "rx"' });
   });
+  afterEach(() => closePages(S));
   after(async () => {
     if (S) await S.stop();
   });

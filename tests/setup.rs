@@ -165,23 +165,7 @@ fn every_settings_route_of_the_real_daemon() {
         ),
     )
     .unwrap();
-    let _daemon = Killed(
-        Command::new(BIN)
-            .arg("--config")
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut client = Client {
-        address: SocketAddr::from(([127, 0, 0, 1], port)),
-        cookie: None,
-        seen: Vec::new(),
-    };
-    wait_until(Duration::from_secs(20), "the server", || {
-        TcpStream::connect(client.address).is_ok()
-    });
+    let (_daemon, mut client) = start(&path, &[], port);
 
     // Before the login.
     let state = client.get("/api/setup/state").json();
@@ -500,24 +484,7 @@ fn a_web_only_machine_changes_only_the_web_keys() {
         ),
     )
     .unwrap();
-    let _daemon = Killed(
-        Command::new(BIN)
-            .arg("-w")
-            .arg("--config")
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut client = Client {
-        address: SocketAddr::from(([127, 0, 0, 1], port)),
-        cookie: None,
-        seen: Vec::new(),
-    };
-    wait_until(Duration::from_secs(20), "the server", || {
-        TcpStream::connect(client.address).is_ok()
-    });
+    let (_daemon, mut client) = start(&path, &["-w"], port);
     assert_eq!(client.get("/api/setup/state").json()["web_only"], true);
     let answer = client.post("/api/setup/login", json!({"password": ADMIN_PASSWORD}));
     let cookie = answer.header("Set-Cookie").unwrap();
@@ -545,4 +512,28 @@ fn a_web_only_machine_changes_only_the_web_keys() {
     for answer in &client.seen {
         assert!(!answer.contains(ROUTER_PASSWORD), "{answer}");
     }
+}
+
+/// Starts the binary with `flags` on the config at `path`, serving on
+/// `port`, and a client for it once it accepts connections.
+fn start(path: &std::path::Path, flags: &[&str], port: u16) -> (Killed, Client) {
+    let daemon = Killed(
+        Command::new(BIN)
+            .args(flags)
+            .arg("--config")
+            .arg(path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let client = Client {
+        address: SocketAddr::from(([127, 0, 0, 1], port)),
+        cookie: None,
+        seen: Vec::new(),
+    };
+    wait_until(Duration::from_secs(20), "the server", || {
+        TcpStream::connect(client.address).is_ok()
+    });
+    (daemon, client)
 }

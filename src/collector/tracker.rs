@@ -70,6 +70,13 @@ const CONTIGUOUS: f64 = 0.01;
 /// Stamps are rounded to microseconds; closer than this is the same time.
 const SAME: f64 = 2e-6;
 
+/// How far measured time may reach back behind the file's last update
+/// without counting as lost: wall minus monotonic time is read anew for
+/// each write, and moves by microseconds between two clock reads and by up
+/// to half a millisecond a second while NTP slews the clock. Time that
+/// little behind was written already, under the previous mapping.
+const MAPPING_JITTER: f64 = 1e-3;
+
 /// One reading of an interface, with the two clocks at the moment its reply
 /// arrived.
 #[derive(Clone, Debug, PartialEq)]
@@ -356,7 +363,7 @@ impl Tracker {
         // Measured time stamped at or before the file's last update: lost.
         let mut behind = |from: f64, to: f64| {
             let (from, to) = (stamp(from + offset), stamp(to + offset).min(last));
-            if to - from > SAME {
+            if to - from > MAPPING_JITTER {
                 plan.lost += to - from;
             }
         };

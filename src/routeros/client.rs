@@ -356,6 +356,8 @@ pub struct Client {
     first_bytes: Vec<u8>,
     /// The last bytes the router sent, for protocol error messages.
     recent: Vec<u8>,
+    /// The read timeout set on the socket now.
+    read_timeout: Duration,
 }
 
 const RECENT_BYTES: usize = 32;
@@ -407,6 +409,7 @@ impl Client {
             next_tag: 1,
             first_bytes: Vec::new(),
             recent: Vec::new(),
+            read_timeout: options.io_timeout,
         })
     }
 
@@ -698,8 +701,16 @@ impl Client {
             if left.is_zero() {
                 return Err(self.io_error(io::ErrorKind::TimedOut.into(), &waiting()));
             }
-            if let Err(e) = self.stream.set_read_timeout(Some(left)) {
-                return Err(self.io_error(e, &waiting()));
+            // A read waits at most the socket's timeout, so the one set
+            // stays while it ends by the deadline. Set in steps of 100 ms,
+            // it changes at most every 100 ms of waiting, and not at all
+            // while replies come quickly: no system call per reply.
+            if self.read_timeout > left {
+                let timeout = read_timeout_within(left);
+                if let Err(e) = self.stream.set_read_timeout(Some(timeout)) {
+                    return Err(self.io_error(e, &waiting()));
+                }
+                self.read_timeout = timeout;
             }
             let read = self.stream.read(&mut buffer);
             let n = match read {
@@ -972,6 +983,17 @@ pub fn parse_uptime(text: &[u8]) -> Option<Duration> {
 }
 
 /// Maps a failed connection attempt to the error a person can act on.
+/// The socket read timeout for `left` (not zero) until a deadline: `left`
+/// rounded down to a tenth of a second, or `left` itself below 0.2 s.
+fn read_timeout_within(left: Duration) -> Duration {
+    const STEP: u64 = 100_000_000;
+    if left.as_nanos() < u128::from(2 * STEP) {
+        return left;
+    }
+    // Below STEP, so the cast keeps the value.
+    left - Duration::from_nanos((left.as_nanos() % u128::from(STEP)) as u64)
+}
+
 fn connect_error(addr: String, error: io::Error, timeout: Duration) -> Error {
     match error.kind() {
         io::ErrorKind::ConnectionRefused => Error::Refused { addr },
@@ -1040,6 +1062,30 @@ fn login_error(user: &str, error: Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_timeouts_end_by_the_deadline_in_steps_of_a_tenth() {
+        let ms = Duration::from_millis;
+        assert_eq!(read_timeout_within(ms(9_999)), ms(9_900));
+        assert_eq!(
+            read_timeout_within(Duration::from_nanos(10_000_000_000)),
+            ms(10_000)
+        );
+        assert_eq!(read_timeout_within(ms(250)), ms(200));
+        assert_eq!(read_timeout_within(ms(199)), ms(199));
+        assert_eq!(
+            read_timeout_within(Duration::from_nanos(1)),
+            Duration::from_nanos(1)
+        );
+        for nanos in [200_000_000u64, 200_000_001, 1_234_567_890, 599_999_999_999] {
+            let left = Duration::from_nanos(nanos);
+            let set = read_timeout_within(left);
+            assert!(
+                set <= left && left - set < ms(100) && !set.is_zero(),
+                "{left:?}"
+            );
+        }
+    }
 
     #[test]
     fn uptimes() {

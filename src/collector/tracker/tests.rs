@@ -500,3 +500,36 @@ fn repeated_or_backwards_monotonic_readings_are_ignored() {
     let (plan, _) = flush(&mut tracker, OFFSET);
     assert_eq!(plan.lines.last().unwrap().rx, Some(8000.0));
 }
+
+#[test]
+fn jitter_of_the_clocks_mapping_loses_nothing() {
+    // Wall minus monotonic time is read anew for each write, and moves by
+    // microseconds (two clock reads) or up to half a millisecond a second
+    // (NTP slewing): that is the mapping moving, not measured time lost.
+    let mut tracker = Tracker::new();
+    tracker.file_ready(OFFSET + 5.0);
+    let (mut rx, mut tx) = (1_000_000u64, 2_000_000u64);
+    let start = (rx, tx);
+    assert_eq!(tracker.observe(counters(10.0, rx, tx)), None);
+    let mut lines = Vec::new();
+    // The last write at the normal mapping, so that every second is written.
+    for i in 0..61u64 {
+        rx += 125_000 + i;
+        tx += 5_000;
+        assert_eq!(tracker.observe(counters(11.0 + i as f64, rx, tx)), None);
+        let jitter = [0.0, -7e-6, 3e-6, -4e-4][i as usize % 4];
+        let (plan, written) = flush(&mut tracker, OFFSET + jitter);
+        assert_eq!(written.lost, 0.0, "second {i}: lost {}", written.lost);
+        lines.extend(plan.lines);
+    }
+    let (bits_rx, bits_tx, _) = integrate(OFFSET + 5.0, &lines);
+    let (want_rx, want_tx) = ((rx - start.0) as f64 * 8.0, (tx - start.1) as f64 * 8.0);
+    assert!(
+        (bits_rx - want_rx).abs() <= want_rx * 1e-3,
+        "{bits_rx} vs {want_rx}"
+    );
+    assert!(
+        (bits_tx - want_tx).abs() <= want_tx * 1e-3,
+        "{bits_tx} vs {want_tx}"
+    );
+}

@@ -18,6 +18,11 @@
 #     the window, coarse for short windows), VmRSS and RssAnon at the end,
 #     and write_bytes per hour (/proc/PID/io: bytes the process caused to
 #     be written to storage, counted when pages are dirtied).
+# Beside them, over the same window, examples/idle_floor.rs shows the floor
+# under the idle cost on this machine: a thread that only sleeps to each
+# whole second ("floor sleep"), and one that also reads one interface's
+# counters from the same simulator with mt-trafmon's client ("floor ask":
+# one request and its reply, no tracker, no RRD file, no web server).
 # Nothing polls the daemons during the window.
 #   scripts/measure-daemon.sh [SECONDS] [PROFILE] [COUNTS]
 #   (defaults: 60, compact, "1 8 64")
@@ -26,7 +31,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 profile=${2:-compact}
 counts=${3:-1 8 64}
-cargo build --release --locked --quiet --bin mt-trafmon --bin routeros-sim
+cargo build --release --locked --quiet --bin mt-trafmon --bin routeros-sim --example idle_floor
 work=$(mktemp -d)
 pids=()
 sim=
@@ -95,6 +100,12 @@ for n in $counts; do
     until all_known "${web[$n]}" "$n"; do sleep 0.02; done
     first[$n]=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
 done
+declare -A floors
+target/release/examples/idle_floor sleep &
+floors[sleep]=$!
+target/release/examples/idle_floor ask "$port" reader secret ether1 &
+floors[ask]=$!
+pids+=("${floors[@]}")
 sleep 10
 
 # One line per thread: tid, voluntary and involuntary switches, CPU ns, name.
@@ -111,25 +122,8 @@ threads() {
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 written() { awk '/^write_bytes/ {print $2}' "/proc/$1/io"; }
 kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
-declare -A ticks0 written0
-for n in $counts; do
-    pid=${daemon[$n]}
-    threads "$pid" > "$work/start.$n"
-    ticks0[$n]=$(ticks "$pid")
-    written0[$n]=$(written "$pid")
-done
-t0=$(now)
-sleep "$seconds"
-t1=$(now)
-for n in $counts; do
-    pid=${daemon[$n]}
-    threads "$pid" > "$work/end.$n"
-    ticks1=$(ticks "$pid")
-    written1=$(written "$pid")
-    echo
-    echo "== $n interface(s), $profile files, window $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", b - a }') s"
-    echo "launch -> first known sample (all interfaces): ${first[$n]} s"
-    awk -F '\t' -v dt="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" '
+table() { # START END SECONDS: wakeups and CPU per thread between two snapshots
+    awk -F '\t' -v dt="$3" '
         NR == FNR { vol[$1] = $2; inv[$1] = $3; ns[$1] = $4; next }
         ($1 in vol) {
             v = ($2 - vol[$1]) / dt; i = ($3 - inv[$1]) / dt; c = ($4 - ns[$1]) / 1e9 * 3600 / dt
@@ -138,11 +132,39 @@ for n in $counts; do
         }
         BEGIN { printf "  %-16s %7s  %8s  %8s  %9s\n", "thread", "tid", "wake/s", "preempt/s", "CPU-s/h" }
         END { printf "  %-16s %7s  %8.2f  %8.2f  %9.3f\n", "all (alive both ends)", "", tv, ti, tc }
-    ' "$work/start.$n" "$work/end.$n"
-    awk -v a="$((ticks1 - ticks0[$n]))" -v hz="$(getconf CLK_TCK)" -v dt="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+    ' "$1" "$2"
+}
+declare -A ticks0 written0
+for n in $counts; do
+    pid=${daemon[$n]}
+    threads "$pid" > "$work/start.$n"
+    ticks0[$n]=$(ticks "$pid")
+    written0[$n]=$(written "$pid")
+done
+for floor in sleep ask; do threads "${floors[$floor]}" > "$work/start.floor-$floor"; done
+t0=$(now)
+sleep "$seconds"
+t1=$(now)
+for floor in sleep ask; do threads "${floors[$floor]}" > "$work/end.floor-$floor"; done
+dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+for n in $counts; do
+    pid=${daemon[$n]}
+    threads "$pid" > "$work/end.$n"
+    ticks1=$(ticks "$pid")
+    written1=$(written "$pid")
+    echo
+    echo "== $n interface(s), $profile files, window $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", b - a }') s"
+    echo "launch -> first known sample (all interfaces): ${first[$n]} s"
+    table "$work/start.$n" "$work/end.$n" "$dt"
+    awk -v a="$((ticks1 - ticks0[$n]))" -v hz="$(getconf CLK_TCK)" -v dt="$dt" \
         -v w="$((written1 - written0[$n]))" -v n="$n" 'BEGIN {
         printf "  process CPU (/proc/PID/stat): %.2f CPU-s/h; write_bytes: %.1f MB/h (%.2f MB/h per interface)\n",
             a / hz * 3600 / dt, w * 3600 / dt / 1e6, w * 3600 / dt / 1e6 / n
     }'
     echo "  VmRSS $(kib "$pid" VmRSS) KiB, RssAnon $(kib "$pid" RssAnon) KiB (peak VmHWM $(kib "$pid" VmHWM) KiB)"
+done
+echo
+echo "== the floor on this machine, same window"
+for floor in sleep ask; do
+    table "$work/start.floor-$floor" "$work/end.floor-$floor" "$dt" | sed "s/idle_floor/floor $floor/"
 done

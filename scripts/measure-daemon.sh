@@ -23,7 +23,8 @@
 # whole second ("floor sleep"), and one that also reads one interface's
 # counters from the same simulator with mt-trafmon's client ("floor ask":
 # one request and its reply, no tracker, no RRD file, no web server).
-# Nothing polls the daemons during the window.
+# The window starts once the web servers' learners have finished their
+# first pass over the files. Nothing polls the daemons during the window.
 #   scripts/measure-daemon.sh [SECONDS] [PROFILE] [COUNTS]
 #   (defaults: 60, compact, "1 8 64")
 set -eu
@@ -119,6 +120,23 @@ threads() {
             "$(cat "$task/comm")"
     done 2> /dev/null
 }
+# The web server's learner reads each file once after a start (the first
+# pass: at 64 compact files about 1.5 GB, a minute or two), then settles.
+# The window measures the settled daemon: it starts once no learner has
+# used more than 5 ms of CPU in 5 s (at most 10 minutes of waiting).
+learning() { threads "$1" | awk -F '\t' '$5 == "web learn" { print $4 }'; }
+settle_start=$(now)
+for ((waited = 0; waited < 600; waited += 5)); do
+    declare -A before=()
+    for n in $counts; do before[$n]=$(learning "${daemon[$n]}"); done
+    sleep 5
+    still=0
+    for n in $counts; do
+        if [ $(($(learning "${daemon[$n]}") - ${before[$n]:-0})) -gt 5000000 ]; then still=1; fi
+    done
+    if [ "$still" -eq 0 ]; then break; fi
+done
+echo "learners settled after $(awk -v a="$settle_start" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }') s"
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 written() { awk '/^write_bytes/ {print $2}' "/proc/$1/io"; }
 kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }

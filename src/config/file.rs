@@ -29,59 +29,70 @@ pub(super) fn read(text: &str) -> Result<Document> {
         });
         format!("TOML parse error{place}: {}", escape(e.message()))
     })?;
-    let root = Spanned::new(root.span(), DeValue::Table(root.into_inner()));
-    let mut file = Fields::new(text, String::new(), root, &["storage", "router", "web"])?;
-    let mut s = file.table("storage", &["data_dir", "profile"])?;
-    let storage = StorageSection {
-        data_dir: s.path("data_dir")?,
-        profile: s.choice("profile", &Profile::ALL, Profile::name)?,
+    let mut file = Fields {
+        text,
+        at: String::new(),
+        span: root.span(),
+        table: root.into_inner(),
+        error: None,
     };
+    file.check(&["storage", "router", "web"]);
+    let mut s = file.table("storage", &["data_dir", "profile"]);
+    let storage = StorageSection {
+        data_dir: s.path("data_dir"),
+        profile: s.choice("profile", &Profile::ALL, Profile::name),
+    };
+    s.done()?;
     let mut router = Vec::new();
-    for mut r in file.tables("router", ROUTER)? {
+    for mut r in file.tables("router", ROUTER) {
         let mut interface = Vec::new();
-        for mut i in r.tables("interface", INTERFACE)? {
+        for mut i in r.tables("interface", INTERFACE) {
             interface.push(InterfaceSection {
-                name: i.required("name")?,
-                label: i.string("label")?,
-                rrd: i.path("rrd")?,
-                billing_day: i.integer("billing_day")?,
-                quota: i.string("quota")?,
-                quota_direction: i.string("quota_direction")?,
+                name: i.required("name"),
+                label: i.string("label"),
+                rrd: i.path("rrd"),
+                billing_day: i.integer("billing_day"),
+                quota: i.string("quota"),
+                quota_direction: i.string("quota_direction"),
             });
+            i.done()?;
         }
         router.push(RouterSection {
-            name: r.string("name")?,
-            host: r.required("host")?,
-            port: r.integer("port")?,
-            user: r.required("user")?,
-            password: r.string("password")?,
-            password_file: r.path("password_file")?,
-            source: r.choice("source", &Source::ALL, Source::name)?,
-            timeout: r.get("timeout", float)?,
+            name: r.string("name"),
+            host: r.required("host"),
+            port: r.integer("port"),
+            user: r.required("user"),
+            password: r.string("password"),
+            password_file: r.path("password_file"),
+            source: r.choice("source", &Source::ALL, Source::name),
+            timeout: r.get("timeout", float),
             interface,
-            billing_day: r.integer("billing_day")?,
-            quota: r.string("quota")?,
-            quota_direction: r.string("quota_direction")?,
+            billing_day: r.integer("billing_day"),
+            quota: r.string("quota"),
+            quota_direction: r.string("quota_direction"),
         });
+        r.done()?;
     }
-    let mut w = file.table("web", WEB)?;
+    let mut w = file.table("web", WEB);
     let web = WebSection {
-        enabled: w.get("enabled", boolean)?,
+        enabled: w.get("enabled", boolean),
         listen: w.get("listen", |v| {
             let text = string(v)?;
             text.parse::<IpAddr>()
                 .map_err(|_| format!("{text:?} is not an IP address"))
-        })?,
-        port: w.integer("port")?,
-        title: w.string("title")?,
-        theme: w.choice("theme", &Theme::ALL, Theme::name)?,
-        allow: w.get("allow", strings)?,
-        trusted_proxies: w.get("trusted_proxies", strings)?.unwrap_or_default(),
-        hostnames: w.get("hostnames", strings)?.unwrap_or_default(),
-        settings: w.get("settings", boolean)?,
-        admin_password: w.string("admin_password")?,
-        timezone: w.string("timezone")?,
+        }),
+        port: w.integer("port"),
+        title: w.string("title"),
+        theme: w.choice("theme", &Theme::ALL, Theme::name),
+        allow: w.get("allow", strings),
+        trusted_proxies: w.get("trusted_proxies", strings).unwrap_or_default(),
+        hostnames: w.get("hostnames", strings).unwrap_or_default(),
+        settings: w.get("settings", boolean),
+        admin_password: w.string("admin_password"),
+        timezone: w.string("timezone"),
     };
+    w.done()?;
+    file.done()?;
     Ok(Document {
         storage,
         router,
@@ -128,8 +139,11 @@ const WEB: &[&str] = &[
     "timezone",
 ];
 
-/// One table of the file, whose keys were checked against the known ones:
-/// hands out its values by key, each checked for its type.
+/// One table of the file: hands out its values by key, each checked for
+/// its type. The first problem (an unknown key, a wrong type, a missing
+/// key) is kept and [`Fields::done`] returns it; until then the getters
+/// give `None` (or an empty string) in place of what was wrong, so that
+/// reading has one error exit per table.
 struct Fields<'i> {
     /// The whole file, for line numbers.
     text: &'i str,
@@ -139,40 +153,33 @@ struct Fields<'i> {
     span: Range<usize>,
     /// What is left of it.
     table: DeTable<'i>,
+    /// The first problem found.
+    error: Option<String>,
 }
 
 impl<'i> Fields<'i> {
-    /// The table `value` (called `at`), whose keys must be among `known`:
-    /// the first other key in the file is the error.
-    fn new(
-        text: &'i str,
-        at: String,
-        value: Spanned<DeValue<'i>>,
-        known: &[&str],
-    ) -> Result<Fields<'i>> {
-        let span = value.span();
-        let table = match value.into_inner() {
-            DeValue::Table(table) => table,
-            other => return Err(error(text, &at, span.start, &expected("a table", &other))),
-        };
-        let fields = Fields {
-            text,
-            at,
-            span,
-            table,
-        };
-        let unknown = (fields.table.keys())
+    /// Notes the first key (in the file's order) that is not among `known`.
+    fn check(&mut self, known: &[&str]) {
+        let unknown = (self.table.keys())
             .filter(|k| !known.contains(&k.get_ref().as_ref()))
-            .min_by_key(|k| k.span().start);
-        match unknown {
-            Some(unknown) => Err(error(
-                text,
-                &fields.key(&escape(unknown.get_ref())),
-                unknown.span().start,
-                &format!("unknown key; expected one of {}", known.join(", ")),
-            )),
-            None => Ok(fields),
+            .min_by_key(|k| k.span().start)
+            .map(|k| (escape(k.get_ref()).into_owned(), k.span().start));
+        if let Some((name, at)) = unknown {
+            let why = format!("unknown key; expected one of {}", known.join(", "));
+            self.fail(&self.key(&name), at, &why);
         }
+    }
+
+    /// Keeps the problem `why` of `key` at byte `at`, unless one came first.
+    fn fail(&mut self, key: &str, at: usize, why: &str) {
+        if self.error.is_none() {
+            self.error = Some(error(self.text, key, at, why));
+        }
+    }
+
+    /// The first problem found in this table, if any.
+    fn done(self) -> Result<()> {
+        self.error.map_or(Ok(()), Err)
     }
 
     /// The full key of `name` in this table.
@@ -190,45 +197,34 @@ impl<'i> Fields<'i> {
     }
 
     /// `name`'s value as `convert` reads it (its error says what was
-    /// expected); `None` if the table has none.
-    fn get<T>(
-        &mut self,
-        name: &'static str,
-        convert: impl FnOnce(DeValue<'i>) -> Result<T>,
-    ) -> Result<Option<T>> {
-        let Some((key, value)) = self.take(name) else {
-            return Ok(None);
-        };
+    /// expected); `None` if the table has none or it is wrong.
+    fn get<T>(&mut self, name: &str, convert: impl FnOnce(DeValue<'i>) -> Result<T>) -> Option<T> {
+        let (key, value) = self.take(name)?;
         let start = value.span().start;
-        match convert(value.into_inner()) {
-            Ok(value) => Ok(Some(value)),
-            Err(why) => Err(error(self.text, &key, start, &why)),
-        }
+        convert(value.into_inner())
+            .map_err(|why| self.fail(&key, start, &why))
+            .ok()
     }
 
-    fn string(&mut self, name: &'static str) -> Result<Option<String>> {
+    fn string(&mut self, name: &str) -> Option<String> {
         self.get(name, string)
     }
 
     /// A string the table must have.
-    fn required(&mut self, name: &'static str) -> Result<String> {
-        match self.string(name)? {
-            Some(value) => Ok(value),
-            None => Err(error(
-                self.text,
-                &self.key(name),
-                self.span.start,
-                "missing",
-            )),
+    fn required(&mut self, name: &str) -> String {
+        let value = self.string(name);
+        if value.is_none() {
+            self.fail(&self.key(name), self.span.start, "missing");
         }
+        value.unwrap_or_default()
     }
 
-    fn path(&mut self, name: &'static str) -> Result<Option<PathBuf>> {
+    fn path(&mut self, name: &str) -> Option<PathBuf> {
         self.get(name, |v| string(v).map(PathBuf::from))
     }
 
     /// An integer from 0 to 65535.
-    fn integer(&mut self, name: &'static str) -> Result<Option<u16>> {
+    fn integer(&mut self, name: &str) -> Option<u16> {
         self.get(name, |v| match v {
             DeValue::Integer(n) => u16::from_str_radix(n.as_str(), n.radix())
                 .map_err(|_| format!("{} is out of range (0 to 65535)", n.as_str())),
@@ -237,12 +233,7 @@ impl<'i> Fields<'i> {
     }
 
     /// One of `all`, by its `name`.
-    fn choice<T: Copy>(
-        &mut self,
-        key: &'static str,
-        all: &[T],
-        name: fn(T) -> &'static str,
-    ) -> Result<Option<T>> {
+    fn choice<T: Copy>(&mut self, key: &str, all: &[T], name: fn(T) -> &'static str) -> Option<T> {
         self.get(key, |v| {
             let text = string(v)?;
             match all.iter().copied().find(|&t| name(t) == text) {
@@ -255,37 +246,49 @@ impl<'i> Fields<'i> {
         })
     }
 
-    /// The table `name` with the `known` keys (empty if absent).
-    fn table(&mut self, name: &str, known: &[&str]) -> Result<Fields<'i>> {
-        match self.take(name) {
-            Some((key, value)) => Fields::new(self.text, key, value, known),
-            None => Ok(Fields {
-                text: self.text,
-                at: self.key(name),
-                span: self.span.clone(),
-                table: DeTable::new(),
-            }),
+    /// The table `value` called `key`, with the `known` keys; empty (and
+    /// the problem noted) if it is not a table.
+    fn child(
+        &mut self,
+        key: String,
+        value: Option<Spanned<DeValue<'i>>>,
+        known: &[&str],
+    ) -> Fields<'i> {
+        let mut child = Fields {
+            text: self.text,
+            at: key,
+            span: self.span.clone(),
+            table: DeTable::new(),
+            error: None,
+        };
+        if let Some(value) = value {
+            child.span = value.span();
+            match value.into_inner() {
+                DeValue::Table(table) => child.table = table,
+                other => self.fail(&child.at, child.span.start, &expected("a table", &other)),
+            }
+            child.check(known);
         }
+        child
+    }
+
+    /// The table `name` with the `known` keys (empty if absent).
+    fn table(&mut self, name: &str, known: &[&str]) -> Fields<'i> {
+        let value = self.table.remove(name);
+        self.child(self.key(name), value, known)
     }
 
     /// The array of tables `name` (`[[name]]`; empty if absent), with the
     /// `known` keys.
-    fn tables(&mut self, name: &str, known: &[&str]) -> Result<Vec<Fields<'i>>> {
-        let Some((key, value)) = self.take(name) else {
-            return Ok(Vec::new());
-        };
-        let start = value.span().start;
-        match value.into_inner() {
-            DeValue::Array(items) => (items.into_iter().enumerate())
-                .map(|(n, item)| Fields::new(self.text, format!("{key}[{n}]"), item, known))
-                .collect(),
-            other => Err(error(
-                self.text,
-                &key,
-                start,
-                &expected("an array of tables", &other),
-            )),
-        }
+    fn tables(&mut self, name: &str, known: &[&str]) -> Vec<Fields<'i>> {
+        let items = self.get(name, |v| match v {
+            DeValue::Array(items) => Ok(items),
+            other => Err(expected("an array of tables", &other)),
+        });
+        let key = self.key(name);
+        (items.into_iter().flatten().enumerate())
+            .map(|(n, item)| self.child(format!("{key}[{n}]"), Some(item), known))
+            .collect()
     }
 }
 

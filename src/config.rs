@@ -22,13 +22,13 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::acl::{self, AllowList};
 use crate::auth;
 use crate::routeros::client::DEFAULT_PORT;
 use crate::secret;
 use crate::store::Profile;
+
+mod file;
 
 /// The installed configuration file.
 pub const DEFAULT_PATH: &str = "/etc/mt-trafmon/mt-trafmon.toml";
@@ -89,8 +89,7 @@ pub struct Web {
 }
 
 /// The page's colours.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Theme {
     /// The original's dark palette.
     Dark,
@@ -158,8 +157,7 @@ impl fmt::Debug for Router {
 }
 
 /// Where a router's rates come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
     /// The 64-bit byte counters, once per second (exact volume; gaps
     /// backfilled when provable).
@@ -367,9 +365,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
 
 /// The text as a [`Document`] (TOML syntax and the schema only).
 pub fn document(text: &str, path: &Path) -> Result<Document, Error> {
-    toml::from_str(text).map_err(|e| Error::Parse {
+    file::read(text).map_err(|message| Error::Parse {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message,
     })
 }
 
@@ -439,69 +437,51 @@ pub fn password_file_path(config: &Path, file: &Path) -> PathBuf {
 /// The file as written, before validation: what [`parse`] reads and what
 /// [`render`] writes (the wizard and the ini importer build one). `None`
 /// and empty fields take their defaults and are not written.
-#[derive(Debug, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Document {
     /// `[storage]`.
-    #[serde(default, skip_serializing_if = "StorageSection::is_empty")]
     pub storage: StorageSection,
     /// `[[router]]`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub router: Vec<RouterSection>,
     /// `[web]`.
-    #[serde(default, skip_serializing_if = "WebSection::is_empty")]
     pub web: WebSection,
 }
 
 /// `[storage]` as written.
-#[derive(Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, PartialEq)]
 pub struct StorageSection {
     /// `data_dir`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
     /// `profile`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<Profile>,
 }
 
 /// `[[router]]` as written.
-#[derive(Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Default, PartialEq)]
 pub struct RouterSection {
     /// `name`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `host`.
     pub host: String,
     /// `port`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     /// `user`.
     pub user: String,
     /// Plain, or the original's `xor:` obfuscation (see [`secret`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
     /// `password_file`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub password_file: Option<PathBuf>,
     /// `source`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
     /// `timeout`, seconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<f64>,
     /// `[[router.interface]]`.
-    #[serde(default)]
     pub interface: Vec<InterfaceSection>,
     /// `billing_day`: 1 to 28, the default of its interfaces (accounting keys, issue 14).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub billing_day: Option<u16>,
     /// `quota`: a volume with a unit, like `"500 GB"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quota: Option<String>,
     /// `quota_direction`: `both`, `rx` or `tx`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quota_direction: Option<String>,
 }
 
@@ -523,64 +503,46 @@ impl fmt::Debug for RouterSection {
 }
 
 /// `[[router.interface]]` as written.
-#[derive(Debug, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, PartialEq)]
 pub struct InterfaceSection {
     /// `name`.
     pub name: String,
     /// `label`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// `rrd`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rrd: Option<PathBuf>,
     /// `billing_day`: 1 to 28 (accounting keys, issue 14).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub billing_day: Option<u16>,
     /// `quota`: a volume with a unit, like `"500 GB"`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quota: Option<String>,
     /// `quota_direction`: `both`, `rx` or `tx`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quota_direction: Option<String>,
 }
 
 /// `[web]` as written.
-#[derive(Debug, Default, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, PartialEq)]
 pub struct WebSection {
     /// `enabled`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// `listen`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<IpAddr>,
     /// `port`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     /// `title`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// `theme`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub theme: Option<Theme>,
     /// `allow`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow: Option<Vec<String>>,
     /// `trusted_proxies`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusted_proxies: Vec<String>,
     /// `hostnames`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hostnames: Vec<String>,
     /// `settings`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<bool>,
     /// `admin_password`: the hash `mt-trafmon passwd` writes.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_password: Option<String>,
     /// `timezone`: an IANA name (accounting, issue 14).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
 }
 
@@ -596,9 +558,9 @@ impl WebSection {
     }
 }
 
-/// The TOML text of `document`.
-pub fn render(document: &Document) -> Result<String, toml::ser::Error> {
-    toml::to_string(document)
+/// The TOML text of `document`; an error names a value TOML cannot hold.
+pub fn render(document: &Document) -> Result<String, String> {
+    file::write(document)
 }
 
 /// Writes a config file atomically: a temporary file beside it, written,

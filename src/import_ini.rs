@@ -82,9 +82,9 @@ pub struct Import {
 
 impl Import {
     /// The TOML config: a comment naming the source and listing the notes,
-    /// then the settings. (Serialising these types does not fail; the
+    /// then the settings. (The importer's values always fit in TOML; the
     /// error is passed on rather than hidden.)
-    pub fn toml(&self) -> Result<String, toml::ser::Error> {
+    pub fn toml(&self) -> Result<String, String> {
         let mut text = format!(
             "# Imported from {} by `mt-trafmon import-ini`.\n",
             self.source.display()

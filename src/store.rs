@@ -37,8 +37,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 
-use serde::{Deserialize, Serialize};
-
 use crate::rrd;
 
 /// The data sources of every file: bit/s in, bit/s out. GAUGE, because the
@@ -47,8 +45,7 @@ use crate::rrd;
 pub const DATA_SOURCES: [&str; 2] = ["DS:rx:GAUGE:3:0:U", "DS:tx:GAUGE:3:0:U"];
 
 /// How much history a new file keeps, and at which resolutions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Profile {
     /// The original's layout, 834.7 MiB per file: 1 s for a year, 10 s and
     /// 1 min (with 1 min peaks) for 5 years, 5 min (with peaks) for 10.

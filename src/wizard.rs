@@ -1414,18 +1414,13 @@ pub fn run_terminal(path: &Path) -> Result<Outcome, Stop> {
                 path.display()
             )));
         }
-        Ok(text) => match toml::from_str::<Document>(&text) {
+        Ok(text) => match config::document(&text, path) {
             Ok(document) => (document, Found::Existing),
             Err(e) => {
-                // The parser's first line says where, its last one what.
-                let message = e.to_string();
-                let mut lines = message.lines().filter(|l| !l.trim().is_empty());
-                let (first, last) = (lines.next(), lines.next_back());
-                let why = [first, last]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(": ");
+                let why = match e {
+                    config::Error::Parse { message, .. } => message,
+                    other => other.to_string(),
+                };
                 (Document::default(), Found::Unusable(why))
             }
         },
@@ -1540,8 +1535,7 @@ pub fn passwd_terminal(path: &Path) -> Result<(), Stop> {
             path.display()
         ))
     })?;
-    let document: Document = toml::from_str(&text)
-        .map_err(|e| Stop::File(format!("{} cannot be used: {e}", path.display())))?;
+    let document = config::document(&text, path).map_err(|e| Stop::File(e.to_string()))?;
     let mut document = Some(document);
     at_terminal(path, &mut |input, output, system| {
         let document = document.take().ok_or(Stop::NotSaved)?;

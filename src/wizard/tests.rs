@@ -159,7 +159,7 @@ fn new_file() -> Start {
 
 fn existing(text: &str, password: Option<&str>) -> Start {
     Start {
-        document: toml::from_str(text).unwrap(),
+        document: config::document(text, Path::new("t.toml")).unwrap(),
         password: password.map(String::from),
         found: Found::Existing,
         key: secret::machine_key(),
@@ -182,7 +182,8 @@ impl Run {
     }
 
     fn document(&self) -> Document {
-        toml::from_str(self.host.saved.as_deref().expect("a file was saved")).unwrap()
+        let text = self.host.saved.as_deref().expect("a file was saved");
+        config::document(text, Path::new("t.toml")).unwrap()
     }
 }
 
@@ -1294,8 +1295,9 @@ fn passwd_asks_twice_without_echo_and_stores_a_hash() {
     };
     let read = script.read.clone();
     let mut output = Vec::new();
-    let document: Document = toml::from_str(
+    let document = config::document(
         "[[router]]\nhost = \"192.0.2.1\"\nuser = \"u\"\npassword = \"p\"\n[[router.interface]]\nname = \"e\"\n",
+        Path::new("t.toml"),
     )
     .unwrap();
     passwd(

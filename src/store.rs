@@ -703,7 +703,7 @@ mod tests {
                 path.file_name().unwrap().to_string_lossy().into_owned()
             })
             .collect();
-        removed.sort();
+        crate::order::sort(&mut removed);
         assert_eq!(
             removed,
             [".r-ether1.rrd.creating", ".r-ether1.rrd.creatingAb3dE9"]
@@ -712,7 +712,7 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        left.sort();
+        crate::order::sort(&mut left);
         assert_eq!(
             left,
             [
@@ -771,7 +771,7 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        names.sort();
+        crate::order::sort(&mut names);
         assert_eq!(names, ["a.rrd", "b.rrd"], "no temporary file is left");
         std::fs::remove_dir_all(&dir).unwrap();
     }

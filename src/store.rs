@@ -240,7 +240,10 @@ impl std::error::Error for Error {}
 
 /// Bytes as MiB with one decimal, as messages show sizes.
 pub fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    format!(
+        "{} MiB",
+        crate::text::fixed(bytes as f64 / (1024.0 * 1024.0), 1)
+    )
 }
 
 /// Opens an existing file: checks its layout and returns its last update.

@@ -171,7 +171,7 @@ where
         )));
     }
     let known_samples = max.len();
-    let ranks = [&mut rx, &mut tx, &mut max].map(|v| percentile95(v));
+    let ranks = [&mut rx, &mut tx, &mut max].map(percentile95);
     Ok(match ranks {
         [Some(rx), Some(tx), Some(max)] => Ok(Percentiles {
             rx,

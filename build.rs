@@ -3,13 +3,15 @@
 //! small minifier in `build/minify.rs` (comments, indentation and blank
 //! lines out; literals untouched); the JavaScript files of a page are
 //! concatenated into one script inside one function scope. Each result is
-//! gzipped, and `assets.rs` is written into `OUT_DIR`: for each file its
+//! gzipped with Zopfli (plain DEFLATE that any gzip reader inflates,
+//! searched far harder than zlib's level 9: 2.5 % fewer bytes; more than
+//! its default 15 iterations saved only 21 B more of the 37,898),
+//! and `assets.rs` is written into `OUT_DIR`: for each file its
 //! length, its gzip bytes (the binary carries no plain copy) and an ETag
 //! from a hash of its content, which `src/web/assets.rs` includes. Nothing
 //! else.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 
 #[path = "build/minify.rs"]
@@ -145,9 +147,14 @@ fn main() {
         let name = file.name;
         let content_type = file.content_type;
         let bytes = make(file);
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        encoder.write_all(&bytes).expect("gzip in memory");
-        let gzip = encoder.finish().expect("gzip in memory");
+        let mut gzip = Vec::new();
+        zopfli::compress(
+            zopfli::Options::default(),
+            zopfli::Format::Gzip,
+            &bytes[..],
+            &mut gzip,
+        )
+        .expect("gzip in memory");
         std::fs::write(out.join(format!("{name}.gz")), &gzip).expect("write to OUT_DIR");
         // FNV-1a, 64 bits: stable across builds and compilers.
         let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {

@@ -35,8 +35,10 @@ sysroot=$(sh scripts/rust-sysroot.sh)
 # gcc driver finds it through -B), discard the unwind tables (panic =
 # "abort": nothing unwinds), pack the relative relocations (DT_RELR, glibc
 # 2.36; lld 16 adds the GLIBC_ABI_DT_RELR version that glibc insists on),
-# and SHA-256 without its hardware back end (one hash at startup). The
-# binaries stay PIE with full RELRO and BIND_NOW (rustc's defaults).
+# fold identical functions into one copy (--icf=all; --icf=safe folds
+# nothing, since rustc marks no function's address as unused), and SHA-256
+# without its hardware back end (one hash at startup). The binaries stay
+# PIE with full RELRO and BIND_NOW (rustc's defaults).
 lld_dir=/usr/lib/llvm-16/bin
 [ -x "$lld_dir/ld.lld" ] || {
     echo "build-deb.sh: $lld_dir/ld.lld is missing (scripts/deps.sh --packaging installs lld-16)" >&2
@@ -45,6 +47,7 @@ lld_dir=/usr/lib/llvm-16/bin
 size_flags="-C link-arg=-fuse-ld=lld -C link-arg=-B$lld_dir"
 size_flags="$size_flags -C link-arg=-Wl,-T,$PWD/scripts/no-unwind-tables.ld"
 size_flags="$size_flags -C link-arg=-Wl,-z,pack-relative-relocs"
+size_flags="$size_flags -C link-arg=-Wl,--icf=all"
 size_flags="$size_flags --cfg sha2_backend=\"soft\" --cfg sha2_backend_soft=\"compact\""
 # Source paths in panic messages relative to the crates' directory and to
 # the repository (vendor/) instead of behind this machine's cargo home and

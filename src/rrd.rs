@@ -796,10 +796,11 @@ pub fn fetch(
 /// become `U` (unknown).
 pub fn update_line(at: f64, rx: Option<f64>, tx: Option<f64>) -> String {
     let value = |v: Option<f64>| match v {
-        Some(v) if v.is_finite() => format!("{v}"),
+        Some(v) if v.is_finite() => crate::text::shortest(v),
         _ => "U".to_string(),
     };
-    format!("{at:.6}:{}:{}", value(rx), value(tx))
+    let at = crate::text::fixed(at, 6);
+    format!("{at}:{}:{}", value(rx), value(tx))
 }
 
 /// A value of one `rrd_info_t` entry.

@@ -237,7 +237,10 @@ impl std::error::Error for Error {}
 
 /// Bytes as MiB with one decimal, as messages show sizes.
 pub fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    format!(
+        "{} MiB",
+        crate::text::fixed(bytes as f64 / (1024.0 * 1024.0), 1)
+    )
 }
 
 /// Opens an existing file: checks its layout and returns its last update.
@@ -700,7 +703,7 @@ mod tests {
                 path.file_name().unwrap().to_string_lossy().into_owned()
             })
             .collect();
-        removed.sort();
+        crate::order::sort(&mut removed);
         assert_eq!(
             removed,
             [".r-ether1.rrd.creating", ".r-ether1.rrd.creatingAb3dE9"]
@@ -709,7 +712,7 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        left.sort();
+        crate::order::sort(&mut left);
         assert_eq!(
             left,
             [
@@ -768,7 +771,7 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        names.sort();
+        crate::order::sort(&mut names);
         assert_eq!(names, ["a.rrd", "b.rrd"], "no temporary file is left");
         std::fs::remove_dir_all(&dir).unwrap();
     }

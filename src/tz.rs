@@ -345,7 +345,7 @@ impl Rule {
         self.dst?;
         let year = Date::from_days(t.div_euclid(DAY)).year;
         let mut changes = self.changes(year - 1, year + 2);
-        changes.sort_unstable();
+        crate::order::sort(&mut changes);
         let mut current = i64::from(before);
         for (at, to) in changes {
             if at > t && to != current {

@@ -354,8 +354,7 @@ fn specs(tiers: &Tiers) -> Vec<Spec> {
             .filter(|t| exact || t.cf == "AVERAGE")
             .map(|t| t.resolution)
             .collect();
-        crate::order::sort_by_key(&mut coarse, |&r| r);
-        coarse.dedup();
+        crate::order::sort_dedup(&mut coarse);
         let mut align = unit;
         coarse.retain(|&r| {
             let wider = align / gcd(align, r) * r;

@@ -81,8 +81,8 @@ pub struct Stats {
 
 /// Flips the bits of a float's bit pattern so that, as an `i64`, it sorts
 /// as `f64::total_cmp` orders the floats (and back: it is its own
-/// inverse). The ranking so sorts `i64`s, whose sort the daemon has
-/// anyway, rather than compile another copy of the sort for floats.
+/// inverse). The ranking so sorts `i64`s, which `crate::order` sorts for
+/// other lists anyway, rather than floats.
 fn flip(bits: i64) -> i64 {
     bits ^ (((bits >> 63) as u64) >> 1) as i64
 }
@@ -94,8 +94,8 @@ fn order_key(value: f64) -> i64 {
 
 /// The value at rank `ceil(0.95 n)` of the values whose [`order_key`]s
 /// are `keys`, sorted ascending; `None` for no values.
-fn percentile95(keys: &mut [i64]) -> Option<f64> {
-    keys.sort_unstable();
+fn percentile95(keys: &mut Vec<i64>) -> Option<f64> {
+    crate::order::sort(keys);
     let rank = (keys.len() * 95).div_ceil(100);
     let key = *keys.get(rank.checked_sub(1)?)?;
     Some(f64::from_bits(flip(key) as u64))
@@ -171,7 +171,7 @@ where
         )));
     }
     let known_samples = max.len();
-    let ranks = [&mut rx, &mut tx, &mut max].map(|v| percentile95(v));
+    let ranks = [&mut rx, &mut tx, &mut max].map(percentile95);
     Ok(match ranks {
         [Some(rx), Some(tx), Some(max)] => Ok(Percentiles {
             rx,

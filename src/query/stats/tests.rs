@@ -18,7 +18,7 @@ fn the_rank_is_the_ceiling_of_95_percent_of_the_count() {
     assert_eq!(ranked(21), Some(20.0)); // ⌈19.95⌉
     assert_eq!(ranked(100), Some(95.0));
     assert_eq!(ranked(8640), Some(8208.0)); // a month of 5-minute slots
-    let mut with_ties = [5.0, 1.0, 5.0, 5.0].map(order_key);
+    let mut with_ties = [5.0, 1.0, 5.0, 5.0].map(order_key).to_vec();
     assert_eq!(percentile95(&mut with_ties), Some(5.0));
     // Keys order as the floats do, negative and fractional ones too.
     let mut mixed = [2.5, -1.0, 0.0, 1e9, -0.0, 0.25].map(order_key);

@@ -258,8 +258,7 @@ pub(super) fn totals(state: &State, params: &Params) -> Result<Reply, Reply> {
             rows_bounds = period_bounds(zone, period, at, first, now);
             cycle = cycle_bounds(zone, served.billing, at);
             let mut all: Vec<i64> = rows_bounds.iter().chain(&cycle).copied().collect();
-            all.sort_unstable();
-            all.dedup();
+            crate::order::sort_dedup(&mut all);
             all
         })
     });

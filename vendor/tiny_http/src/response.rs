@@ -1,6 +1,5 @@
 use crate::common::{HTTPVersion, Header, StatusCode};
 use httpdate::HttpDate;
-use std::cmp::Ordering;
 use std::sync::mpsc::Receiver;
 
 use std::io::Result as IoResult;
@@ -141,25 +140,25 @@ fn choose_transfer_encoding(
         // getting the corresponding TransferEncoding
         .and_then(|value| {
             // getting list of requested elements
-            let mut parse = util::parse_header_value(value.as_str()); // TODO: remove conversion
+            let parse = util::parse_header_value(value.as_str()); // TODO: remove conversion
 
-            // sorting elements by most priority
-            parse.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(Ordering::Equal));
-
-            // trying to parse each requested encoding
+            // mt-trafmon patch: the known encoding of the highest quality
+            // (the first of equals), picked without a sort: a sort of
+            // qualities with NaN (`q=NaN` parses) panics on its
+            // inconsistent order. A quality that is not above 0 (q=0,
+            // NaN) is ignored.
+            let mut best: Option<(TransferEncoding, f32)> = None;
             for value in parse.iter() {
-                // q=0 are ignored
-                if value.1 <= 0.0 {
+                if !(value.1 > 0.0) {
                     continue;
                 }
-
                 if let Ok(te) = TransferEncoding::from_str(value.0) {
-                    return Some(te);
+                    if best.as_ref().map_or(true, |&(_, q)| value.1 > q) {
+                        best = Some((te, value.1));
+                    }
                 }
             }
-
-            // encoding not found
-            None
+            best.map(|(te, _)| te)
         });
 
     if let Some(user_request) = user_request {
@@ -639,5 +638,39 @@ mod tests {
         assert!(response
             .into_head_and_body(&[te], &HTTPVersion(1, 1))
             .is_err());
+    }
+
+    /// mt-trafmon patch: the `TE` header's best encoding is picked without
+    /// a sort. `q=NaN` parses as a float, and std's sort of qualities that
+    /// included NaN (compared as equal to everything) saw an inconsistent
+    /// order and panicked from 21 elements on: one request ended the
+    /// process (`panic = "abort"`).
+    #[test]
+    fn te_qualities_that_are_not_numbers_are_ignored() {
+        let choose = |te: &str| {
+            let header = Header::from_bytes(&b"TE"[..], te.as_bytes()).unwrap();
+            let version = HTTPVersion(1, 1);
+            choose_transfer_encoding(StatusCode(200), &[header], &version, &Some(10), false, 1 << 15)
+        };
+        // 64 elements in an order that made the sort panic.
+        let mut x = 11_400_714_819_323_198_485_u64;
+        let te: Vec<&str> = (0..64)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                ["x;q=NaN", "chunked;q=0.5", "identity;q=0.25", "y;q=1"][(x % 4) as usize]
+            })
+            .collect();
+        let te = te.join(", ");
+        assert!(matches!(choose(&te), TransferEncoding::Chunked), "{}", te);
+        assert!(matches!(choose("chunked;q=NaN, identity;q=0.1"), TransferEncoding::Identity));
+        assert!(matches!(choose("identity;q=0.5, chunked;q=0.8"), TransferEncoding::Chunked));
+        // Equal qualities: the first.
+        assert!(matches!(choose("chunked, identity"), TransferEncoding::Chunked));
+        assert!(matches!(choose("identity, chunked"), TransferEncoding::Identity));
+        // None acceptable (q=0, unknown): the default for a short body.
+        assert!(matches!(choose("chunked;q=0, gzip"), TransferEncoding::Identity));
+        assert!(matches!(choose("gzip, chunked;q=0.001"), TransferEncoding::Chunked));
     }
 }

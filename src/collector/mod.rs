@@ -39,7 +39,7 @@ use crate::routeros::client::{self, Client};
 use crate::rrd;
 use crate::stop::Stop;
 use crate::store::{self, Creation, Profile};
-use crate::text::escape;
+use crate::text::{escape, fixed};
 use tracker::{Event, Reading, Tracker, Value};
 
 /// Most update lines written per file per second; a long backfill is
@@ -348,9 +348,10 @@ pub fn run(job: Job) {
             if let Some(previous) = last_offset {
                 if (offset - previous).abs() > tracker::STEP_TOLERANCE {
                     log::warn!(
-                        "{}: the wall clock stepped by {:+.3} s; no gap is backfilled across the step",
+                        "{}: the wall clock stepped by {}{} s; no gap is backfilled across the step",
                         escape(&job.router.name),
-                        offset - previous
+                        if offset >= previous { "+" } else { "" },
+                        fixed(offset - previous, 3)
                     );
                 }
             }
@@ -467,10 +468,11 @@ fn link_failed(job: &Job, link: &mut Link, slots: &[Slot], error: &client::Error
 fn link_worked(job: &Job, link: &mut Link, slots: &[Slot], session: &Session, wall: f64) {
     if let Some(Said::Ended { seconds, count }) = link.failures.ended(wall) {
         log::info!(
-            "{}: reading from {} again after {count} failed attempt{} over {seconds:.0} s",
+            "{}: reading from {} again after {count} failed attempt{} over {seconds} s",
             escape(&job.router.name),
             session.client.addr(),
-            if count == 1 { "" } else { "s" }
+            if count == 1 { "" } else { "s" },
+            seconds = fixed(seconds, 0)
         );
         for slot in slots {
             slot.health.update(|h| h.router_problem = None);
@@ -594,8 +596,9 @@ fn observe(slots: &mut [Slot], session: &Session, values: Vec<Option<Got>>, now:
         };
         if let Some(Said::Ended { seconds, .. }) = slot.missing.ended(now.wall) {
             log::info!(
-                "{}: the router lists the interface again, after {seconds:.0} s",
-                slot.id
+                "{}: the router lists the interface again, after {seconds} s",
+                slot.id,
+                seconds = fixed(seconds, 0)
             );
             slot.health.update(|h| h.missing = None);
         }
@@ -789,10 +792,11 @@ fn write(job: &Job, slots: &mut [Slot], offset: f64) {
                 let written = slot.tracker.written(&plan);
                 if let Some(Said::Ended { seconds, count }) = slot.writes.ended(wall) {
                     log::info!(
-                        "{}: writing {} works again, after {count} failed write{} over {seconds:.0} s (the samples were kept)",
+                        "{}: writing {} works again, after {count} failed write{} over {seconds} s (the samples were kept)",
                         slot.id,
                         escape_path(&slot.path),
-                        if count == 1 { "" } else { "s" }
+                        if count == 1 { "" } else { "s" },
+                        seconds = fixed(seconds, 0)
                     );
                     slot.health.update(|h| h.file = FileState::Ready);
                 }
@@ -843,8 +847,9 @@ fn log_backfill(slot: &mut Slot, seconds: f64) {
     match (&mut slot.backfill, seconds > 0.0) {
         (None, true) => {
             log::info!(
-                "{}: backfilling {seconds:.0} s of gap with its average rate (the counters prove continuity)",
-                slot.id
+                "{}: backfilling {seconds} s of gap with its average rate (the counters prove continuity)",
+                slot.id,
+                seconds = fixed(seconds, 0)
             );
             slot.backfill = Some(seconds);
         }
@@ -852,8 +857,9 @@ fn log_backfill(slot: &mut Slot, seconds: f64) {
         (Some(total), false) => {
             if *total > 0.0 {
                 log::info!(
-                    "{}: backfilled {total:.0} s in all; per-second samples again",
-                    slot.id
+                    "{}: backfilled {total} s in all; per-second samples again",
+                    slot.id,
+                    total = fixed(*total, 0)
                 );
             }
             slot.backfill = None;
@@ -867,14 +873,19 @@ fn log_lost(slot: &mut Slot, seconds: f64) {
     match (&mut slot.lost, seconds > 0.0) {
         (None, true) => {
             log::warn!(
-                "{}: {seconds:.0} s of samples given up: they were taken while the wall clock was behind the file's last update, or held too long",
-                slot.id
+                "{}: {seconds} s of samples given up: they were taken while the wall clock was behind the file's last update, or held too long",
+                slot.id,
+                seconds = fixed(seconds, 0)
             );
             slot.lost = Some(seconds);
         }
         (Some(total), true) => *total += seconds,
         (Some(total), false) => {
-            log::info!("{}: {total:.0} s of samples given up in all", slot.id);
+            log::info!(
+                "{}: {total} s of samples given up in all",
+                slot.id,
+                total = fixed(*total, 0)
+            );
             slot.lost = None;
         }
         (None, false) => {}
@@ -884,19 +895,30 @@ fn log_lost(slot: &mut Slot, seconds: f64) {
 fn log_event(id: &str, event: &Event) {
     match event {
         Event::CounterWentDown { seconds } => log::warn!(
-            "{id}: a byte counter went down (counters reset, or the router rebooted): {seconds:.0} s stay unknown"
+            "{id}: a byte counter went down (counters reset, or the router rebooted): {seconds} s stay unknown",
+            seconds = fixed(*seconds, 0)
         ),
         Event::Rebooted { seconds } => {
-            log::warn!("{id}: the router rebooted: {seconds:.0} s stay unknown")
+            log::warn!(
+                "{id}: the router rebooted: {seconds} s stay unknown",
+                seconds = fixed(*seconds, 0)
+            )
         }
         Event::Replaced { seconds } => log::warn!(
-            "{id}: the interface was re-created (its id changed): {seconds:.0} s stay unknown"
+            "{id}: the interface was re-created (its id changed): {seconds} s stay unknown",
+            seconds = fixed(*seconds, 0)
         ),
         Event::GapAcrossClockStep { seconds } => {
-            log::warn!("{id}: {seconds:.0} s gap during a wall-clock step: left unknown")
+            log::warn!(
+                "{id}: {seconds} s gap during a wall-clock step: left unknown",
+                seconds = fixed(*seconds, 0)
+            )
         }
         Event::GapWithoutCounters { seconds } => {
-            log::warn!("{id}: {seconds:.0} s gap with monitor-traffic as the source: left unknown")
+            log::warn!(
+                "{id}: {seconds} s gap with monitor-traffic as the source: left unknown",
+                seconds = fixed(*seconds, 0)
+            )
         }
     }
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use super::login::{from_hex, legacy_response};
 use super::wire::{self, Attrs, Command, Decoder, Limits, Reply, ReplyKind};
-use crate::text::{escape, escape_bytes};
+use crate::text::{escape, escape_bytes, shortest};
 
 /// The plain (non-TLS) API port.
 pub const DEFAULT_PORT: u16 = 8728;
@@ -198,7 +198,7 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "router {addr} did not answer within {} s while waiting for {waiting_for}; it may be overloaded, or a firewall may drop API traffic",
-                after.as_secs_f64()
+                shortest(after.as_secs_f64())
             ),
             Error::BadCredentials { user, message } => write!(
                 f,
@@ -999,7 +999,7 @@ fn connect_error(addr: String, error: io::Error, timeout: Duration) -> Error {
         io::ErrorKind::ConnectionRefused => Error::Refused { addr },
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Error::Unreachable {
             addr,
-            detail: format!("no answer within {} s", timeout.as_secs_f64()),
+            detail: format!("no answer within {} s", shortest(timeout.as_secs_f64())),
         },
         io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => Error::Unreachable {
             addr,

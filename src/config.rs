@@ -708,7 +708,10 @@ pub fn validate(file: Document, path: &Path, outside: &Outside) -> Result<Config
         if !(0.1..=600.0).contains(&timeout) {
             return Err(invalid(
                 key("timeout"),
-                format!("{timeout} s is out of range (0.1 to 600)"),
+                format!(
+                    "{} s is out of range (0.1 to 600)",
+                    crate::text::shortest(timeout)
+                ),
             ));
         }
         let name = router.name.unwrap_or_else(|| router.host.clone());

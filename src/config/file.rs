@@ -460,13 +460,16 @@ impl Out {
                 let _ = write!(self.0, "{n}");
             }
             Item::Float(x) if x.is_finite() => {
-                // Display gives the shortest text that reads back as the
-                // same number, never an exponent; TOML wants a fraction.
-                let text = x.to_string();
+                // The shortest text that reads back as the same number,
+                // never an exponent; TOML wants a fraction.
+                let text = crate::text::shortest(x);
                 let fraction = if text.contains('.') { "" } else { ".0" };
                 let _ = write!(self.0, "{text}{fraction}");
             }
-            Item::Float(x) => return Err(format!("{key}: {x} is not a finite number")),
+            Item::Float(x) => {
+                let x = crate::text::shortest(x);
+                return Err(format!("{key}: {x} is not a finite number"));
+            }
             Item::Bool(b) => {
                 let _ = write!(self.0, "{b}");
             }

@@ -143,13 +143,12 @@ fn choose_transfer_encoding(
             let parse = util::parse_header_value(value.as_str()); // TODO: remove conversion
 
             // mt-trafmon patch: the known encoding of the highest quality
-            // (the first of equals), picked without a sort: a sort of
-            // qualities with NaN (`q=NaN` parses) panics on its
-            // inconsistent order. A quality that is not above 0 (q=0,
-            // NaN) is ignored.
-            let mut best: Option<(TransferEncoding, f32)> = None;
+            // (the first of equals), picked without a sort (a sort of
+            // f32 qualities with NaN panicked on its inconsistent order;
+            // qualities are now thousandths). q=0 is ignored.
+            let mut best: Option<(TransferEncoding, u16)> = None;
             for value in parse.iter() {
-                if !(value.1 > 0.0) {
+                if value.1 == 0 {
                     continue;
                 }
                 if let Ok(te) = TransferEncoding::from_str(value.0) {
@@ -641,12 +640,13 @@ mod tests {
     }
 
     /// mt-trafmon patch: the `TE` header's best encoding is picked without
-    /// a sort. `q=NaN` parses as a float, and std's sort of qualities that
+    /// a sort. `q=NaN` parsed as an f32, and std's sort of qualities that
     /// included NaN (compared as equal to everything) saw an inconsistent
     /// order and panicked from 21 elements on: one request ended the
-    /// process (`panic = "abort"`).
+    /// process (`panic = "abort"`). Qualities are now RFC 9110 qvalues;
+    /// a q that is not one is ignored, so the element counts as q=1.
     #[test]
-    fn te_qualities_that_are_not_numbers_are_ignored() {
+    fn te_qualities_that_are_not_qvalues_are_ignored() {
         let choose = |te: &str| {
             let header = Header::from_bytes(&b"TE"[..], te.as_bytes()).unwrap();
             let version = HTTPVersion(1, 1);
@@ -664,7 +664,8 @@ mod tests {
             .collect();
         let te = te.join(", ");
         assert!(matches!(choose(&te), TransferEncoding::Chunked), "{}", te);
-        assert!(matches!(choose("chunked;q=NaN, identity;q=0.1"), TransferEncoding::Identity));
+        assert!(matches!(choose("identity;q=0.1, chunked;q=NaN"), TransferEncoding::Chunked));
+        assert!(matches!(choose("chunked;q=0.1, identity;q=2"), TransferEncoding::Identity));
         assert!(matches!(choose("identity;q=0.5, chunked;q=0.8"), TransferEncoding::Chunked));
         // Equal qualities: the first.
         assert!(matches!(choose("chunked, identity"), TransferEncoding::Chunked));

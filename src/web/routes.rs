@@ -16,7 +16,6 @@ use std::sync::PoisonError;
 use std::time::Instant;
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::{Served, State, acl, assets, metrics, setup};
 use crate::graph::{self, View};
@@ -121,8 +120,94 @@ impl Reply {
     }
 
     pub(super) fn error(status: u16, message: impl Into<String>) -> Reply {
-        Reply::json(status, &json!({ "error": message.into() }))
+        let message = message.into();
+        Reply::json_bytes(status, object(&[("error", Value::Text(&message))]))
     }
+}
+
+/// One value of an answer. JSON objects and CSV lines are written from
+/// the same `(name, value)` fields by [`fields`], so the answers
+/// need no serializer of their own per shape.
+#[derive(Clone, Copy)]
+pub(super) enum Value<'a> {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// A string: escaped in JSON, as it is in CSV (ours hold no comma,
+    /// quote or line break: times and numbers).
+    Text(&'a str),
+    /// JSON written already (an object, an array or `null`).
+    Json(&'a [u8]),
+}
+
+pub(super) const NULL: Value = Value::Json(b"null");
+
+/// `Some` as an integer, `None` as `null`.
+pub(super) fn int_or_null(value: Option<i64>) -> Value<'static> {
+    value.map_or(NULL, Value::Int)
+}
+
+/// One JSON value through serde_json (its escaping and number formats).
+fn json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
+    let _ = serde_json::to_writer(out, value);
+}
+
+/// Appends `fields` to `out`: a JSON object, or with `csv` a CSV line of
+/// the values alone.
+pub(super) fn fields(out: &mut Vec<u8>, fields: &[(&str, Value)], csv: bool) {
+    if !csv {
+        out.push(b'{');
+    }
+    for (i, &(name, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if !csv {
+            json(out, name);
+            out.push(b':');
+        }
+        match value {
+            Value::Int(v) => json(out, &v),
+            Value::Float(v) => json(out, &v),
+            Value::Bool(v) => json(out, &v),
+            Value::Text(v) if csv => out.extend_from_slice(v.as_bytes()),
+            Value::Text(v) => json(out, v),
+            Value::Json(v) => out.extend_from_slice(v),
+        }
+    }
+    out.push(if csv { b'\n' } else { b'}' });
+}
+
+/// Appends the object of `fields` to the JSON array begun in `out` (empty:
+/// not begun); [`end_array`] closes it.
+pub(super) fn push_object(out: &mut Vec<u8>, fields: &[(&str, Value)]) {
+    out.push(if out.is_empty() { b'[' } else { b',' });
+    self::fields(out, fields, false);
+}
+
+/// Closes the array of [`push_object`] (`[]` if nothing was pushed).
+pub(super) fn end_array(out: &mut Vec<u8>) {
+    if out.is_empty() {
+        out.push(b'[');
+    }
+    out.push(b']');
+}
+
+/// `Some` as text, `None` as `null`.
+fn text_or_null(value: Option<&str>) -> Value<'_> {
+    value.map_or(NULL, Value::Text)
+}
+
+/// `Some` as a number, `None` as `null`.
+fn float_or_null(value: Option<f64>) -> Value<'static> {
+    value.map_or(NULL, Value::Float)
+}
+
+/// `fields` as a JSON object of its own.
+pub(super) fn object(fields: &[(&str, Value)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    self::fields(&mut out, fields, false);
+    out
 }
 
 /// Answers one request.
@@ -461,35 +546,38 @@ fn file_status(state: &State, served: &Served, now: f64) -> Status {
 
 fn interfaces(state: &State) -> Reply {
     let now = state.clock.now().wall;
-    let list: Vec<_> = state
-        .interfaces
-        .iter()
-        .map(|served| {
-            let status = status(state, served, now);
-            json!({
-                "id": served.id,
-                "router": served.router,
-                "name": served.name,
-                "label": served.label,
-                "rrd": served.rrd.to_string_lossy(),
-                "state": status.state,
-                "connected": status.connected,
-                "error": status.error,
-                "file": status.file,
-                "last_sample": status.sample.map(|s| s.at),
-            })
-        })
-        .collect();
-    Reply::json(
+    let mut list = Vec::new();
+    // Keys in sorted order, as the answers have always had them.
+    for served in &state.interfaces {
+        let status = status(state, served, now);
+        let rrd = served.rrd.to_string_lossy();
+        push_object(
+            &mut list,
+            &[
+                ("connected", status.connected.map_or(NULL, Value::Bool)),
+                ("error", text_or_null(status.error.as_deref())),
+                ("file", text_or_null(status.file)),
+                ("id", Value::Text(&served.id)),
+                ("label", Value::Text(&served.label)),
+                ("last_sample", float_or_null(status.sample.map(|s| s.at))),
+                ("name", Value::Text(&served.name)),
+                ("router", Value::Text(&served.router)),
+                ("rrd", Value::Text(&rrd)),
+                ("state", Value::Text(status.state)),
+            ],
+        );
+    }
+    end_array(&mut list);
+    Reply::json_bytes(
         200,
-        &json!({
-            "title": state.title,
-            "theme": state.theme.name(),
-            "settings": state.setup.is_some(),
-            "version": env!("CARGO_PKG_VERSION"),
-            "now": now,
-            "interfaces": list,
-        }),
+        object(&[
+            ("interfaces", Value::Json(&list)),
+            ("now", Value::Float(now)),
+            ("settings", Value::Bool(state.setup.is_some())),
+            ("theme", Value::Text(state.theme.name())),
+            ("title", Value::Text(&state.title)),
+            ("version", Value::Text(env!("CARGO_PKG_VERSION"))),
+        ]),
     )
 }
 
@@ -500,24 +588,31 @@ fn finite(value: f64) -> Option<f64> {
 
 fn live(state: &State) -> Reply {
     let now = state.clock.now().wall;
-    let list: Vec<_> = state
-        .interfaces
-        .iter()
-        .map(|served| {
-            let status = status(state, served, now);
-            let sample = status.sample;
-            json!({
-                "id": served.id,
-                "rx": sample.and_then(|s| finite(s.rx_bps)),
-                "tx": sample.and_then(|s| finite(s.tx_bps)),
-                "ts": sample.map(|s| s.at),
-                "state": status.state,
-                "error": status.error,
-                "file": status.file,
-            })
-        })
-        .collect();
-    Reply::json(200, &json!({ "now": now, "interfaces": list }))
+    let mut list = Vec::new();
+    for served in &state.interfaces {
+        let status = status(state, served, now);
+        let sample = status.sample;
+        push_object(
+            &mut list,
+            &[
+                ("error", text_or_null(status.error.as_deref())),
+                ("file", text_or_null(status.file)),
+                ("id", Value::Text(&served.id)),
+                ("rx", float_or_null(sample.and_then(|s| finite(s.rx_bps)))),
+                ("state", Value::Text(status.state)),
+                ("ts", float_or_null(sample.map(|s| s.at))),
+                ("tx", float_or_null(sample.and_then(|s| finite(s.tx_bps)))),
+            ],
+        );
+    }
+    end_array(&mut list);
+    Reply::json_bytes(
+        200,
+        object(&[
+            ("interfaces", Value::Json(&list)),
+            ("now", Value::Float(now)),
+        ]),
+    )
 }
 
 /// `/live` in the original's shape, for the first interface.
@@ -787,7 +882,10 @@ fn rrdtool(state: &State, params: &Params) -> Result<Reply, Reply> {
     };
     let step = graph::effective_step(&view, &archives);
     let command = graph::rrdtool_command(&view, &served.rrd.to_string_lossy(), &state.title, step);
-    Ok(Reply::json(200, &json!({ "command": command })))
+    Ok(Reply::json_bytes(
+        200,
+        object(&[("command", Value::Text(&command))]),
+    ))
 }
 
 mod totals;

@@ -104,10 +104,6 @@ impl Reply {
         }
     }
 
-    pub(super) fn json(status: u16, value: &impl Serialize) -> Reply {
-        Reply::json_bytes(status, serde_json::to_vec(value).unwrap_or_default())
-    }
-
     /// A JSON answer written already.
     pub(super) fn json_bytes(status: u16, body: Vec<u8>) -> Reply {
         Reply {
@@ -166,16 +162,21 @@ pub(super) fn fields(out: &mut Vec<u8>, fields: &[(&str, Value)], csv: bool) {
             json(out, name);
             out.push(b':');
         }
-        match value {
-            Value::Int(v) => json(out, &v),
-            Value::Float(v) => json(out, &v),
-            Value::Bool(v) => json(out, &v),
-            Value::Text(v) if csv => out.extend_from_slice(v.as_bytes()),
-            Value::Text(v) => json(out, v),
-            Value::Json(v) => out.extend_from_slice(v),
-        }
+        write_value(out, value, csv);
     }
     out.push(if csv { b'\n' } else { b'}' });
+}
+
+/// Appends one value in JSON, or with `csv` as a CSV field.
+fn write_value(out: &mut Vec<u8>, value: Value, csv: bool) {
+    match value {
+        Value::Int(v) => json(out, &v),
+        Value::Float(v) => json(out, &v),
+        Value::Bool(v) => json(out, &v),
+        Value::Text(v) if csv => out.extend_from_slice(v.as_bytes()),
+        Value::Text(v) => json(out, v),
+        Value::Json(v) => out.extend_from_slice(v),
+    }
 }
 
 /// Appends the object of `fields` to the JSON array begun in `out` (empty:
@@ -193,8 +194,21 @@ pub(super) fn end_array(out: &mut Vec<u8>) {
     out.push(b']');
 }
 
+/// `values` as a JSON array.
+pub(super) fn array(values: &[Value]) -> Vec<u8> {
+    let mut out = vec![b'['];
+    for (i, &value) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_value(&mut out, value, false);
+    }
+    out.push(b']');
+    out
+}
+
 /// `Some` as text, `None` as `null`.
-fn text_or_null(value: Option<&str>) -> Value<'_> {
+pub(super) fn text_or_null(value: Option<&str>) -> Value<'_> {
     value.map_or(NULL, Value::Text)
 }
 
@@ -622,27 +636,17 @@ fn original_live(state: &State) -> Reply {
         .interfaces
         .first()
         .and_then(|served| status(state, served, now).sample);
-    /// The original's field order.
-    #[derive(Serialize)]
-    struct Live {
-        rx: i64,
-        tx: i64,
-        ts: Option<f64>,
-    }
-    let whole = |v: f64| rounded(Some(v)).unwrap_or(0);
+    // The original's field order.
+    let whole = |v: f64| Value::Int(rounded(Some(v)).unwrap_or(0));
     let body = match sample {
-        Some(s) => Live {
-            rx: whole(s.rx_bps),
-            tx: whole(s.tx_bps),
-            ts: Some(s.at),
-        },
-        None => Live {
-            rx: 0,
-            tx: 0,
-            ts: None,
-        },
+        Some(s) => [
+            ("rx", whole(s.rx_bps)),
+            ("tx", whole(s.tx_bps)),
+            ("ts", Value::Float(s.at)),
+        ],
+        None => [("rx", Value::Int(0)), ("tx", Value::Int(0)), ("ts", NULL)],
     };
-    Reply::json(200, &body)
+    Reply::json_bytes(200, object(&body))
 }
 
 fn healthz(state: &State) -> Reply {
@@ -715,53 +719,18 @@ fn rounded(value: Option<f64>) -> Option<i64> {
     value.filter(|v| v.is_finite()).map(|v| v.round() as i64)
 }
 
-#[derive(Serialize)]
-struct SeriesJson<'a> {
-    iface: &'a str,
-    start: i64,
-    end: i64,
-    step: u64,
-    resolution: Option<u64>,
-    peak_resolution: Option<u64>,
-    peak_exact: bool,
-    last_update: i64,
-    exact_from: Option<i64>,
-    now: f64,
-    summary: Summary,
-    t0: i64,
-    rx: Column<'a>,
-    tx: Column<'a>,
-    known: Vec<i64>,
-    rx_peak: Option<Column<'a>>,
-    tx_peak: Option<Column<'a>>,
-}
-
-/// One column of a series in whole bit/s, serialized straight from the
-/// points rather than collected first (up to 10,000 values a column).
-struct Column<'a> {
-    points: &'a [&'a query::Point],
-    value: fn(&query::Point) -> Option<f64>,
-}
-
-impl Serialize for Column<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.points.iter().map(|p| rounded((self.value)(p))))
+/// One column of a series: a JSON array of `value` of each point,
+/// written straight from the points (up to 10,000 values).
+fn column(points: &[&query::Point], value: fn(&query::Point) -> Value<'static>) -> Vec<u8> {
+    let mut out = vec![b'['];
+    for (i, p) in points.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_value(&mut out, value(p), false);
     }
-}
-
-#[derive(Serialize)]
-struct Summary {
-    rx_avg: Option<f64>,
-    tx_avg: Option<f64>,
-    rx_peak: Option<f64>,
-    tx_peak: Option<f64>,
-    peak_exact: bool,
-    rx_bytes: f64,
-    tx_bytes: f64,
-    known: f64,
-    known_seconds: i64,
-    seconds: i64,
-    exact: bool,
+    out.push(b']');
+    out
 }
 
 /// The 503 for an interface whose file does not exist (yet), saying why.
@@ -819,19 +788,22 @@ fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
     });
     let series = result.map_err(query_error)?;
     let window = &series.summary;
-    let summary = Summary {
-        rx_avg: window.rx_avg,
-        tx_avg: window.tx_avg,
-        rx_peak: window.rx_peak,
-        tx_peak: window.tx_peak,
-        peak_exact: window.peak_exact,
-        rx_bytes: window.rx_bytes,
-        tx_bytes: window.tx_bytes,
-        known: window.known,
-        known_seconds: window.rx_known.min(window.tx_known),
-        seconds: end - start,
-        exact: window.exact,
-    };
+    let summary = object(&[
+        ("rx_avg", float_or_null(window.rx_avg)),
+        ("tx_avg", float_or_null(window.tx_avg)),
+        ("rx_peak", float_or_null(window.rx_peak)),
+        ("tx_peak", float_or_null(window.tx_peak)),
+        ("peak_exact", Value::Bool(window.peak_exact)),
+        ("rx_bytes", Value::Float(window.rx_bytes)),
+        ("tx_bytes", Value::Float(window.tx_bytes)),
+        ("known", Value::Float(window.known)),
+        (
+            "known_seconds",
+            Value::Int(window.rx_known.min(window.tx_known)),
+        ),
+        ("seconds", Value::Int(end - start)),
+        ("exact", Value::Bool(window.exact)),
+    ]);
     let shown: Vec<&query::Point> = series
         .points
         .iter()
@@ -840,31 +812,51 @@ fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
     if csv {
         return Ok(totals::series_csv(state, served, series.step, &shown));
     }
-    let peaks = series.step > 1;
-    let column = |value| Column {
-        points: &shown,
-        value,
+    // Steps and resolutions are seconds: far below i64::MAX.
+    let seconds = |s: Option<u64>| int_or_null(s.map(|s| s as i64));
+    // Rates in whole bit/s, `null` where unknown.
+    let peaks = (series.step > 1).then(|| {
+        (
+            column(&shown, |p| int_or_null(rounded(p.rx_peak))),
+            column(&shown, |p| int_or_null(rounded(p.tx_peak))),
+        )
+    });
+    let (rx_peak, tx_peak) = match &peaks {
+        Some((rx, tx)) => (Value::Json(rx), Value::Json(tx)),
+        None => (NULL, NULL),
     };
-    let body = SeriesJson {
-        iface: &served.id,
-        start: series.start,
-        end: series.end,
-        step: series.step,
-        resolution: series.resolution,
-        peak_resolution: series.peak_resolution,
-        peak_exact: series.peak_exact,
-        last_update: series.last_update,
-        exact_from: series.exact_from,
-        now: state.clock.now().wall,
-        summary,
-        t0: shown.first().map_or(series.end, |p| p.time),
-        rx: column(|p| p.rx),
-        tx: column(|p| p.tx),
-        known: shown.iter().map(|p| p.rx_known.min(p.tx_known)).collect(),
-        rx_peak: peaks.then(|| column(|p| p.rx_peak)),
-        tx_peak: peaks.then(|| column(|p| p.tx_peak)),
-    };
-    Ok(Reply::json(200, &body))
+    let body = object(&[
+        ("iface", Value::Text(&served.id)),
+        ("start", Value::Int(series.start)),
+        ("end", Value::Int(series.end)),
+        ("step", seconds(Some(series.step))),
+        ("resolution", seconds(series.resolution)),
+        ("peak_resolution", seconds(series.peak_resolution)),
+        ("peak_exact", Value::Bool(series.peak_exact)),
+        ("last_update", Value::Int(series.last_update)),
+        ("exact_from", int_or_null(series.exact_from)),
+        ("now", Value::Float(state.clock.now().wall)),
+        ("summary", Value::Json(&summary)),
+        (
+            "t0",
+            Value::Int(shown.first().map_or(series.end, |p| p.time)),
+        ),
+        (
+            "rx",
+            Value::Json(&column(&shown, |p| int_or_null(rounded(p.rx)))),
+        ),
+        (
+            "tx",
+            Value::Json(&column(&shown, |p| int_or_null(rounded(p.tx)))),
+        ),
+        (
+            "known",
+            Value::Json(&column(&shown, |p| Value::Int(p.rx_known.min(p.tx_known)))),
+        ),
+        ("rx_peak", rx_peak),
+        ("tx_peak", tx_peak),
+    ]);
+    Ok(Reply::json_bytes(200, body))
 }
 
 fn rrdtool(state: &State, params: &Params) -> Result<Reply, Reply> {

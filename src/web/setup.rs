@@ -28,9 +28,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use super::State;
+use super::json::Value;
 use super::routes::{
     NULL, Reply, Req, Value as Field, array, end_array, object, push_object, text_or_null,
 };

@@ -584,6 +584,12 @@ fn given(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
 }
 
+/// The value of `key` in `object`, `None` when it is absent or null.
+#[inline(never)]
+fn field<'v>(object: &'v Value, key: &str) -> Option<&'v Value> {
+    object.get(key).filter(|v| !v.is_null())
+}
+
 /// Reads the fields of a request body, collecting an error (field path
 /// and words) for each value of the wrong type.
 #[derive(Default)]
@@ -630,12 +636,18 @@ impl Form {
         read: fn(&Value) -> Option<T>,
         want: &str,
     ) -> Option<T> {
-        let value = object.get(key).filter(|v| !v.is_null())?;
-        let got = read(value);
+        let got = read(field(object, key)?);
         if got.is_none() {
-            self.refuse(format!("{at}{key}"), want);
+            self.refuse_at(at, key, want);
         }
         got
+    }
+
+    /// [`Form::refuse`] of the field `<at><key>`.
+    // Not inlined, nor is `field`: `get` has a copy per type read.
+    #[inline(never)]
+    fn refuse_at(&mut self, at: &str, key: &str, want: &str) {
+        self.refuse(format!("{at}{key}"), want);
     }
 
     fn refuse(&mut self, field: String, error: &str) {

@@ -54,26 +54,24 @@ fn main() -> ExitCode {
         let path = (passwd.config.clone().or(args.config.clone()))
             .unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH));
         if !wizard::terminal_available() {
-            eprintln!("mt-trafmon: passwd asks for the password at a terminal; run it in one");
-            return ExitCode::from(NOT_SET_UP);
+            return fail(
+                &"passwd asks for the password at a terminal; run it in one",
+                NOT_SET_UP,
+            );
         }
         return match wizard::passwd_terminal(&path) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(stop) => {
-                eprintln!("mt-trafmon: {stop}");
-                ExitCode::FAILURE
-            }
+            Err(stop) => fail(&stop, 1),
         };
     }
     if args.web_only && args.collect_only {
-        eprintln!("mt-trafmon: -w (web only) and -c (collect only) exclude each other");
-        return ExitCode::from(2);
+        return fail(&"-w (web only) and -c (collect only) exclude each other", 2);
     }
     if args.port.is_some() && !args.demo {
-        eprintln!(
-            "mt-trafmon: --port is the demo's; the daemon's port is web.port in the config file"
+        return fail(
+            &"--port is the demo's; the daemon's port is web.port in the config file",
+            2,
         );
-        return ExitCode::from(2);
     }
     let path = args
         .config
@@ -81,18 +79,17 @@ fn main() -> ExitCode {
         .unwrap_or_else(|| PathBuf::from(config::DEFAULT_PATH));
     if args.setup {
         if !wizard::terminal_available() {
-            eprintln!(
-                "mt-trafmon: the setup wizard needs a terminal (standard input and output); run mt-trafmon -s in one, or write {} by hand (see README, Configuration)",
-                path.display()
+            return fail(
+                &format_args!(
+                    "the setup wizard needs a terminal (standard input and output); run mt-trafmon -s in one, or write {} by hand (see README, Configuration)",
+                    path.display()
+                ),
+                NOT_SET_UP,
             );
-            return ExitCode::from(NOT_SET_UP);
         }
         return match wizard::run_terminal(&path) {
             Ok(_) => ExitCode::SUCCESS,
-            Err(stop) => {
-                eprintln!("mt-trafmon: {stop}");
-                ExitCode::FAILURE
-            }
+            Err(stop) => fail(&stop, 1),
         };
     }
     logger::init(args.quiet);
@@ -118,10 +115,7 @@ fn main() -> ExitCode {
                 parts.collect &= outcome.collects;
                 parts.serve &= outcome.serves;
             }
-            Err(stop) => {
-                eprintln!("mt-trafmon: {stop}");
-                return ExitCode::FAILURE;
-            }
+            Err(stop) => return fail(&stop, 1),
         }
     }
     if args.demo {
@@ -144,21 +138,29 @@ fn main() -> ExitCode {
     }
 }
 
+/// Says `mt-trafmon: <message>` on standard error; returns exit status
+/// `status`.
+fn fail(message: &dyn std::fmt::Display, status: u8) -> ExitCode {
+    eprintln!("mt-trafmon: {message}");
+    ExitCode::from(status)
+}
+
 /// `mt-trafmon import-ini`: the original's ini as TOML, with notes on
 /// standard error.
 fn import_ini(args: &ImportIni) -> ExitCode {
     let cwd = match args.cwd.clone().map_or_else(std::env::current_dir, Ok) {
         Ok(cwd) => cwd,
         Err(e) => {
-            eprintln!("mt-trafmon: cannot tell the current directory: {e}");
-            return ExitCode::FAILURE;
+            return fail(&format_args!("cannot tell the current directory: {e}"), 1);
         }
     };
     let import = match import_ini::run(&args.ini, &cwd) {
         Ok(import) => import,
         Err(e) => {
-            eprintln!("mt-trafmon: cannot import {}: {e}", args.ini.display());
-            return ExitCode::FAILURE;
+            return fail(
+                &format_args!("cannot import {}: {e}", args.ini.display()),
+                1,
+            );
         }
     };
     for note in &import.notes {
@@ -167,8 +169,7 @@ fn import_ini(args: &ImportIni) -> ExitCode {
     let text = match import.toml() {
         Ok(text) => text,
         Err(e) => {
-            eprintln!("mt-trafmon: cannot write the config: {e}");
-            return ExitCode::FAILURE;
+            return fail(&format_args!("cannot write the config: {e}"), 1);
         }
     };
     let Some(output) = &args.output else {
@@ -176,20 +177,16 @@ fn import_ini(args: &ImportIni) -> ExitCode {
         return ExitCode::SUCCESS;
     };
     if output.exists() && !args.force {
-        eprintln!(
-            "mt-trafmon: {} exists; give --force to replace it",
-            output.display()
+        return fail(
+            &format_args!("{} exists; give --force to replace it", output.display()),
+            1,
         );
-        return ExitCode::FAILURE;
     }
     match config::save(output, &text) {
         Ok(()) => {
             eprintln!("wrote {}", output.display());
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("mt-trafmon: cannot write {}: {e}", output.display());
-            ExitCode::FAILURE
-        }
+        Err(e) => fail(&format_args!("cannot write {}: {e}", output.display()), 1),
     }
 }

@@ -31,9 +31,14 @@ struct Answer {
 }
 
 impl Answer {
+    /// The body as JSON, which must be byte for byte what serde_json
+    /// writes for it: keys sorted, its number formats (as these answers
+    /// always were).
     fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: {} {}", self.head, self.body))
+        let value: Value = serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {} {}", self.head, self.body));
+        assert_eq!(value.to_string(), self.body, "{}", self.head);
+        value
     }
 
     fn header(&self, name: &str) -> Option<&str> {

@@ -1,14 +1,112 @@
 //! The settings page's request bodies read as JSON ([`parse`], RFC 8259)
-//! into `serde_json::Value`: a small reader, because `serde_json`'s own
-//! deserializer (with its float parser, `memchr` and CPU feature
-//! detection) would cost the binary ~16 KB, and these bodies are a few
-//! form fields. Nesting is limited to [`MAX_DEPTH`] (the reader recurses);
-//! a key given twice keeps its last value, as `serde_json` does.
+//! into a [`Value`]: a small reader and value type, because `serde_json`'s
+//! own deserializer (with its float parser, `memchr` and CPU feature
+//! detection) would cost the binary ~16 KB, and its `Value` (a `BTreeMap`
+//! per object) a few KB more, and these bodies are a few form fields.
+//! Nesting is limited to [`MAX_DEPTH`] (the reader recurses); a key given
+//! twice keeps its last value, as `serde_json` does. Numbers are read as
+//! `serde_json` reads them: whole ones as `u64`, or `i64` when negative,
+//! when they fit, others as a finite `f64`.
 
-use serde_json::{Map, Value};
+use std::ops::Index;
 
 /// The deepest nesting of arrays and objects read (a form is 6 deep).
 pub const MAX_DEPTH: usize = 32;
+
+/// A JSON value, with the accessors of `serde_json::Value` that the
+/// settings routes use.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A whole number from 0 to `u64::MAX`.
+    Unsigned(u64),
+    /// A negative whole number from `i64::MIN`.
+    Negative(i64),
+    /// Any other number.
+    Float(f64),
+    /// A string.
+    String(String),
+    /// An array.
+    Array(Vec<Value>),
+    /// An object's keys and values in the order given (a key may repeat:
+    /// the last one counts).
+    Object(Vec<(String, Value)>),
+}
+
+impl Value {
+    /// The value of `key` in an object.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Object(pairs) => pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// A string's text.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// A whole number from 0 as `u64`.
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self {
+            Value::Unsigned(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Any number as `f64`.
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Value::Unsigned(n) => Some(n as f64),
+            Value::Negative(n) => Some(n as f64),
+            Value::Float(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// A flag.
+    pub fn as_bool(&self) -> Option<bool> {
+        match *self {
+            Value::Bool(flag) => Some(flag),
+            _ => None,
+        }
+    }
+
+    /// An array's values.
+    pub fn as_array(&self) -> Option<&Vec<Value>> {
+        match self {
+            Value::Array(list) => Some(list),
+            _ => None,
+        }
+    }
+
+    /// Whether it is `null`.
+    pub fn is_null(&self) -> bool {
+        *self == Value::Null
+    }
+
+    /// Whether it is an object.
+    pub fn is_object(&self) -> bool {
+        matches!(self, Value::Object(_))
+    }
+}
+
+/// `value["key"]`: the key's value, `null` when there is none (as in
+/// `serde_json`).
+impl Index<&str> for Value {
+    type Output = Value;
+
+    fn index(&self, key: &str) -> &Value {
+        self.get(key).unwrap_or(&Value::Null)
+    }
+}
 
 /// The JSON value of `text`, or what is wrong at which byte.
 pub fn parse(text: &[u8]) -> Result<Value, String> {
@@ -57,7 +155,7 @@ impl Reader<'_> {
         match self.peek() {
             Some(b'{') => {
                 self.at += 1;
-                let mut map = Map::new();
+                let mut map = Vec::new();
                 if !self.eat(b'}') {
                     loop {
                         self.space();
@@ -68,7 +166,7 @@ impl Reader<'_> {
                         if !self.eat(b':') {
                             return Err(self.error("expected ':'"));
                         }
-                        map.insert(key, self.value(depth + 1)?);
+                        map.push((key, self.value(depth + 1)?));
                         if self.eat(b'}') {
                             break;
                         }
@@ -150,16 +248,16 @@ impl Reader<'_> {
         let text = std::str::from_utf8(&self.text[start..self.at]).unwrap_or_default();
         if whole {
             if let Ok(n) = text.parse::<u64>() {
-                return Ok(n.into());
+                return Ok(Value::Unsigned(n));
             }
             // "-0" is -0.0, as serde_json reads it.
             match text.parse::<i64>() {
-                Ok(n) if n < 0 => return Ok(n.into()),
+                Ok(n) if n < 0 => return Ok(Value::Negative(n)),
                 _ => {}
             }
         }
         match text.parse::<f64>() {
-            Ok(n) if n.is_finite() => Ok(n.into()),
+            Ok(n) if n.is_finite() => Ok(Value::Float(n)),
             _ => Err(self.error("number out of range")),
         }
     }
@@ -236,6 +334,26 @@ impl Reader<'_> {
 mod tests {
     use super::*;
 
+    /// The same value as `serde_json` has it (a repeated key: the last).
+    fn serde(value: Value) -> serde_json::Value {
+        match value {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(flag) => flag.into(),
+            Value::Unsigned(n) => n.into(),
+            Value::Negative(n) => n.into(),
+            Value::Float(n) => n.into(),
+            Value::String(text) => text.into(),
+            Value::Array(list) => list.into_iter().map(serde).collect(),
+            Value::Object(pairs) => {
+                let mut map = serde_json::Map::new();
+                for (key, value) in pairs {
+                    map.insert(key, serde(value));
+                }
+                map.into()
+            }
+        }
+    }
+
     /// Agrees with `serde_json` on what is JSON and what it means.
     #[test]
     fn reads_what_serde_json_reads() {
@@ -259,8 +377,8 @@ mod tests {
             "[1,[2,[3,[]]]]",
         ];
         for text in valid {
-            let expected: Value = serde_json::from_str(text).unwrap();
-            assert_eq!(parse(text.as_bytes()), Ok(expected), "{text}");
+            let expected: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(parse(text.as_bytes()).map(serde), Ok(expected), "{text}");
         }
         let invalid = [
             "",
@@ -291,7 +409,10 @@ mod tests {
             "[1 2]",
         ];
         for text in invalid {
-            assert!(serde_json::from_str::<Value>(text).is_err(), "{text:?}");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(text).is_err(),
+                "{text:?}"
+            );
             assert!(parse(text.as_bytes()).is_err(), "{text:?}");
         }
         assert!(parse(b"\"\xff\"").is_err(), "not UTF-8");

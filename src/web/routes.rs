@@ -16,7 +16,6 @@ use std::sync::PoisonError;
 use std::time::Instant;
 
 use serde::Serialize;
-use serde_json::json;
 
 use super::{Served, State, acl, assets, metrics, setup};
 use crate::graph::{self, View};
@@ -105,10 +104,6 @@ impl Reply {
         }
     }
 
-    pub(super) fn json(status: u16, value: &impl Serialize) -> Reply {
-        Reply::json_bytes(status, serde_json::to_vec(value).unwrap_or_default())
-    }
-
     /// A JSON answer written already.
     pub(super) fn json_bytes(status: u16, body: Vec<u8>) -> Reply {
         Reply {
@@ -121,8 +116,112 @@ impl Reply {
     }
 
     pub(super) fn error(status: u16, message: impl Into<String>) -> Reply {
-        Reply::json(status, &json!({ "error": message.into() }))
+        let message = message.into();
+        Reply::json_bytes(status, object(&[("error", Value::Text(&message))]))
     }
+}
+
+/// One value of an answer. JSON objects and CSV lines are written from
+/// the same `(name, value)` fields by [`fields`], so the answers
+/// need no serializer of their own per shape.
+#[derive(Clone, Copy)]
+pub(super) enum Value<'a> {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// A string: escaped in JSON, as it is in CSV (ours hold no comma,
+    /// quote or line break: times and numbers).
+    Text(&'a str),
+    /// JSON written already (an object, an array or `null`).
+    Json(&'a [u8]),
+}
+
+pub(super) const NULL: Value = Value::Json(b"null");
+
+/// `Some` as an integer, `None` as `null`.
+pub(super) fn int_or_null(value: Option<i64>) -> Value<'static> {
+    value.map_or(NULL, Value::Int)
+}
+
+/// One JSON value through serde_json (its escaping and number formats).
+fn json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
+    let _ = serde_json::to_writer(out, value);
+}
+
+/// Appends `fields` to `out`: a JSON object, or with `csv` a CSV line of
+/// the values alone.
+pub(super) fn fields(out: &mut Vec<u8>, fields: &[(&str, Value)], csv: bool) {
+    if !csv {
+        out.push(b'{');
+    }
+    for (i, &(name, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if !csv {
+            json(out, name);
+            out.push(b':');
+        }
+        write_value(out, value, csv);
+    }
+    out.push(if csv { b'\n' } else { b'}' });
+}
+
+/// Appends one value in JSON, or with `csv` as a CSV field.
+fn write_value(out: &mut Vec<u8>, value: Value, csv: bool) {
+    match value {
+        Value::Int(v) => json(out, &v),
+        Value::Float(v) => json(out, &v),
+        Value::Bool(v) => json(out, &v),
+        Value::Text(v) if csv => out.extend_from_slice(v.as_bytes()),
+        Value::Text(v) => json(out, v),
+        Value::Json(v) => out.extend_from_slice(v),
+    }
+}
+
+/// Appends the object of `fields` to the JSON array begun in `out` (empty:
+/// not begun); [`end_array`] closes it.
+pub(super) fn push_object(out: &mut Vec<u8>, fields: &[(&str, Value)]) {
+    out.push(if out.is_empty() { b'[' } else { b',' });
+    self::fields(out, fields, false);
+}
+
+/// Closes the array of [`push_object`] (`[]` if nothing was pushed).
+pub(super) fn end_array(out: &mut Vec<u8>) {
+    if out.is_empty() {
+        out.push(b'[');
+    }
+    out.push(b']');
+}
+
+/// `values` as a JSON array.
+pub(super) fn array(values: &[Value]) -> Vec<u8> {
+    let mut out = vec![b'['];
+    for (i, &value) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_value(&mut out, value, false);
+    }
+    out.push(b']');
+    out
+}
+
+/// `Some` as text, `None` as `null`.
+pub(super) fn text_or_null(value: Option<&str>) -> Value<'_> {
+    value.map_or(NULL, Value::Text)
+}
+
+/// `Some` as a number, `None` as `null`.
+fn float_or_null(value: Option<f64>) -> Value<'static> {
+    value.map_or(NULL, Value::Float)
+}
+
+/// `fields` as a JSON object of its own.
+pub(super) fn object(fields: &[(&str, Value)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    self::fields(&mut out, fields, false);
+    out
 }
 
 /// Answers one request.
@@ -461,35 +560,38 @@ fn file_status(state: &State, served: &Served, now: f64) -> Status {
 
 fn interfaces(state: &State) -> Reply {
     let now = state.clock.now().wall;
-    let list: Vec<_> = state
-        .interfaces
-        .iter()
-        .map(|served| {
-            let status = status(state, served, now);
-            json!({
-                "id": served.id,
-                "router": served.router,
-                "name": served.name,
-                "label": served.label,
-                "rrd": served.rrd.to_string_lossy(),
-                "state": status.state,
-                "connected": status.connected,
-                "error": status.error,
-                "file": status.file,
-                "last_sample": status.sample.map(|s| s.at),
-            })
-        })
-        .collect();
-    Reply::json(
+    let mut list = Vec::new();
+    // Keys in sorted order, as the answers have always had them.
+    for served in &state.interfaces {
+        let status = status(state, served, now);
+        let rrd = served.rrd.to_string_lossy();
+        push_object(
+            &mut list,
+            &[
+                ("connected", status.connected.map_or(NULL, Value::Bool)),
+                ("error", text_or_null(status.error.as_deref())),
+                ("file", text_or_null(status.file)),
+                ("id", Value::Text(&served.id)),
+                ("label", Value::Text(&served.label)),
+                ("last_sample", float_or_null(status.sample.map(|s| s.at))),
+                ("name", Value::Text(&served.name)),
+                ("router", Value::Text(&served.router)),
+                ("rrd", Value::Text(&rrd)),
+                ("state", Value::Text(status.state)),
+            ],
+        );
+    }
+    end_array(&mut list);
+    Reply::json_bytes(
         200,
-        &json!({
-            "title": state.title,
-            "theme": state.theme.name(),
-            "settings": state.setup.is_some(),
-            "version": env!("CARGO_PKG_VERSION"),
-            "now": now,
-            "interfaces": list,
-        }),
+        object(&[
+            ("interfaces", Value::Json(&list)),
+            ("now", Value::Float(now)),
+            ("settings", Value::Bool(state.setup.is_some())),
+            ("theme", Value::Text(state.theme.name())),
+            ("title", Value::Text(&state.title)),
+            ("version", Value::Text(env!("CARGO_PKG_VERSION"))),
+        ]),
     )
 }
 
@@ -500,24 +602,31 @@ fn finite(value: f64) -> Option<f64> {
 
 fn live(state: &State) -> Reply {
     let now = state.clock.now().wall;
-    let list: Vec<_> = state
-        .interfaces
-        .iter()
-        .map(|served| {
-            let status = status(state, served, now);
-            let sample = status.sample;
-            json!({
-                "id": served.id,
-                "rx": sample.and_then(|s| finite(s.rx_bps)),
-                "tx": sample.and_then(|s| finite(s.tx_bps)),
-                "ts": sample.map(|s| s.at),
-                "state": status.state,
-                "error": status.error,
-                "file": status.file,
-            })
-        })
-        .collect();
-    Reply::json(200, &json!({ "now": now, "interfaces": list }))
+    let mut list = Vec::new();
+    for served in &state.interfaces {
+        let status = status(state, served, now);
+        let sample = status.sample;
+        push_object(
+            &mut list,
+            &[
+                ("error", text_or_null(status.error.as_deref())),
+                ("file", text_or_null(status.file)),
+                ("id", Value::Text(&served.id)),
+                ("rx", float_or_null(sample.and_then(|s| finite(s.rx_bps)))),
+                ("state", Value::Text(status.state)),
+                ("ts", float_or_null(sample.map(|s| s.at))),
+                ("tx", float_or_null(sample.and_then(|s| finite(s.tx_bps)))),
+            ],
+        );
+    }
+    end_array(&mut list);
+    Reply::json_bytes(
+        200,
+        object(&[
+            ("interfaces", Value::Json(&list)),
+            ("now", Value::Float(now)),
+        ]),
+    )
 }
 
 /// `/live` in the original's shape, for the first interface.
@@ -527,27 +636,17 @@ fn original_live(state: &State) -> Reply {
         .interfaces
         .first()
         .and_then(|served| status(state, served, now).sample);
-    /// The original's field order.
-    #[derive(Serialize)]
-    struct Live {
-        rx: i64,
-        tx: i64,
-        ts: Option<f64>,
-    }
-    let whole = |v: f64| rounded(Some(v)).unwrap_or(0);
+    // The original's field order.
+    let whole = |v: f64| Value::Int(rounded(Some(v)).unwrap_or(0));
     let body = match sample {
-        Some(s) => Live {
-            rx: whole(s.rx_bps),
-            tx: whole(s.tx_bps),
-            ts: Some(s.at),
-        },
-        None => Live {
-            rx: 0,
-            tx: 0,
-            ts: None,
-        },
+        Some(s) => [
+            ("rx", whole(s.rx_bps)),
+            ("tx", whole(s.tx_bps)),
+            ("ts", Value::Float(s.at)),
+        ],
+        None => [("rx", Value::Int(0)), ("tx", Value::Int(0)), ("ts", NULL)],
     };
-    Reply::json(200, &body)
+    Reply::json_bytes(200, object(&body))
 }
 
 fn healthz(state: &State) -> Reply {
@@ -620,53 +719,18 @@ fn rounded(value: Option<f64>) -> Option<i64> {
     value.filter(|v| v.is_finite()).map(|v| v.round() as i64)
 }
 
-#[derive(Serialize)]
-struct SeriesJson<'a> {
-    iface: &'a str,
-    start: i64,
-    end: i64,
-    step: u64,
-    resolution: Option<u64>,
-    peak_resolution: Option<u64>,
-    peak_exact: bool,
-    last_update: i64,
-    exact_from: Option<i64>,
-    now: f64,
-    summary: Summary,
-    t0: i64,
-    rx: Column<'a>,
-    tx: Column<'a>,
-    known: Vec<i64>,
-    rx_peak: Option<Column<'a>>,
-    tx_peak: Option<Column<'a>>,
-}
-
-/// One column of a series in whole bit/s, serialized straight from the
-/// points rather than collected first (up to 10,000 values a column).
-struct Column<'a> {
-    points: &'a [&'a query::Point],
-    value: fn(&query::Point) -> Option<f64>,
-}
-
-impl Serialize for Column<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.points.iter().map(|p| rounded((self.value)(p))))
+/// One column of a series: a JSON array of `value` of each point,
+/// written straight from the points (up to 10,000 values).
+fn column(points: &[&query::Point], value: fn(&query::Point) -> Value<'static>) -> Vec<u8> {
+    let mut out = vec![b'['];
+    for (i, p) in points.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_value(&mut out, value(p), false);
     }
-}
-
-#[derive(Serialize)]
-struct Summary {
-    rx_avg: Option<f64>,
-    tx_avg: Option<f64>,
-    rx_peak: Option<f64>,
-    tx_peak: Option<f64>,
-    peak_exact: bool,
-    rx_bytes: f64,
-    tx_bytes: f64,
-    known: f64,
-    known_seconds: i64,
-    seconds: i64,
-    exact: bool,
+    out.push(b']');
+    out
 }
 
 /// The 503 for an interface whose file does not exist (yet), saying why.
@@ -724,19 +788,22 @@ fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
     });
     let series = result.map_err(query_error)?;
     let window = &series.summary;
-    let summary = Summary {
-        rx_avg: window.rx_avg,
-        tx_avg: window.tx_avg,
-        rx_peak: window.rx_peak,
-        tx_peak: window.tx_peak,
-        peak_exact: window.peak_exact,
-        rx_bytes: window.rx_bytes,
-        tx_bytes: window.tx_bytes,
-        known: window.known,
-        known_seconds: window.rx_known.min(window.tx_known),
-        seconds: end - start,
-        exact: window.exact,
-    };
+    let summary = object(&[
+        ("rx_avg", float_or_null(window.rx_avg)),
+        ("tx_avg", float_or_null(window.tx_avg)),
+        ("rx_peak", float_or_null(window.rx_peak)),
+        ("tx_peak", float_or_null(window.tx_peak)),
+        ("peak_exact", Value::Bool(window.peak_exact)),
+        ("rx_bytes", Value::Float(window.rx_bytes)),
+        ("tx_bytes", Value::Float(window.tx_bytes)),
+        ("known", Value::Float(window.known)),
+        (
+            "known_seconds",
+            Value::Int(window.rx_known.min(window.tx_known)),
+        ),
+        ("seconds", Value::Int(end - start)),
+        ("exact", Value::Bool(window.exact)),
+    ]);
     let shown: Vec<&query::Point> = series
         .points
         .iter()
@@ -745,31 +812,51 @@ fn series(state: &State, params: &Params) -> Result<Reply, Reply> {
     if csv {
         return Ok(totals::series_csv(state, served, series.step, &shown));
     }
-    let peaks = series.step > 1;
-    let column = |value| Column {
-        points: &shown,
-        value,
+    // Steps and resolutions are seconds: far below i64::MAX.
+    let seconds = |s: Option<u64>| int_or_null(s.map(|s| s as i64));
+    // Rates in whole bit/s, `null` where unknown.
+    let peaks = (series.step > 1).then(|| {
+        (
+            column(&shown, |p| int_or_null(rounded(p.rx_peak))),
+            column(&shown, |p| int_or_null(rounded(p.tx_peak))),
+        )
+    });
+    let (rx_peak, tx_peak) = match &peaks {
+        Some((rx, tx)) => (Value::Json(rx), Value::Json(tx)),
+        None => (NULL, NULL),
     };
-    let body = SeriesJson {
-        iface: &served.id,
-        start: series.start,
-        end: series.end,
-        step: series.step,
-        resolution: series.resolution,
-        peak_resolution: series.peak_resolution,
-        peak_exact: series.peak_exact,
-        last_update: series.last_update,
-        exact_from: series.exact_from,
-        now: state.clock.now().wall,
-        summary,
-        t0: shown.first().map_or(series.end, |p| p.time),
-        rx: column(|p| p.rx),
-        tx: column(|p| p.tx),
-        known: shown.iter().map(|p| p.rx_known.min(p.tx_known)).collect(),
-        rx_peak: peaks.then(|| column(|p| p.rx_peak)),
-        tx_peak: peaks.then(|| column(|p| p.tx_peak)),
-    };
-    Ok(Reply::json(200, &body))
+    let body = object(&[
+        ("iface", Value::Text(&served.id)),
+        ("start", Value::Int(series.start)),
+        ("end", Value::Int(series.end)),
+        ("step", seconds(Some(series.step))),
+        ("resolution", seconds(series.resolution)),
+        ("peak_resolution", seconds(series.peak_resolution)),
+        ("peak_exact", Value::Bool(series.peak_exact)),
+        ("last_update", Value::Int(series.last_update)),
+        ("exact_from", int_or_null(series.exact_from)),
+        ("now", Value::Float(state.clock.now().wall)),
+        ("summary", Value::Json(&summary)),
+        (
+            "t0",
+            Value::Int(shown.first().map_or(series.end, |p| p.time)),
+        ),
+        (
+            "rx",
+            Value::Json(&column(&shown, |p| int_or_null(rounded(p.rx)))),
+        ),
+        (
+            "tx",
+            Value::Json(&column(&shown, |p| int_or_null(rounded(p.tx)))),
+        ),
+        (
+            "known",
+            Value::Json(&column(&shown, |p| Value::Int(p.rx_known.min(p.tx_known)))),
+        ),
+        ("rx_peak", rx_peak),
+        ("tx_peak", tx_peak),
+    ]);
+    Ok(Reply::json_bytes(200, body))
 }
 
 fn rrdtool(state: &State, params: &Params) -> Result<Reply, Reply> {
@@ -787,7 +874,10 @@ fn rrdtool(state: &State, params: &Params) -> Result<Reply, Reply> {
     };
     let step = graph::effective_step(&view, &archives);
     let command = graph::rrdtool_command(&view, &served.rrd.to_string_lossy(), &state.title, step);
-    Ok(Reply::json(200, &json!({ "command": command })))
+    Ok(Reply::json_bytes(
+        200,
+        object(&[("command", Value::Text(&command))]),
+    ))
 }
 
 mod totals;

@@ -422,7 +422,10 @@ fn answer(mut request: tiny_http::Request, shared: &Shared) {
 
 /// Sends `reply` with the security headers. A body made for the request
 /// (a series answer is ~400 KB) is handed to the connection's thread as it
-/// is, not copied, and sent with its length, never chunked.
+/// is, not copied, and sent with its length, never chunked (unless the
+/// client asks for chunks with `TE`). A compiled-in file (at most 16 KB
+/// gzipped) is copied and sent the same way: one way of sending in the
+/// binary.
 fn respond(request: tiny_http::Request, reply: routes::Reply) {
     let routes::Reply {
         status,
@@ -445,27 +448,23 @@ fn respond(request: tiny_http::Request, reply: routes::Reply) {
             })
             .collect();
     let peer = peer(&request);
-    let sent = match body {
+    let bytes = match body {
         Body::Owned(mut bytes) => {
             // Held until written: no spare capacity (up to as much again).
             bytes.shrink_to_fit();
-            let length = bytes.len();
-            let response = tiny_http::Response::new(
-                status.into(),
-                headers,
-                io::Cursor::new(bytes),
-                Some(length),
-                None,
-            );
-            request.respond_data(response)
+            bytes
         }
-        Body::Static(bytes) => {
-            let response =
-                tiny_http::Response::new(status.into(), headers, bytes, Some(bytes.len()), None)
-                    .with_chunked_threshold(usize::MAX);
-            request.respond(response)
-        }
+        Body::Static(bytes) => bytes.to_vec(),
     };
+    let length = bytes.len();
+    let response = tiny_http::Response::new(
+        status.into(),
+        headers,
+        io::Cursor::new(bytes),
+        Some(length),
+        None,
+    );
+    let sent = request.respond_data(response);
     if let Err(e) = sent {
         log::debug!("web: answering {peer:?}: {e}");
     }

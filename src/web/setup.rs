@@ -28,10 +28,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
 use super::State;
-use super::routes::{Reply, Req};
+use super::json::Value;
+use super::routes::{
+    NULL, Reply, Req, Value as Field, array, end_array, object, push_object, text_or_null,
+};
 use crate::auth::{self, Sessions, Throttle};
 use crate::config::{
     self, Document, InterfaceSection, RouterSection, Source, StorageSection, Theme, WebSection,
@@ -245,21 +246,24 @@ fn session_cookie(cookie: Option<&str>) -> Option<&str> {
 }
 
 fn state_reply(page: &Page, logged_in: bool) -> Reply {
+    // Keys in sorted order, as these answers have always had them.
     let mut body = vec![
-        ("settings", true.into()),
-        ("password_set", page.admin.is_some().into()),
-        ("logged_in", logged_in.into()),
-        ("web_only", page.setup.web_only.into()),
-        ("applied_version", page.applied_version.as_str().into()),
-        ("applied_at", (page.applied_at.floor() as i64).into()),
+        ("applied_at", Field::Int(page.applied_at.floor() as i64)),
+        ("applied_version", Field::Text(&page.applied_version)),
     ];
     if page.admin.is_none() {
         body.push((
             "how",
-            "no admin password is set, so nothing can be changed here: set one on the server with `sudo mt-trafmon passwd` (or in the setup wizard, `sudo mt-trafmon -s`)".into(),
+            Field::Text("no admin password is set, so nothing can be changed here: set one on the server with `sudo mt-trafmon passwd` (or in the setup wizard, `sudo mt-trafmon -s`)"),
         ));
     }
-    Reply::json(200, &object(body))
+    body.extend([
+        ("logged_in", Field::Bool(logged_in)),
+        ("password_set", Field::Bool(page.admin.is_some())),
+        ("settings", Field::Bool(true)),
+        ("web_only", Field::Bool(page.setup.web_only)),
+    ]);
+    Reply::json_bytes(200, object(&body))
 }
 
 fn login(page: &Page, body: &[u8], client: IpAddr, now: Instant) -> Reply {
@@ -286,14 +290,13 @@ fn login(page: &Page, body: &[u8], client: IpAddr, now: Instant) -> Reply {
     };
     if let Some(wait) = throttle().wait(client, now) {
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        let mut reply = Reply::json(
+        let error = format!("too many attempts; try again in {seconds} s");
+        let mut reply = Reply::json_bytes(
             429,
-            &object(vec![
-                (
-                    "error",
-                    format!("too many attempts; try again in {seconds} s").into(),
-                ),
-                ("retry_after", seconds.into()),
+            object(&[
+                ("error", Field::Text(&error)),
+                // At most the throttle's longest wait.
+                ("retry_after", Field::Int(seconds as i64)),
             ]),
         );
         reply.headers.push(("Retry-After", seconds.to_string()));
@@ -326,18 +329,7 @@ fn login(page: &Page, body: &[u8], client: IpAddr, now: Instant) -> Reply {
 
 /// `{"ok": true}`.
 fn ok() -> Reply {
-    Reply::json(200, &object(vec![("ok", true.into())]))
-}
-
-/// A JSON object of `pairs` (its keys come out sorted, as
-/// `serde_json`'s map keeps them).
-fn object(pairs: Vec<(&str, Value)>) -> Value {
-    // Inserted one by one: collecting would sort (2 KB more code).
-    let mut map = serde_json::Map::new();
-    for (key, value) in pairs {
-        map.insert(key.into(), value);
-    }
-    Value::Object(map)
+    Reply::json_bytes(200, object(&[("ok", Field::Bool(true))]))
 }
 
 /// A request body as JSON, or the 400 saying it is not.
@@ -361,14 +353,9 @@ fn current(path: &Path) -> Result<(Vec<u8>, Document), Reply> {
     Ok((bytes, document))
 }
 
-/// A path as JSON text (config paths come from TOML text: UTF-8).
-fn path_value(path: Option<&Path>) -> Value {
-    path.map(Path::to_string_lossy).into()
-}
-
-/// A list of names as JSON.
-fn names(names: impl Iterator<Item = &'static str>) -> Value {
-    names.map(Value::from).collect()
+/// A list of texts as a JSON array.
+fn texts<'a>(list: impl Iterator<Item = &'a str>) -> Vec<u8> {
+    array(&list.map(Field::Text).collect::<Vec<_>>())
 }
 
 fn config_reply(page: &Page) -> Reply {
@@ -376,83 +363,96 @@ fn config_reply(page: &Page) -> Reply {
         Ok(current) => current,
         Err(reply) => return reply,
     };
-    let routers: Vec<Value> = document
-        .router
-        .into_iter()
-        .map(|r| {
-            let password_set =
-                r.password.as_deref().is_some_and(|p| !p.is_empty()) || r.password_file.is_some();
-            let interfaces: Vec<Value> = r
-                .interface
-                .into_iter()
-                .map(|i| {
-                    object(vec![
-                        ("name", i.name.into()),
-                        ("label", i.label.into()),
-                        ("rrd", path_value(i.rrd.as_deref())),
-                    ])
-                })
-                .collect();
-            object(vec![
-                ("name", r.name.into()),
-                ("host", r.host.into()),
-                ("port", r.port.into()),
-                ("user", r.user.into()),
-                ("password_set", password_set.into()),
-                ("source", r.source.map(Source::name).into()),
-                ("timeout", r.timeout.into()),
-                ("interfaces", interfaces.into()),
-            ])
-        })
-        .collect();
-    let web = document.web;
-    let storage = document.storage;
-    let reply = object(vec![
-        ("version", page.setup.version(&bytes).into()),
-        ("web_only", page.setup.web_only.into()),
+    // Keys in sorted order, as these answers have always had them. Config
+    // paths come from TOML text: UTF-8.
+    let mut routers = Vec::new();
+    for r in &document.router {
+        let password_set =
+            r.password.as_deref().is_some_and(|p| !p.is_empty()) || r.password_file.is_some();
+        let mut interfaces = Vec::new();
+        for i in &r.interface {
+            let rrd = i.rrd.as_deref().map(Path::to_string_lossy);
+            push_object(
+                &mut interfaces,
+                &[
+                    ("label", text_or_null(i.label.as_deref())),
+                    ("name", Field::Text(&i.name)),
+                    ("rrd", text_or_null(rrd.as_deref())),
+                ],
+            );
+        }
+        end_array(&mut interfaces);
+        push_object(
+            &mut routers,
+            &[
+                ("host", Field::Text(&r.host)),
+                ("interfaces", Field::Json(&interfaces)),
+                ("name", text_or_null(r.name.as_deref())),
+                ("password_set", Field::Bool(password_set)),
+                ("port", r.port.map_or(NULL, |p| Field::Int(p.into()))),
+                ("source", text_or_null(r.source.map(Source::name))),
+                ("timeout", r.timeout.map_or(NULL, Field::Float)),
+                ("user", Field::Text(&r.user)),
+            ],
+        );
+    }
+    end_array(&mut routers);
+    let web = &document.web;
+    let storage = &document.storage;
+    let data_dir = storage.data_dir.as_deref().map(Path::to_string_lossy);
+    let storage = object(&[
+        ("data_dir", text_or_null(data_dir.as_deref())),
+        ("profile", text_or_null(storage.profile.map(Profile::name))),
+    ]);
+    let allow = web
+        .allow
+        .as_ref()
+        .map(|a| texts(a.iter().map(String::as_str)));
+    let listen = web.listen.map(|a| a.to_string());
+    let web = object(&[
+        ("allow", allow.as_deref().map_or(NULL, Field::Json)),
+        ("enabled", web.enabled.map_or(NULL, Field::Bool)),
         (
-            "profiles",
-            names(Profile::ALL.into_iter().map(Profile::name)),
+            "hostnames",
+            Field::Json(&texts(web.hostnames.iter().map(String::as_str))),
         ),
+        ("listen", text_or_null(listen.as_deref())),
+        ("port", web.port.map_or(NULL, |p| Field::Int(p.into()))),
+        ("settings", web.settings.map_or(NULL, Field::Bool)),
+        ("theme", text_or_null(web.theme.map(Theme::name))),
+        ("timezone", text_or_null(web.timezone.as_deref())),
+        ("title", text_or_null(web.title.as_deref())),
         (
-            "storage",
-            object(vec![
-                ("data_dir", path_value(storage.data_dir.as_deref())),
-                ("profile", storage.profile.map(Profile::name).into()),
-            ]),
-        ),
-        ("routers", routers.into()),
-        (
-            "web",
-            object(vec![
-                ("enabled", web.enabled.into()),
-                ("listen", web.listen.map(|a| a.to_string()).into()),
-                ("port", web.port.into()),
-                ("title", web.title.into()),
-                ("theme", web.theme.map(Theme::name).into()),
-                ("allow", web.allow.into()),
-                ("trusted_proxies", web.trusted_proxies.into()),
-                ("hostnames", web.hostnames.into()),
-                ("settings", web.settings.into()),
-                ("timezone", web.timezone.into()),
-            ]),
-        ),
-        (
-            "defaults",
-            object(vec![
-                ("port", DEFAULT_PORT.into()),
-                ("timeout", config::DEFAULT_TIMEOUT.into()),
-                ("source", Source::Counters.name().into()),
-                ("web_port", config::DEFAULT_WEB_PORT.into()),
-                ("listen", config::DEFAULT_LISTEN.to_string().into()),
-                ("title", config::DEFAULT_TITLE.into()),
-                ("theme", Theme::Dark.name().into()),
-                ("data_dir", config::DEFAULT_DATA_DIR.into()),
-                ("profile", Profile::Original.name().into()),
-            ]),
+            "trusted_proxies",
+            Field::Json(&texts(web.trusted_proxies.iter().map(String::as_str))),
         ),
     ]);
-    Reply::json(200, &reply)
+    let listen = config::DEFAULT_LISTEN.to_string();
+    let defaults = object(&[
+        ("data_dir", Field::Text(config::DEFAULT_DATA_DIR)),
+        ("listen", Field::Text(&listen)),
+        ("port", Field::Int(DEFAULT_PORT.into())),
+        ("profile", Field::Text(Profile::Original.name())),
+        ("source", Field::Text(Source::Counters.name())),
+        ("theme", Field::Text(Theme::Dark.name())),
+        ("timeout", Field::Float(config::DEFAULT_TIMEOUT)),
+        ("title", Field::Text(config::DEFAULT_TITLE)),
+        ("web_port", Field::Int(config::DEFAULT_WEB_PORT.into())),
+    ]);
+    let version = page.setup.version(&bytes);
+    let reply = object(&[
+        ("defaults", Field::Json(&defaults)),
+        (
+            "profiles",
+            Field::Json(&texts(Profile::ALL.into_iter().map(Profile::name))),
+        ),
+        ("routers", Field::Json(&routers)),
+        ("storage", Field::Json(&storage)),
+        ("version", Field::Text(&version)),
+        ("web", Field::Json(&web)),
+        ("web_only", Field::Bool(page.setup.web_only)),
+    ]);
+    Reply::json_bytes(200, reply)
 }
 
 /// The stored password of router `index` of the file, if the daemon could
@@ -479,8 +479,8 @@ fn test(page: &Page, body: &[u8]) -> Reply {
     let user = form.get(&body, "", "user", text, TEXT).unwrap_or_default();
     let typed = form.get(&body, "", "password", text, TEXT);
     let timeout = form.get(&body, "", "timeout", Value::as_f64, NUMBER);
-    if let Some(error) = form.errors.into_iter().next() {
-        return Reply::json(400, &error);
+    if let Some(error) = form.errors.first() {
+        return Reply::json_bytes(400, object(&error.fields()));
     }
     let port = port.unwrap_or(DEFAULT_PORT);
     let host = host.trim();
@@ -488,9 +488,12 @@ fn test(page: &Page, body: &[u8]) -> Reply {
         return Reply::error(400, "give the router's host and a port from 1 to 65535");
     }
     let retype = || {
-        Reply::json(
+        Reply::json_bytes(
             400,
-            &object(vec![("error", RETYPE.into()), ("field", "password".into())]),
+            object(&[
+                ("error", Field::Text(RETYPE)),
+                ("field", Field::Text("password")),
+            ]),
         )
     };
     let password = match (typed, index) {
@@ -519,26 +522,31 @@ fn test(page: &Page, body: &[u8]) -> Reply {
     let result = wizard::list_interfaces(login);
     testing.store(false, Ordering::SeqCst);
     let answer = match result {
-        Ok(list) => {
-            let list: Vec<Value> = list
-                .into_iter()
-                .map(|i| {
-                    object(vec![
-                        ("name", i.name.into()),
-                        ("type", i.kind.into()),
-                        ("running", i.running.into()),
-                        ("disabled", i.disabled.into()),
-                    ])
-                })
-                .collect();
-            vec![("ok", true.into()), ("interfaces", list.into())]
+        Ok(found) => {
+            let mut list = Vec::new();
+            for i in &found {
+                push_object(
+                    &mut list,
+                    &[
+                        ("disabled", Field::Bool(i.disabled)),
+                        ("name", Field::Text(&i.name)),
+                        ("running", Field::Bool(i.running)),
+                        ("type", Field::Text(&i.kind)),
+                    ],
+                );
+            }
+            end_array(&mut list);
+            object(&[
+                ("interfaces", Field::Json(&list)),
+                ("ok", Field::Bool(true)),
+            ])
         }
-        Err(e) => vec![
-            ("ok", false.into()),
-            ("error", wizard::explain(&e, login).into()),
-        ],
+        Err(e) => {
+            let error = wizard::explain(&e, login);
+            object(&[("error", Field::Text(&error)), ("ok", Field::Bool(false))])
+        }
     };
-    Reply::json(200, &object(answer))
+    Reply::json_bytes(200, answer)
 }
 
 /// What the form's readers say of a value of the wrong type.
@@ -576,11 +584,44 @@ fn given(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
 }
 
+/// The value of `key` in `object`, `None` when it is absent or null.
+#[inline(never)]
+fn field<'v>(object: &'v Value, key: &str) -> Option<&'v Value> {
+    object.get(key).filter(|v| !v.is_null())
+}
+
 /// Reads the fields of a request body, collecting an error (field path
 /// and words) for each value of the wrong type.
 #[derive(Default)]
 struct Form {
-    errors: Vec<Value>,
+    errors: Vec<Refusal>,
+}
+
+/// A refused field: its path in the form (`None`: no one field) and why.
+#[derive(Debug, PartialEq)]
+struct Refusal {
+    field: Option<String>,
+    error: String,
+}
+
+impl Refusal {
+    /// `{"error": …, "field": …}`'s fields.
+    fn fields(&self) -> [(&str, Field<'_>); 2] {
+        [
+            ("error", Field::Text(&self.error)),
+            ("field", text_or_null(self.field.as_deref())),
+        ]
+    }
+}
+
+/// The 422 of refused fields: `{"errors": […]}`.
+fn refused(errors: &[Refusal]) -> Reply {
+    let mut list = Vec::new();
+    for refusal in errors {
+        push_object(&mut list, &refusal.fields());
+    }
+    end_array(&mut list);
+    Reply::json_bytes(422, object(&[("errors", Field::Json(&list))]))
 }
 
 impl Form {
@@ -595,19 +636,25 @@ impl Form {
         read: fn(&Value) -> Option<T>,
         want: &str,
     ) -> Option<T> {
-        let value = object.get(key).filter(|v| !v.is_null())?;
-        let got = read(value);
+        let got = read(field(object, key)?);
         if got.is_none() {
-            self.refuse(format!("{at}{key}"), want);
+            self.refuse_at(at, key, want);
         }
         got
     }
 
+    /// [`Form::refuse`] of the field `<at><key>`.
+    // Not inlined, nor is `field`: `get` has a copy per type read.
+    #[inline(never)]
+    fn refuse_at(&mut self, at: &str, key: &str, want: &str) {
+        self.refuse(format!("{at}{key}"), want);
+    }
+
     fn refuse(&mut self, field: String, error: &str) {
-        self.errors.push(object(vec![
-            ("field", field.into()),
-            ("error", error.into()),
-        ]));
+        self.errors.push(Refusal {
+            field: Some(field),
+            error: error.to_string(),
+        });
     }
 
     /// A list of objects at `key` (absent or null: none).
@@ -810,7 +857,7 @@ fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
         }
     }
     if !read.errors.is_empty() {
-        return Reply::json(422, &object(vec![("errors", read.errors.into())]));
+        return refused(&read.errors);
     }
     let text = match config::render(&document) {
         Ok(text) => text,
@@ -819,7 +866,7 @@ fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
     let new = match config::parse(&text, path) {
         Ok(config) => config,
         Err(e) => {
-            return Reply::json(422, &object(vec![("errors", vec![refusal(&e)].into())]));
+            return refused(&[refusal(&e)]);
         }
     };
     // The file may have changed while this request was checked.
@@ -854,12 +901,13 @@ fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
         };
         format!("http://{name}:{}/setup", new.web.port)
     });
-    Reply::json(
+    let version = page.setup.version(text.as_bytes());
+    Reply::json_bytes(
         200,
-        &object(vec![
-            ("ok", true.into()),
-            ("version", page.setup.version(text.as_bytes()).into()),
-            ("redirect", redirect.into()),
+        object(&[
+            ("ok", Field::Bool(true)),
+            ("redirect", text_or_null(redirect.as_deref())),
+            ("version", Field::Text(&version)),
         ]),
     )
 }
@@ -868,7 +916,7 @@ fn save(page: &Page, req: &Req, client: IpAddr) -> Reply {
 /// becomes `routers.0.interfaces.2.name`; a problem of no one field (two
 /// interfaces writing one file, no router) has a `null` field and names
 /// what in its words.
-fn refusal(error: &config::Error) -> Value {
+fn refusal(error: &config::Error) -> Refusal {
     let (field, error) = match error {
         config::Error::Invalid { key, message, .. }
             if key.starts_with("router[") || key.starts_with("web.") =>
@@ -877,20 +925,17 @@ fn refusal(error: &config::Error) -> Value {
                 .replace("router[", "routers.")
                 .replace("interface[", "interfaces.");
             field.retain(|c| c != ']');
-            (field.into(), message.as_str().into())
+            (Some(field), message.clone())
         }
-        config::Error::Invalid { key, message, .. } => {
-            (Value::Null, format!("{key}: {message}").into())
-        }
-        other => (Value::Null, other.to_string().into()),
+        config::Error::Invalid { key, message, .. } => (None, format!("{key}: {message}")),
+        other => (None, other.to_string()),
     };
-    object(vec![("field", field), ("error", error)])
+    Refusal { field, error }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn the_origin_must_name_the_host() {
@@ -969,9 +1014,10 @@ mod tests {
             key: "router[1].interface[2].name".into(),
             message: "is empty".into(),
         };
+        let refused = refusal(&error);
         assert_eq!(
-            refusal(&error),
-            json!({"field": "routers.1.interfaces.2.name", "error": "is empty"})
+            object(&refused.fields()),
+            br#"{"error":"is empty","field":"routers.1.interfaces.2.name"}"#
         );
         let error = config::Error::Invalid {
             path: "x".into(),
@@ -979,8 +1025,8 @@ mod tests {
             message: "/a.rrd is also the file of gw/ether2".into(),
         };
         assert_eq!(
-            refusal(&error),
-            json!({"field": null, "error": "gw/ether1 rrd: /a.rrd is also the file of gw/ether2"})
+            object(&refusal(&error).fields()),
+            br#"{"error":"gw/ether1 rrd: /a.rrd is also the file of gw/ether2","field":null}"#
         );
     }
 }

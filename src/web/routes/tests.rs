@@ -406,6 +406,18 @@ fn interfaces_live_and_the_originals_live() {
     let live = json_of(&get(&setup.state, "/api/live"));
     assert_eq!(live["interfaces"][1]["state"], "error");
     assert_eq!(live["interfaces"][1]["error"], "router: connection refused");
+    // Byte for byte what serde_json writes for these values (keys sorted,
+    // its number formats), as these answers always were.
+    for url in [
+        "/api/interfaces",
+        "/api/live",
+        "/api/rrdtool",
+        "/api/series?start=x",
+    ] {
+        let reply = get(&setup.state, url);
+        let canonical = serde_json::to_vec(&json_of(&reply)).unwrap();
+        assert_eq!(reply.body.bytes(), canonical, "{url}");
+    }
 }
 
 #[test]

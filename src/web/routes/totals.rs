@@ -6,9 +6,10 @@
 
 use std::sync::PoisonError;
 
-use serde::Serialize;
-
-use super::{Body, Params, Reply, no_file, query_error};
+use super::{
+    Body, NULL, Params, Reply, Value, end_array, fields, int_or_null, no_file, object, push_object,
+    query_error,
+};
 use crate::config::{Billing, Direction};
 use crate::query::{self, Total};
 use crate::tz::{self, Date, Zone};
@@ -42,66 +43,6 @@ fn csv(name: &str, text: Vec<u8>) -> Reply {
         )],
         cache: "no-store",
     }
-}
-
-/// One value of an answer. JSON objects and CSV lines are written from
-/// the same `(name, value)` fields by [`fields`], so the accounting
-/// answers need no serializer of their own per shape.
-#[derive(Clone, Copy)]
-enum Value<'a> {
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-    /// A string: escaped in JSON, as it is in CSV (ours hold no comma,
-    /// quote or line break: times and numbers).
-    Text(&'a str),
-    /// JSON written already (an object, an array or `null`).
-    Json(&'a [u8]),
-}
-
-const NULL: Value = Value::Json(b"null");
-
-/// `Some` as an integer, `None` as `null`.
-fn int_or_null(value: Option<i64>) -> Value<'static> {
-    value.map_or(NULL, Value::Int)
-}
-
-/// One JSON value through serde_json (its escaping and number formats).
-fn json(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
-    let _ = serde_json::to_writer(out, value);
-}
-
-/// Appends `fields` to `out`: a JSON object, or with `csv` a CSV line of
-/// the values alone.
-fn fields(out: &mut Vec<u8>, fields: &[(&str, Value)], csv: bool) {
-    if !csv {
-        out.push(b'{');
-    }
-    for (i, &(name, value)) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        if !csv {
-            json(out, name);
-            out.push(b':');
-        }
-        match value {
-            Value::Int(v) => json(out, &v),
-            Value::Float(v) => json(out, &v),
-            Value::Bool(v) => json(out, &v),
-            Value::Text(v) if csv => out.extend_from_slice(v.as_bytes()),
-            Value::Text(v) => json(out, v),
-            Value::Json(v) => out.extend_from_slice(v),
-        }
-    }
-    out.push(if csv { b'\n' } else { b'}' });
-}
-
-/// `fields` as a JSON object of its own.
-fn object(fields: &[(&str, Value)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    self::fields(&mut out, fields, false);
-    out
 }
 
 /// An interface id as part of a file name.
@@ -322,11 +263,7 @@ pub(super) fn totals(state: &State, params: &Params) -> Result<Reply, Reply> {
         );
         return Ok(csv(&name, out));
     }
-    out.push(b'[');
-    for (i, r) in rows.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+    for r in &rows {
         let local = zone.iso(r.start);
         let [rx, tx, known, seconds] = r.sums();
         let row = [
@@ -342,9 +279,9 @@ pub(super) fn totals(state: &State, params: &Params) -> Result<Reply, Reply> {
             seconds,
             ("exact", Value::Bool(r.exact)),
         ];
-        fields(&mut out, &row, false);
+        push_object(&mut out, &row);
     }
-    out.push(b']');
+    end_array(&mut out);
     let total = Row {
         rx_bytes: rows.iter().map(|r| r.rx_bytes).sum(),
         tx_bytes: rows.iter().map(|r| r.tx_bytes).sum(),

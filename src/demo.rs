@@ -216,7 +216,7 @@ pub fn si_bits(bps: f64) -> String {
         value /= 1000.0;
         prefix = next;
     }
-    format!("{value:.1} {prefix}bit/s")
+    format!("{} {prefix}bit/s", crate::text::fixed(value, 1))
 }
 
 /// `hh:mm:ss` of a Unix time, in UTC.

@@ -967,7 +967,7 @@ pub fn explain(error: &client::Error, login: Login<'_>) -> String {
         }
         E::Timeout { after, .. } => format!(
             "connected to {host} port {port}, but the router did not answer within {} s: is this the API port, and is the router overloaded?",
-            after.as_secs_f64()
+            crate::text::shortest(after.as_secs_f64())
         ),
         E::TlsMismatch { .. } => format!(
             "port {port} of {host} answers with TLS: that is the api-ssl service; give the plain API port (8728) and enable the api service"

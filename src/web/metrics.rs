@@ -183,9 +183,9 @@ fn sample(out: &mut String, family: &Family, labels: &[(&str, &str)], value: f64
     if !labels.is_empty() {
         out.push('}');
     }
-    // Rust writes the shortest decimal that reads back as the same number,
-    // never with an exponent: a form the format accepts.
-    let _ = writeln!(out, " {value}");
+    // The shortest decimal that reads back as the same number, never with
+    // an exponent: a form the format accepts.
+    let _ = writeln!(out, " {}", crate::text::shortest(value));
 }
 
 /// A label value with backslash, double quote and line feed escaped.

@@ -664,9 +664,9 @@ fn healthz(state: &State) -> Reply {
             Some(s) => {
                 let _ = writeln!(
                     problems,
-                    "{}: no sample for {:.0} s{why}",
+                    "{}: no sample for {} s{why}",
                     served.id,
-                    now - s.at
+                    crate::text::fixed(now - s.at, 0)
                 );
             }
             None => {

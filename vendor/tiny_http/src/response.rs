@@ -1,5 +1,4 @@
 use crate::common::{HTTPVersion, Header, StatusCode};
-use httpdate::HttpDate;
 use std::sync::mpsc::Receiver;
 
 use std::io::Result as IoResult;
@@ -8,7 +7,7 @@ use std::io::{self, Cursor, Read, Write};
 use std::fs::File;
 
 use std::str::FromStr;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Object representing an HTTP response whose purpose is to be given to a `Request`.
 ///
@@ -70,9 +69,45 @@ impl FromStr for TransferEncoding {
 }
 
 /// Builds a Date: header with the current date.
+///
+/// mt-trafmon patch: written by [`http_date`] instead of `httpdate`, whose
+/// conversion panics for a clock before 1970 (here: 1970) or after 9999.
 fn build_date_header() -> Header {
-    let d = HttpDate::from(SystemTime::now());
-    Header::from_bytes(&b"Date"[..], &d.to_string().into_bytes()[..]).unwrap()
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Header::from_bytes(&b"Date"[..], http_date(secs).as_bytes()).unwrap()
+}
+
+/// mt-trafmon patch: `secs` since 1970 as an HTTP date (IMF-fixdate, RFC
+/// 9110 5.6.7), `Wed, 04 May 1983 11:17:00 GMT`; the proleptic Gregorian
+/// calendar from the day count as in Howard Hinnant's `civil_from_days`.
+fn http_date(secs: u64) -> String {
+    const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (days, second) = (secs / 86_400, secs % 86_400);
+    // Days since 0000-03-01, in 400-year eras of 146,097 days.
+    let z = days + 719_468;
+    let (era, day_of_era) = (z / 146_097, z % 146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = (month_from_march + 2) % 12;
+    let year = era * 400 + year_of_era + u64::from(month < 2);
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        WEEKDAYS[((days + 4) % 7) as usize],
+        day,
+        MONTHS[month as usize],
+        year,
+        second / 3600,
+        second / 60 % 60,
+        second % 60
+    )
 }
 
 fn write_message_header<W>(
@@ -637,6 +672,34 @@ mod tests {
         assert!(response
             .into_head_and_body(&[te], &HTTPVersion(1, 1))
             .is_err());
+    }
+
+    /// mt-trafmon patch: the Date header's text (the expected ones from
+    /// GNU date: `LC_ALL=C date -u -d @SECS '+%a, %d %b %Y %H:%M:%S GMT'`),
+    /// leap days of years divisible by 4, 100 (none) and 400 among them.
+    #[test]
+    fn http_dates() {
+        for (secs, text) in [
+            (0, "Thu, 01 Jan 1970 00:00:00 GMT"),
+            (420_895_020, "Wed, 04 May 1983 11:17:00 GMT"),
+            (68_169_600, "Tue, 29 Feb 1972 00:00:00 GMT"),
+            (68_256_000, "Wed, 01 Mar 1972 00:00:00 GMT"),
+            (951_782_400, "Tue, 29 Feb 2000 00:00:00 GMT"),
+            (951_868_800, "Wed, 01 Mar 2000 00:00:00 GMT"),
+            (1_709_208_000, "Thu, 29 Feb 2024 12:00:00 GMT"),
+            (1_764_115_200, "Wed, 26 Nov 2025 00:00:00 GMT"),
+            (4_102_444_799, "Thu, 31 Dec 2099 23:59:59 GMT"),
+            (4_107_456_000, "Sun, 28 Feb 2100 00:00:00 GMT"),
+            (4_107_542_400, "Mon, 01 Mar 2100 00:00:00 GMT"),
+            (13_569_379_199, "Thu, 30 Dec 2399 23:59:59 GMT"),
+            (13_574_563_200, "Tue, 29 Feb 2400 00:00:00 GMT"),
+            (253_402_300_799, "Fri, 31 Dec 9999 23:59:59 GMT"),
+        ] {
+            assert_eq!(http_date(secs), text);
+        }
+        // Past 9999 (a clock set wrong): a longer year, no panic.
+        assert_eq!(http_date(253_402_300_800), "Sat, 01 Jan 10000 00:00:00 GMT");
+        assert!(http_date(u64::MAX).ends_with(" GMT"));
     }
 
     /// mt-trafmon patch: the `TE` header's best encoding is picked without

@@ -24,7 +24,6 @@ pub mod routes;
 pub mod server;
 pub mod setup;
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -68,7 +67,9 @@ pub struct State {
     /// The time zone of totals and billing cycles, and why it is UTC when
     /// the configured or the machine's zone could not be read.
     pub zone: (tz::Zone, Option<String>),
-    denied: Mutex<HashMap<IpAddr, Instant>>,
+    /// The clients whose denial was logged last, and when (a list: at
+    /// most [`DENIED_REMEMBERED`], searched only when one is denied).
+    denied: Mutex<Vec<(IpAddr, Instant)>>,
 }
 
 /// The resolved addresses of the allow-lists' host names.
@@ -153,7 +154,7 @@ impl State {
             clock,
             setup: None,
             zone: load_zone(config.web.timezone.as_deref()),
-            denied: Mutex::new(HashMap::new()),
+            denied: Mutex::new(Vec::new()),
         }
     }
 
@@ -176,18 +177,21 @@ impl State {
     /// remembered.
     fn log_denial(&self, client: IpAddr, now: Instant) -> bool {
         let mut denied = self.denied.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(last) = denied.get(&client) {
-            if now.duration_since(*last) < DENIED_LOG_EVERY {
+        let recent = |last: &Instant| now.duration_since(*last) < DENIED_LOG_EVERY;
+        if let Some((_, last)) = denied.iter_mut().find(|(c, _)| *c == client) {
+            if recent(last) {
                 return false;
             }
+            *last = now;
+            return true;
         }
         if denied.len() >= DENIED_REMEMBERED {
-            denied.retain(|_, last| now.duration_since(*last) < DENIED_LOG_EVERY);
+            denied.retain(|(_, last)| recent(last));
             if denied.len() >= DENIED_REMEMBERED {
                 return false;
             }
         }
-        denied.insert(client, now);
+        denied.push((client, now));
         true
     }
 }

@@ -732,3 +732,25 @@ fn series_are_heavy_and_the_rest_light() {
     assert_eq!(busy.headers, [("Retry-After", "1".to_string())]);
     assert!(String::from_utf8_lossy(busy.body.bytes()).contains("\"error\""));
 }
+
+#[test]
+fn denials_are_logged_once_a_minute_per_client_for_at_most_1024_clients() {
+    let setup = setup("");
+    let state = &setup.state;
+    let start = std::time::Instant::now();
+    let at = |seconds| start + std::time::Duration::from_secs(seconds);
+    let first: IpAddr = "10.0.0.1".parse().unwrap();
+    assert!(state.log_denial(first, at(0)));
+    assert!(!state.log_denial(first, at(59)));
+    assert!(state.log_denial(first, at(60)));
+    for i in 1..1024_u32 {
+        let client = std::net::Ipv4Addr::from(0x0b00_0000 + i).into();
+        assert!(state.log_denial(client, at(60)), "{client}");
+    }
+    let late = "12.0.0.1".parse().unwrap();
+    assert!(!state.log_denial(late, at(61)), "1024 remembered");
+    assert!(!state.log_denial(first, at(61)), "still remembered");
+    assert!(state.log_denial(late, at(120)), "the others forgotten");
+    assert!(!state.log_denial(late, at(121)));
+    assert!(state.log_denial(first, at(121)));
+}

@@ -92,7 +92,11 @@ fn main() -> ExitCode {
             Err(stop) => fail(&stop, 1),
         };
     }
-    logger::init(args.quiet);
+    logger::init(if args.quiet {
+        log::LevelFilter::Warn
+    } else {
+        log::LevelFilter::Info
+    });
     let mut parts = Parts {
         collect: !args.web_only,
         serve: !args.collect_only,

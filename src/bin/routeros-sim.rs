@@ -54,7 +54,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    mt_trafmon::logger::init(log::LevelFilter::Warn);
     let args: Args = argh::from_env();
     if args.extra_interfaces > MAX_EXTRA_INTERFACES {
         eprintln!("routeros-sim: --extra-interfaces is at most {MAX_EXTRA_INTERFACES}");

@@ -8,7 +8,7 @@ const { describe, it, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { HISTORY, ARTIFACTS, startStack, newPage, until, waitLoads, plot, pixels, topmost, column, contrast, parseColor,
+const { HISTORY, ARTIFACTS, startStack, untilLive, newPage, until, waitLoads, plot, pixels, topmost, column, contrast, parseColor,
   over, closePages } = require('./harness');
 
 const BG_DARK = [26, 29, 38];
@@ -113,10 +113,7 @@ describe('drawing', () => {
   let S;
   before(async () => {
     S = await startStack();
-    await until('live samples', async () => {
-      const j = await S.api('/api/live');
-      return j.interfaces.every((f) => f.ts !== null && j.now - f.ts < 3);
-    }, 30000, 250);
+    await untilLive(S);
   });
   afterEach(() => closePages(S));
   after(async () => {

@@ -105,6 +105,14 @@ function prefill(file) {
   }
 }
 
+/** Waits until the daemon of stack `S` shows a live sample, under 3 s old, for every interface. */
+async function untilLive(S) {
+  await until('live samples on every interface', async () => {
+    const j = await S.api('/api/live');
+    return j.interfaces.every((f) => f.ts !== null && j.now - f.ts < 3);
+  }, 30000, 250);
+}
+
 /**
  * The whole stack: simulator, daemon (web server on a free loopback port), Chromium. `web`: more lines for the config's
  * [web] section (setup.test.js: the admin password); `wan`: more config lines for the first interface (sim/ether1,
@@ -343,5 +351,5 @@ async function closePages(stack) {
   await Promise.all(contexts.map((ctx) => ctx.close().catch(() => {})));
 }
 
-module.exports = { closePages, GAP, HISTORY, ARTIFACTS, freePort, startStack, newPage, until, waitLoads, loads, plot, pixels, topmost, column,
+module.exports = { closePages, GAP, HISTORY, ARTIFACTS, freePort, startStack, untilLive, newPage, until, waitLoads, loads, plot, pixels, topmost, column,
   luminance, contrast, parseColor, over };

@@ -6,7 +6,7 @@
 const { describe, it, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { HISTORY, ARTIFACTS, startStack, newPage, until, waitLoads, plot, closePages } = require('./harness');
+const { HISTORY, ARTIFACTS, startStack, untilLive, newPage, until, waitLoads, plot, closePages } = require('./harness');
 
 const shot = (page, name) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 const sp = (page) => new URL(page.url()).searchParams;
@@ -23,10 +23,7 @@ describe('layout and overview', () => {
   let S;
   before(async () => {
     S = await startStack();
-    await until('live samples', async () => {
-      const j = await S.api('/api/live');
-      return j.interfaces.every((f) => f.ts !== null && j.now - f.ts < 3);
-    }, 30000, 250);
+    await untilLive(S);
   });
   afterEach(() => closePages(S));
   after(async () => {

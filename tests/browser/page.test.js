@@ -7,7 +7,7 @@ const { describe, it, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { GAP, ARTIFACTS, startStack, newPage, until, waitLoads, loads, plot, pixels, topmost, closePages } = require('./harness');
+const { GAP, ARTIFACTS, startStack, untilLive, newPage, until, waitLoads, loads, plot, pixels, topmost, closePages } = require('./harness');
 
 // Colours of docs/original.md section 3 as the canvas shows them on the dark plot background #1a1d26.
 const BG_DARK = [26, 29, 38];
@@ -46,10 +46,7 @@ describe('mt-trafmon page', () => {
     S = await startStack();
     ifaces = (await S.api('/api/interfaces')).interfaces;
     // The first interface has a day of pre-filled history; wait until the daemon writes live samples after it.
-    await until('live samples on both interfaces', async () => {
-      const j = await S.api('/api/live');
-      return j.interfaces.every((f) => f.ts !== null && j.now - f.ts < 3);
-    }, 30000, 250);
+    await untilLive(S);
   });
   afterEach(() => closePages(S));
   after(async () => {
@@ -275,6 +272,8 @@ describe('mt-trafmon page', () => {
     const other = await newPage(S);
     await other.goto(link);
     await waitLoads(other);
+    // The interface list arrives on its own request, maybe after the series: the selector is filled then.
+    await other.waitForFunction(() => document.getElementById('iface').options.length > 0);
     assert.deepEqual(await ctl(other), want);
     assert.equal(want.iface, ifaces[1].id);
     const p = await plot(other);

@@ -9,7 +9,7 @@
 const { describe, it, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { ARTIFACTS, startStack, newPage, until, waitLoads, plot, contrast, parseColor, over, closePages } = require('./harness');
+const { ARTIFACTS, startStack, untilLive, newPage, until, waitLoads, plot, contrast, parseColor, over, closePages } = require('./harness');
 
 const WAN = 'sim/ether1';
 const Q = `iface=${encodeURIComponent(WAN)}`;
@@ -113,10 +113,7 @@ describe('totals page', () => {
   let S;
   before(async () => {
     S = await startStack({ wan: 'billing_day = 28\nquota = "2 TB"\nquota_direction = "both"' });
-    await until('live samples', async () => {
-      const j = await S.api('/api/live');
-      return j.interfaces.every((f) => f.ts !== null && j.now - f.ts < 3);
-    }, 30000, 250);
+    await untilLive(S);
   });
   afterEach(() => closePages(S));
   after(async () => {

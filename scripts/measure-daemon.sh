@@ -20,9 +20,12 @@
 #     be written to storage, counted when pages are dirtied).
 # Beside them, over the same window, examples/idle_floor.rs shows the floor
 # under the idle cost on this machine: a thread that only sleeps to each
-# whole second ("floor sleep"), and one that also reads one interface's
-# counters from the same simulator with mt-trafmon's client ("floor ask":
-# one request and its reply, no tracker, no RRD file, no web server).
+# whole second ("floor sleep"); one that also sends the same simulator one
+# interface's counters request, as bytes encoded once, and reads its reply
+# without decoding it ("floor trip": the wakeup and the loopback round
+# trip, whatever the client); and one that does it with mt-trafmon's
+# client ("floor ask": one request and its reply, no tracker, no RRD
+# file, no web server).
 # The window starts once the web servers' learners have finished their
 # first pass over the files. Nothing polls the daemons during the window.
 #   scripts/measure-daemon.sh [SECONDS] [PROFILE] [COUNTS]
@@ -104,6 +107,8 @@ done
 declare -A floors
 target/release/examples/idle_floor sleep &
 floors[sleep]=$!
+target/release/examples/idle_floor trip "$port" reader secret ether1 &
+floors[trip]=$!
 target/release/examples/idle_floor ask "$port" reader secret ether1 &
 floors[ask]=$!
 pids+=("${floors[@]}")
@@ -159,11 +164,11 @@ for n in $counts; do
     ticks0[$n]=$(ticks "$pid")
     written0[$n]=$(written "$pid")
 done
-for floor in sleep ask; do threads "${floors[$floor]}" > "$work/start.floor-$floor"; done
+for floor in sleep trip ask; do threads "${floors[$floor]}" > "$work/start.floor-$floor"; done
 t0=$(now)
 sleep "$seconds"
 t1=$(now)
-for floor in sleep ask; do threads "${floors[$floor]}" > "$work/end.floor-$floor"; done
+for floor in sleep trip ask; do threads "${floors[$floor]}" > "$work/end.floor-$floor"; done
 dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 for n in $counts; do
     pid=${daemon[$n]}
@@ -183,6 +188,6 @@ for n in $counts; do
 done
 echo
 echo "== the floor on this machine, same window"
-for floor in sleep ask; do
+for floor in sleep trip ask; do
     table "$work/start.floor-$floor" "$work/end.floor-$floor" "$dt" | sed "s/idle_floor/floor $floor/"
 done

@@ -67,6 +67,10 @@ impl Files {
 
     fn lock(&self, path: &Path) -> Arc<RwLock<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+        // A known path (each write of the collector's) copies nothing.
+        if let Some(lock) = locks.get(path) {
+            return lock.clone();
+        }
         locks.entry(path.to_path_buf()).or_default().clone()
     }
 }

@@ -795,12 +795,17 @@ pub fn fetch(
 /// shortest digits that give back the same `f64`; `None`, NaN and infinities
 /// become `U` (unknown).
 pub fn update_line(at: f64, rx: Option<f64>, tx: Option<f64>) -> String {
-    let value = |v: Option<f64>| match v {
-        Some(v) if v.is_finite() => crate::text::shortest(v),
-        _ => "U".to_string(),
-    };
-    let at = crate::text::fixed(at, 6);
-    format!("{at}:{}:{}", value(rx), value(tx))
+    // The collector writes one a second: one allocation, no formatter.
+    let mut line = String::with_capacity(64);
+    crate::text::push_fixed(&mut line, at, 6);
+    for value in [rx, tx] {
+        line.push(':');
+        match value {
+            Some(v) if v.is_finite() => crate::text::push_shortest(&mut line, v),
+            _ => line.push('U'),
+        }
+    }
+    line
 }
 
 /// A value of one `rrd_info_t` entry.

@@ -56,8 +56,29 @@ fn needs_escape(c: char) -> bool {
 /// the even digit; a `-` for every negative value, `-0` and those that
 /// round to zero too; `NaN`, `inf` and `-inf` as they are.
 pub fn fixed(value: f64, decimals: usize) -> String {
+    let mut out = String::new();
+    push_fixed(&mut out, value, decimals);
+    out
+}
+
+/// [`fixed`] written at the end of `out`. Whole numbers below 2^53 (the
+/// collector's per-second update lines are stamped with them) take no
+/// allocation.
+pub fn push_fixed(out: &mut String, value: f64, decimals: usize) {
     if let Some(word) = non_finite(value) {
-        return word.to_string();
+        out.push_str(word);
+        return;
+    }
+    if value.is_sign_negative() {
+        out.push('-');
+    }
+    if value.fract() == 0.0 && value.abs() < EXACT_INTEGERS {
+        push_integer(out, value.abs() as u64);
+        if decimals > 0 {
+            out.push('.');
+            out.extend(std::iter::repeat_n('0', decimals));
+        }
+        return;
     }
     // |value| = mantissa · 2^exponent, which is mantissa · 5^k / 10^k for
     // k = -exponent: exactly `digits` with `places` of them decimals.
@@ -107,14 +128,10 @@ pub fn fixed(value: f64, decimals: usize) -> String {
         }
     }
     let (whole, part) = kept.split_at(kept.len() - decimals);
-    let sign = if value.is_sign_negative() { "-" } else { "" };
-    let (whole, part) = (
-        String::from_utf8_lossy(whole),
-        String::from_utf8_lossy(part),
-    );
-    match decimals {
-        0 => format!("{sign}{whole}"),
-        _ => format!("{sign}{whole}.{part}"),
+    out.push_str(&String::from_utf8_lossy(whole));
+    if decimals > 0 {
+        out.push('.');
+        out.push_str(&String::from_utf8_lossy(part));
     }
 }
 
@@ -127,37 +144,82 @@ pub fn fixed(value: f64, decimals: usize) -> String {
 /// 2⁻²⁵ or 1052730259603333.25) gets the even last digit where std rounds
 /// up (`…333.2`, std `…333.3`); both read back as the same `f64`.
 pub fn shortest(value: f64) -> String {
+    let mut out = String::new();
+    push_shortest(&mut out, value);
+    out
+}
+
+/// [`shortest`] written at the end of `out`, without an allocation of
+/// its own.
+pub fn push_shortest(out: &mut String, value: f64) {
     if let Some(word) = non_finite(value) {
-        return word.to_string();
+        out.push_str(word);
+        return;
+    }
+    if value.is_sign_negative() {
+        out.push('-');
     }
     let mut buffer = zmij::Buffer::new();
     // zmij writes `1234.5`, `0.001234`, `12340000000.0` or `1.234e-7`,
     // `1.234e+33`, `5e-324`: digits and the exponent of ten they are
-    // scaled by.
+    // scaled by, in at most `ZMIJ_LEN` bytes.
     let text = buffer.format_finite(value.abs());
     let (number, exponent) = text.split_once('e').unwrap_or((text, "0"));
     let exponent: i64 = exponent.parse().unwrap_or(0);
     let (whole, part) = number.split_once('.').unwrap_or((number, ""));
-    let digits = format!("{whole}{part}");
+    let mut joined = [0u8; ZMIJ_LEN];
+    let count = whole.len() + part.len();
+    joined[..whole.len()].copy_from_slice(whole.as_bytes());
+    joined[whole.len()..count].copy_from_slice(part.as_bytes());
+    let digits = &joined[..count];
     // The point's place counted from the first significant digit.
-    let leading = digits.len() - digits.trim_start_matches('0').len();
+    let leading = digits.iter().take_while(|&&d| d == b'0').count();
     let point = whole.len() as i64 + exponent - leading as i64;
-    let digits = digits.trim_matches('0');
-    let sign = if value.is_sign_negative() { "-" } else { "" };
+    let digits = &digits[leading..];
+    let end = digits.len() - digits.iter().rev().take_while(|&&d| d == b'0').count();
+    // ASCII digits: always UTF-8.
+    let digits = std::str::from_utf8(&digits[..end]).unwrap_or_default();
     let places = digits.len() as i64;
+    let zeros = |out: &mut String, count: i64| {
+        out.extend(std::iter::repeat_n('0', count.unsigned_abs() as usize));
+    };
     if digits.is_empty() {
-        format!("{sign}0")
+        out.push('0');
     } else if point <= 0 {
-        format!(
-            "{sign}0.{}{digits}",
-            "0".repeat(point.unsigned_abs() as usize)
-        )
+        out.push_str("0.");
+        zeros(out, point);
+        out.push_str(digits);
     } else if point >= places {
-        format!("{sign}{digits}{}", "0".repeat((point - places) as usize))
+        out.push_str(digits);
+        zeros(out, point - places);
     } else {
         let (whole, part) = digits.split_at(point as usize);
-        format!("{sign}{whole}.{part}")
+        out.push_str(whole);
+        out.push('.');
+        out.push_str(part);
     }
+}
+
+/// The longest text zmij writes for a float (its buffer's size).
+const ZMIJ_LEN: usize = 24;
+
+/// Whole numbers up to this are exact in an `f64` and fit a `u64`.
+const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
+
+/// `value`'s decimal digits at the end of `out`.
+fn push_integer(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    // ASCII digits: always UTF-8.
+    out.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
 }
 
 /// How std writes a float that is not a number of digits.
@@ -262,7 +324,10 @@ mod tests {
             1_764_115_200.123_456,
             1_764_115_200.999_999_4,
             1_764_115_200.999_999_6,
+            1_764_115_200.0,
+            -1_764_115_200.0,
             u64::MAX as f64,
+            ((1u64 << 53) - 1) as f64,
             (1u64 << 53) as f64,
             ((1u64 << 53) + 2) as f64,
             1e15,

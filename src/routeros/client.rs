@@ -358,6 +358,11 @@ pub struct Client {
     recent: Vec<u8>,
     /// The read timeout set on the socket now.
     read_timeout: Duration,
+    /// The bytes of the last command sent (kept for the next one's).
+    out: Vec<u8>,
+    /// The last counters request, and the interfaces it asks for: the
+    /// collector asks the same one every second.
+    counters_request: Option<(Vec<String>, Command)>,
 }
 
 const RECENT_BYTES: usize = 32;
@@ -410,6 +415,8 @@ impl Client {
             first_bytes: Vec::new(),
             recent: Vec::new(),
             read_timeout: options.io_timeout,
+            out: Vec::new(),
+            counters_request: None,
         })
     }
 
@@ -445,14 +452,15 @@ impl Client {
     /// [`MAX_ROWS`] rows. One or more `!trap`s make it fail, after the
     /// `!done` has been read so the session stays usable.
     pub fn run(&mut self, command: Command) -> Result<Response, Error> {
-        self.run_bounded(command, MAX_ROWS)
+        self.run_bounded(&command, MAX_ROWS)
     }
 
     /// [`Client::run`] with at most `max_rows` rows (and [`MAX_TRAPS`]
     /// traps, [`MAX_REPLY_BYTES`] of rows, [`MAX_SKIPPED`] sentences of
     /// other commands); more is a protocol error.
-    fn run_bounded(&mut self, command: Command, max_rows: usize) -> Result<Response, Error> {
-        let name = escape_bytes(&command.path);
+    fn run_bounded(&mut self, command: &Command, max_rows: usize) -> Result<Response, Error> {
+        let path = String::from_utf8_lossy(&command.path);
+        let name = escape(&path);
         let tag = self.send(command)?;
         let deadline = self.deadline();
         let mut response = Response::default();
@@ -531,15 +539,16 @@ impl Client {
         if names.is_empty() {
             return Ok(Vec::new());
         }
-        let mut command =
-            Command::new("/interface/print").attr(".proplist", ".id,name,rx-byte,tx-byte");
-        for name in names {
-            command = command.query(format!("name={name}"));
-        }
-        if names.len() > 1 {
-            command = command.query(format!("#{}", "|".repeat(names.len() - 1)));
-        }
-        let response = self.run_bounded(command, names.len() + ROW_SLACK)?;
+        let command = match self.counters_request.take() {
+            Some((asked, command)) if asked == names => (asked, command),
+            _ => (
+                names.iter().map(|name| name.to_string()).collect(),
+                counters_command(names),
+            ),
+        };
+        let response = self.run_bounded(&command.1, names.len() + ROW_SLACK);
+        self.counters_request = Some(command);
+        let response = response?;
         let mut counters = Vec::with_capacity(names.len());
         for name in names {
             let Some(row) = response
@@ -566,7 +575,7 @@ impl Client {
         let command = Command::new("/interface/monitor-traffic")
             .attr("interface", names.join(","))
             .attr("once", "");
-        let response = match self.run_bounded(command, names.len() + ROW_SLACK) {
+        let response = match self.run_bounded(&command, names.len() + ROW_SLACK) {
             Err(Error::Trap { .. }) => return Err(self.unknown_interface(names)),
             other => other?,
         };
@@ -597,7 +606,7 @@ impl Client {
         let command = Command::new("/interface/monitor-traffic")
             .attr("interface", names.join(","))
             .attr("interval", format!("{}ms", interval.as_millis().max(1)));
-        let tag = self.send(command)?;
+        let tag = self.send(&command)?;
         Ok(Monitor {
             client: self,
             tag,
@@ -611,7 +620,7 @@ impl Client {
     pub fn resource(&mut self) -> Result<Resource, Error> {
         let command =
             Command::new("/system/resource/print").attr(".proplist", "uptime,version,board-name");
-        let response = self.run_bounded(command, ROW_SLACK)?;
+        let response = self.run_bounded(&command, ROW_SLACK)?;
         let Some(row) = response.rows.first() else {
             return Err(self.protocol("/system/resource/print returned no row".to_string()));
         };
@@ -642,12 +651,17 @@ impl Client {
     }
 
     /// Tags and sends a command; returns its tag.
-    fn send(&mut self, command: Command) -> Result<Vec<u8>, Error> {
+    /// Sends `command` with the session's next tag (whatever its own), and
+    /// returns that tag.
+    fn send(&mut self, command: &Command) -> Result<Vec<u8>, Error> {
         let tag = self.next_tag.to_string().into_bytes();
         self.next_tag += 1;
-        let bytes = command.tag(&tag).to_sentence().to_bytes();
-        self.write(&bytes)?;
-        Ok(tag)
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        command.encode_tagged(&tag, &mut out);
+        let sent = self.write(&out);
+        self.out = out;
+        sent.map(|()| tag)
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), Error> {
@@ -852,6 +866,20 @@ impl Client {
     }
 }
 
+/// The request for the counters of `names`: one `?name=` query each,
+/// or-ed together.
+fn counters_command(names: &[&str]) -> Command {
+    let mut command =
+        Command::new("/interface/print").attr(".proplist", ".id,name,rx-byte,tx-byte");
+    for name in names {
+        command = command.query(format!("name={name}"));
+    }
+    if names.len() > 1 {
+        command = command.query(format!("#{}", "|".repeat(names.len() - 1)));
+    }
+    command
+}
+
 /// A running streaming `monitor-traffic`.
 #[derive(Debug)]
 pub struct Monitor<'a> {
@@ -920,7 +948,7 @@ impl Monitor<'_> {
         }
         let cancel_tag = self
             .client
-            .send(Command::new("/cancel").attr("tag", &self.tag))?;
+            .send(&Command::new("/cancel").attr("tag", &self.tag))?;
         let (mut stream_done, mut cancel_done) = (false, false);
         let deadline = self.client.deadline();
         while !(stream_done && cancel_done) {

@@ -571,17 +571,44 @@ impl Command {
 
     /// The command as a sentence: path, attributes, queries, then `.tag`.
     pub fn to_sentence(&self) -> Sentence {
-        let mut words = vec![self.path.clone()];
+        let mut words = Vec::new();
+        self.each_word(self.tag.as_deref(), |parts| words.push(parts.concat()));
+        Sentence { words }
+    }
+
+    /// Appends the command, tagged `tag` whatever its own tag, encoded as
+    /// [`Command::to_sentence`] and [`Sentence::encode`] would write it,
+    /// without building the words: a client that sends the same command
+    /// again and again allocates nothing for it.
+    ///
+    /// # Panics
+    ///
+    /// If a word is 4 GiB or longer (see [`encode_word`]).
+    pub fn encode_tagged(&self, tag: &[u8], out: &mut Vec<u8>) {
+        self.each_word(Some(tag), |parts| {
+            let len = parts.iter().map(|part| part.len()).sum::<usize>();
+            let len = u32::try_from(len).expect("a RouterOS word is shorter than 4 GiB");
+            encode_length(len, out);
+            for part in parts {
+                out.extend_from_slice(part);
+            }
+        });
+        out.push(0);
+    }
+
+    /// Calls `each` with the parts of each word in wire order: path,
+    /// attributes, queries, then `.tag=tag` if given.
+    fn each_word(&self, tag: Option<&[u8]>, mut each: impl FnMut(&[&[u8]])) {
+        each(&[&self.path]);
         for (name, value) in &self.attrs.0 {
-            words.push(attr_word(name, value));
+            each(&[b"=", name, b"=", value]);
         }
         for query in &self.queries {
-            words.push([b"?", query.as_slice()].concat());
+            each(&[b"?", query]);
         }
-        if let Some(tag) = &self.tag {
-            words.push([b".tag=", tag.as_slice()].concat());
+        if let Some(tag) = tag {
+            each(&[b".tag=", tag]);
         }
-        Sentence { words }
     }
 }
 

@@ -152,6 +152,12 @@ fn check_stream(vector: &Vector) {
                 // `=once` comes back as `=once=`: the same empty value.
                 let again = Command::parse(&command.to_sentence()).unwrap();
                 assert_eq!(again, command, "{}: command round trip", vector.name);
+                // Encoded straight, with another tag: the same bytes as
+                // the sentence with that tag.
+                let mut encoded = Vec::new();
+                command.encode_tagged(b"77", &mut encoded);
+                let tagged = command.clone().tag("77").to_sentence().to_bytes();
+                assert_eq!(encoded, tagged, "{}: encoded with a tag", vector.name);
             }
             other => panic!("{}: direction {other:?}", vector.name),
         }

@@ -312,7 +312,7 @@ pub fn run(job: Job) {
     let mut backoff = Backoff::default();
     let mut last_offset: Option<f64> = None;
     while !job.stop.is_set() {
-        service_files(&job, &mut slots);
+        service_files(&job, &mut slots, job.clock.now());
         let reconnect = link.worked;
         let mut session = match connect(&job, &mut link) {
             Ok(session) => session,
@@ -368,8 +368,8 @@ pub fn run(job: Job) {
                     broken = ends_session(&error);
                 }
             }
-            service_files(&job, &mut slots);
-            write(&job, &mut slots, offset);
+            service_files(&job, &mut slots, now);
+            write(&job, &mut slots, now);
             if broken {
                 for slot in &slots {
                     slot.health.update(|h| h.connected = false);
@@ -626,8 +626,7 @@ fn observe(slots: &mut [Slot], session: &Session, values: Vec<Option<Got>>, now:
 }
 
 /// Opens files, starts and finishes creations, retries failed files.
-fn service_files(job: &Job, slots: &mut [Slot]) {
-    let now = job.clock.now();
+fn service_files(job: &Job, slots: &mut [Slot], now: Now) {
     for slot in slots.iter_mut() {
         if let Some(creation) = &mut slot.creation {
             match creation.poll() {
@@ -763,9 +762,11 @@ fn update_file(
     updater.insert(kept).update(lines)
 }
 
-/// Writes what each tracker plans; a failed write is logged once per streak
-/// and retried with the next sample.
-fn write(job: &Job, slots: &mut [Slot], offset: f64) {
+/// Writes what each tracker plans, `now` being the clocks read just
+/// before; a failed write is logged once per streak and retried with the
+/// next sample.
+fn write(job: &Job, slots: &mut [Slot], now: Now) {
+    let (offset, wall) = (now.wall - now.mono, now.wall);
     for slot in slots.iter_mut() {
         let plan = slot.tracker.plan(offset, MAX_LINES_PER_WRITE);
         if plan.lines.is_empty() {
@@ -786,7 +787,6 @@ fn write(job: &Job, slots: &mut [Slot], offset: f64) {
         let Some(result) = result else {
             return;
         };
-        let wall = job.clock.now().wall;
         match result {
             Ok(()) => {
                 let written = slot.tracker.written(&plan);

@@ -26,6 +26,9 @@
 # trip, whatever the client); and one that does it with mt-trafmon's
 # client ("floor ask": one request and its reply, no tracker, no RRD
 # file, no web server).
+# The daemons of all COUNTS and the floors run at once: on a virtual
+# machine a thread woken on an idle CPU costs more than on a busy one, so a
+# count measured alone (COUNTS "1") shows more CPU time than beside 64.
 # The window starts once the web servers' learners have finished their
 # first pass over the files. Nothing polls the daemons during the window.
 #   scripts/measure-daemon.sh [SECONDS] [PROFILE] [COUNTS]

@@ -162,46 +162,41 @@ pub fn push_shortest(out: &mut String, value: f64) {
     let mut buffer = zmij::Buffer::new();
     // zmij writes `1234.5`, `0.001234`, `12340000000.0` or `1.234e-7`,
     // `1.234e+33`, `5e-324`: digits and the exponent of ten they are
-    // scaled by, in at most `ZMIJ_LEN` bytes.
+    // scaled by.
     let text = buffer.format_finite(value.abs());
     let (number, exponent) = text.split_once('e').unwrap_or((text, "0"));
     let exponent: i64 = exponent.parse().unwrap_or(0);
     let (whole, part) = number.split_once('.').unwrap_or((number, ""));
-    let mut joined = [0u8; ZMIJ_LEN];
+    // The digits without the point, read in place.
+    let digits = || whole.chars().chain(part.chars());
     let count = whole.len() + part.len();
-    joined[..whole.len()].copy_from_slice(whole.as_bytes());
-    joined[whole.len()..count].copy_from_slice(part.as_bytes());
-    let digits = &joined[..count];
+    let leading = digits().take_while(|&d| d == '0').count();
+    let trailing = match leading == count {
+        true => 0,
+        false => digits().rev().take_while(|&d| d == '0').count(),
+    };
+    let places = (count - leading - trailing) as i64;
+    let significant = || digits().skip(leading).take(places as usize);
     // The point's place counted from the first significant digit.
-    let leading = digits.iter().take_while(|&&d| d == b'0').count();
     let point = whole.len() as i64 + exponent - leading as i64;
-    let digits = &digits[leading..];
-    let end = digits.len() - digits.iter().rev().take_while(|&&d| d == b'0').count();
-    // ASCII digits: always UTF-8.
-    let digits = std::str::from_utf8(&digits[..end]).unwrap_or_default();
-    let places = digits.len() as i64;
     let zeros = |out: &mut String, count: i64| {
         out.extend(std::iter::repeat_n('0', count.unsigned_abs() as usize));
     };
-    if digits.is_empty() {
+    if places == 0 {
         out.push('0');
     } else if point <= 0 {
         out.push_str("0.");
         zeros(out, point);
-        out.push_str(digits);
+        out.extend(significant());
     } else if point >= places {
-        out.push_str(digits);
+        out.extend(significant());
         zeros(out, point - places);
     } else {
-        let (whole, part) = digits.split_at(point as usize);
-        out.push_str(whole);
+        out.extend(significant().take(point as usize));
         out.push('.');
-        out.push_str(part);
+        out.extend(significant().skip(point as usize));
     }
 }
-
-/// The longest text zmij writes for a float (its buffer's size).
-const ZMIJ_LEN: usize = 24;
 
 /// Whole numbers up to this are exact in an `f64` and fit a `u64`.
 const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;

@@ -539,15 +539,15 @@ impl Client {
         if names.is_empty() {
             return Ok(Vec::new());
         }
-        let command = match self.counters_request.take() {
+        let (asked, command) = match self.counters_request.take() {
             Some((asked, command)) if asked == names => (asked, command),
             _ => (
                 names.iter().map(|name| name.to_string()).collect(),
                 counters_command(names),
             ),
         };
-        let response = self.run_bounded(&command.1, names.len() + ROW_SLACK);
-        self.counters_request = Some(command);
+        let response = self.run_bounded(&command, names.len() + ROW_SLACK);
+        self.counters_request = Some((asked, command));
         let response = response?;
         let mut counters = Vec::with_capacity(names.len());
         for name in names {
@@ -650,7 +650,6 @@ impl Client {
         }
     }
 
-    /// Tags and sends a command; returns its tag.
     /// Sends `command` with the session's next tag (whatever its own), and
     /// returns that tag.
     fn send(&mut self, command: &Command) -> Result<Vec<u8>, Error> {

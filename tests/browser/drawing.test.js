@@ -8,8 +8,8 @@ const { describe, it, before, after, afterEach } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { HISTORY, ARTIFACTS, startStack, untilLive, newPage, until, waitLoads, plot, pixels, topmost, column, contrast, parseColor,
-  over, closePages } = require('./harness');
+const { HISTORY, ARTIFACTS, startStack, untilLive, newPage, until, waitLoads, plot, pointColumn, pixels, topmost, column, contrast,
+  parseColor, over, closePages } = require('./harness');
 
 const BG_DARK = [26, 29, 38];
 const GRID_DARK = [64, 72, 88];
@@ -300,14 +300,15 @@ describe('drawing', () => {
         // the band must still stand out from the background.
         pairs[`${d} band / background`] = [contrast(band, bg), 1.5];
       }
-      // The same pair as drawn: pixels of the band and of the area below it, in columns where the band is tall.
+      // The same pair as drawn: pixels of the band and of the area below it, in columns where the band is tall (and no
+      // grid line or faint neighbour shows; see pointColumn).
       const j = await S.api(`/api/series?start=${p.vs}&end=${p.ve}&points=${p.n}`);
       const y = (v) => p.y + (p.ymax - v) / p.ymax * p.h;
       const drawn = [];
-      for (let i = Math.floor(p.n * 0.1); i < p.n * 0.7 && drawn.length < 5; i += 7) {
+      for (let i = Math.floor(j.rx.length * 0.1); i < j.rx.length * 0.7 && drawn.length < 5; i += 7) {
         const [avg, peak] = [j.rx[i], j.rx_peak[i]];
-        if (avg === null || peak === null || y(avg) - y(peak) < 10 || j.rx[i - 1] === null || j.rx[i + 1] === null) continue;
-        const x = p.x + (j.start + (i + 0.5) * j.step - p.vs) / (p.ve - p.vs) * p.w;
+        const x = pointColumn(p, j, i);
+        if (x === null || y(avg) - y(peak) < 10) continue;
         const px = await column(page, x);
         const band = mode(px, (y(peak) + y(avg)) / 2 - p.y - 2, (y(peak) + y(avg)) / 2 - p.y + 2);
         const area = mode(px, y(avg / 2) - p.y - 3, y(avg / 2) - p.y + 3);

@@ -250,6 +250,18 @@ async function plot(page) {
 }
 
 /**
+ * The CSS x of the middle of point i of the /api/series answer `j` (asked for the window of `p` = plot(page)), or null
+ * when its column shows more than point i's own drawing: point i or a neighbour is not fully known (drawn faint, or
+ * beside a gap), or the column is within 2 px of a time-grid line (the grid shows through the translucent areas, and it
+ * crosses the value-grid lines above them in a blended colour).
+ */
+function pointColumn(p, j, i) {
+  if (i < 1 || i + 1 >= j.rx.length || [i - 1, i, i + 1].some((k) => j.known[k] !== j.step)) return null;
+  const x = p.x + (j.start + (i + 0.5) * j.step - p.vs) / (p.ve - p.vs) * p.w;
+  return p.xticks.every(([, tickX]) => Math.abs(x - tickX) >= 2) ? x : null;
+}
+
+/**
  * Counts canvas pixels inside the plot rectangle (or only its columns cols = [x0, x1), CSS px) within `tol` of each RGB
  * colour in `colours`;
  * returns { total, bgShare (share of pixels equal to `bg`), c: [{ n, meanY (CSS px) }] }.
@@ -280,8 +292,11 @@ async function pixels(page, colours, tol = 6, bg = [26, 29, 38], cols = null) {
 }
 
 /**
- * The y (CSS px, canvas coordinates) of the highest pixel in the column at CSS x that is none of the `ignore` colours
- * (background, grid lines), scanning down from the top of the plot; null if the column is empty.
+ * The y (CSS px, canvas coordinates) of the highest pixel in the column at CSS x that is neither the background
+ * `ignore[0]` nor one of the line colours `ignore[1..]` (grid lines), each within `tol`, nor within 3 of a blend of a
+ * line colour over the background (a line's antialiased pixel: Chromium draws parts of the 1 px grid lines at partial
+ * coverage; the tight bound keeps the faint top edge of a drawing), scanning down from the top of the plot; null if
+ * the column is empty.
  */
 async function topmost(page, x, ignore, tol = 10) {
   return page.evaluate(([x, ignore, tol]) => {
@@ -291,9 +306,19 @@ async function topmost(page, x, ignore, tol = 10) {
     const y0 = Math.ceil(+d.py * r) + 2;
     const h = Math.floor(+d.ph * r) - 4;
     const px = c.getContext('2d').getImageData(Math.round(x * r), y0, 1, h).data;
+    const [bg, ...lines] = ignore;
+    const near = (p, q, within) => q.every((v, j) => Math.abs(v - p[j]) <= within);
+    // The point of the segment from the background to `line` nearest to p.
+    const blend = (p, line) => {
+      const dir = line.map((v, j) => v - bg[j]);
+      const along = dir.reduce((a, v, j) => a + v * (p[j] - bg[j]), 0) / dir.reduce((a, v) => a + v * v, 0);
+      const share = Math.min(1, Math.max(0, along));
+      return bg.map((v, j) => v + share * dir[j]);
+    };
     for (let k = 0; k < h; k++) {
       const p = px.slice(k * 4, k * 4 + 3);
-      if (!ignore.some((q) => q.every((v, j) => Math.abs(v - p[j]) <= tol))) return (y0 + k) / r;
+      const ignored = near(p, bg, tol) || lines.some((line) => near(p, line, tol) || near(p, blend(p, line), 3));
+      if (!ignored) return (y0 + k) / r;
     }
     return null;
   }, [x, ignore, tol]);
@@ -351,5 +376,5 @@ async function closePages(stack) {
   await Promise.all(contexts.map((ctx) => ctx.close().catch(() => {})));
 }
 
-module.exports = { closePages, GAP, HISTORY, ARTIFACTS, freePort, startStack, untilLive, newPage, until, waitLoads, loads, plot, pixels, topmost, column,
-  luminance, contrast, parseColor, over };
+module.exports = { closePages, GAP, HISTORY, ARTIFACTS, freePort, startStack, untilLive, newPage, until, waitLoads, loads, plot,
+  pointColumn, pixels, topmost, column, luminance, contrast, parseColor, over };

@@ -25,7 +25,10 @@
 # without decoding it ("floor trip": the wakeup and the loopback round
 # trip, whatever the client); and one that does it with mt-trafmon's
 # client ("floor ask": one request and its reply, no tracker, no RRD
-# file, no web server).
+# file, no web server); and one that does the trip and then writes one
+# update line to an RRD file of PROFILE's layout through mt-trafmon's
+# updater, as the daemon does ("floor collect": the least that a collector
+# asking a router and writing one librrd file each second does).
 # The daemons of all COUNTS and the floors run at once: on a virtual
 # machine a thread woken on an idle CPU costs more than on a busy one, so a
 # count measured alone (COUNTS "1") shows more CPU time than beside 64.
@@ -114,6 +117,8 @@ target/release/examples/idle_floor trip "$port" reader secret ether1 &
 floors[trip]=$!
 target/release/examples/idle_floor ask "$port" reader secret ether1 &
 floors[ask]=$!
+target/release/examples/idle_floor collect "$work/floor-collect.rrd" "$profile" "$port" reader secret ether1 &
+floors[collect]=$!
 pids+=("${floors[@]}")
 sleep 10
 
@@ -167,11 +172,11 @@ for n in $counts; do
     ticks0[$n]=$(ticks "$pid")
     written0[$n]=$(written "$pid")
 done
-for floor in sleep trip ask; do threads "${floors[$floor]}" > "$work/start.floor-$floor"; done
+for floor in sleep trip ask collect; do threads "${floors[$floor]}" > "$work/start.floor-$floor"; done
 t0=$(now)
 sleep "$seconds"
 t1=$(now)
-for floor in sleep trip ask; do threads "${floors[$floor]}" > "$work/end.floor-$floor"; done
+for floor in sleep trip ask collect; do threads "${floors[$floor]}" > "$work/end.floor-$floor"; done
 dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 for n in $counts; do
     pid=${daemon[$n]}
@@ -191,6 +196,6 @@ for n in $counts; do
 done
 echo
 echo "== the floor on this machine, same window"
-for floor in sleep trip ask; do
+for floor in sleep trip ask collect; do
     table "$work/start.floor-$floor" "$work/end.floor-$floor" "$dt" | sed "s/idle_floor/floor $floor/"
 done

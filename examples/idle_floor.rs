@@ -25,10 +25,10 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use mt_trafmon::collector::until_next_second;
-use mt_trafmon::rrd::{self, Updater};
-use mt_trafmon::store::{self, Profile};
 use mt_trafmon::routeros::client::{Client, Options};
 use mt_trafmon::routeros::wire::Sentence;
+use mt_trafmon::rrd::{self, Updater};
+use mt_trafmon::store::{self, Profile};
 
 fn wall() -> f64 {
     SystemTime::now()

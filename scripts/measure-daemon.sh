@@ -23,7 +23,7 @@
 # whole second ("floor sleep"); one that also sends the same simulator one
 # interface's counters request, as bytes encoded once, and reads its reply
 # without decoding it ("floor trip": the wakeup and the loopback round
-# trip, whatever the client); and one that does it with mt-trafmon's
+# trip, whatever the client); one that does it with mt-trafmon's
 # client ("floor ask": one request and its reply, no tracker, no RRD
 # file, no web server); and one that does the trip and then writes one
 # update line to an RRD file of PROFILE's layout through mt-trafmon's

@@ -178,15 +178,15 @@ describe('mt-trafmon page', () => {
     const y = (v) => p.y + (p.ymax - v) / p.ymax * p.h;
     let checked = 0;
     for (const f of [0.2, 0.4, 0.6]) {
-      // The first point from that share of the window on whose column shows only its own drawing.
+      // The first point from that share of the window on whose column only its own drawing shows.
       let i = Math.floor(j.rx.length * f);
-      while (i < j.rx.length && pointColumn(p, j, i) === null) i++;
-      if (i === j.rx.length) continue;
+      let x = pointColumn(p, j, i);
+      while (x === null && ++i < j.rx.length) x = pointColumn(p, j, i);
+      if (x === null) continue;
       // About a pixel per point: the column also shows the edges of the neighbours' stairs.
       const pk = (k) => Math.max(j.rx_peak[k], j.tx_peak[k]);
       const peak = pk(i);
       const highest = Math.max(pk(i - 1), peak, pk(i + 1));
-      const x = pointColumn(p, j, i);
       const top = await topmost(page, x, [BG_DARK, ...GRID]);
       assert.ok(top >= y(highest) - 1.5 && top <= y(peak) + 1.5, `column ${i}: drawn up to y=${top}, peaks at y=${y(peak)} (neighbours up to ${y(highest)})`);
       assert.ok(y(j.rx[i]) - y(peak) > 5, `peak ${peak} visibly above the average ${j.rx[i]}`);

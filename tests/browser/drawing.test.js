@@ -225,9 +225,11 @@ describe('drawing', () => {
     let columns = 0;
     for (let k = 0; k < 60; k++) {
       const x = Math.round(p.x + p.w * (0.08 + k * 0.013));
+      // The top of the drawing, past the grid lines' antialiased pixels above it.
+      const top = await topmost(page, x, [BG_DARK, GRID_DARK, [96, 104, 120]]);
+      if (top === null) continue;
       const px = await column(page, x);
-      const first = px.findIndex((c) => !near(c, BG_DARK, 0) && !near(c, GRID_DARK, 2) && !near(c, [96, 104, 120], 2));
-      if (first < 0) continue;
+      const first = Math.round(top - Math.ceil(p.y));
       columns++;
       // Below the top of the drawing, down to the zero line, only the band, the curve and the areas: no background.
       if (px.slice(first, px.length - 2).some((c) => near(c, BG_DARK, 0))) gaps++;
